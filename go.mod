@@ -1,0 +1,3 @@
+module jcsync
+
+go 1.26.0
