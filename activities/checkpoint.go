@@ -1,0 +1,82 @@
+package activities
+
+import (
+	"time"
+
+	"jcsync/internal/transform"
+)
+
+// CheckpointVersion is bumped whenever Checkpoint changes shape; a retried attempt that finds
+// a checkpoint of another version starts its stage over rather than misread it.
+const CheckpointVersion = 1
+
+// Checkpoint is a stage's heartbeat detail: small, free of page data and personal data.
+// A retried attempt (on this worker or another) continues from NextSkip.
+type Checkpoint struct {
+	Version int `json:"v"`
+	// NextSkip is the offset of the first page not yet accepted by Authomize: every page
+	// before it was uploaded. For fan-out stages it is the offset into the group or app list.
+	NextSkip int         `json:"nextSkip"`
+	Counts   StageCounts `json:"counts"`
+}
+
+// StageCounts are a stage's running totals. They survive retries through the checkpoint.
+type StageCounts struct {
+	// Read counts JumpCloud objects read, by kind (users, groups, members, ...).
+	Read map[string]int `json:"read,omitempty"`
+	// Uploaded counts items Authomize accepted (or, in a dry run, would have been sent), by kind.
+	Uploaded map[string]int `json:"uploaded,omitempty"`
+	// Report counts what the transform skipped or adjusted, and why.
+	Report transform.Report `json:"report"`
+	// Pages is the number of JumpCloud pages processed (including re-fetched ones).
+	Pages int `json:"pages"`
+	// PagesResumed counts pages (or, for fan-out stages, list entries) that a retried attempt
+	// did not have to fetch again thanks to the checkpoint.
+	PagesResumed int `json:"pagesResumed,omitempty"`
+	// Attempts is the number of activity attempts that worked on the stage.
+	Attempts int `json:"attempts"`
+
+	JumpCloudRequests int `json:"jcRequests"`
+	JumpCloudRetries  int `json:"jcRetries"`
+	AuthomizeRequests int `json:"azRequests"`
+	AuthomizeRetries  int `json:"azRetries"`
+	InvalidReferences int `json:"invalidReferences,omitempty"`
+
+	// EarliestAccepted is the earliest acceptedTimestamp Authomize returned to this stage in
+	// this run: the sweep's cutoff is the minimum over every stage.
+	EarliestAccepted time.Time `json:"earliestAccepted,omitempty"`
+}
+
+func (c *StageCounts) addRead(kind string, n int) {
+	if c.Read == nil {
+		c.Read = map[string]int{}
+	}
+	c.Read[kind] += n
+}
+
+func (c *StageCounts) addUploaded(kind string, n int) {
+	if n == 0 {
+		return
+	}
+	if c.Uploaded == nil {
+		c.Uploaded = map[string]int{}
+	}
+	c.Uploaded[kind] += n
+}
+
+func (c *StageCounts) accepted(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	if c.EarliestAccepted.IsZero() || t.Before(c.EarliestAccepted) {
+		c.EarliestAccepted = t
+	}
+}
+
+// StageResult is what a stage activity returns to the workflow.
+type StageResult struct {
+	Stage    string        `json:"stage"`
+	Counts   StageCounts   `json:"counts"`
+	Duration time.Duration `json:"duration"`
+	Warnings []string      `json:"warnings,omitempty"`
+}

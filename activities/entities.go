@@ -1,0 +1,194 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"jcsync/internal/authomize"
+	"jcsync/internal/jumpcloud"
+	"jcsync/internal/transform"
+)
+
+// pageSize is JumpCloud's maximum page: the fewest requests per list.
+const pageSize = 100
+
+func (s *stageRun) concurrency() int {
+	if s.a.PageConcurrency > 0 {
+		return s.a.PageConcurrency
+	}
+	return 8
+}
+
+// resume notes how many pages the checkpoint spared this attempt.
+func (s *stageRun) resume(pages int) {
+	if s.cp.Counts.Attempts > 1 && pages > 0 {
+		s.cp.Counts.PagesResumed += pages
+	}
+}
+
+// Users reads every directory user and uploads them as accounts (and identities).
+func (a *Activities) Users(ctx context.Context, in StageInput) (StageResult, error) {
+	s, err := a.startStage(ctx, StageUsers, in)
+	if err != nil {
+		return StageResult{}, err
+	}
+	s.resume(s.cp.NextSkip / pageSize)
+	err = walkPages(ctx, s.cp.NextSkip, pageSize, s.concurrency(), func(ctx context.Context, skip int) (int, int, error) {
+		p, err := s.jc.SystemUsersPage(ctx, skip)
+		if err != nil {
+			return 0, 0, classify(err)
+		}
+		s.page()
+		s.read("users", len(p.Items))
+		var r transform.Report
+		users, identities := transform.Users(p.Items, s.topt, &r)
+		s.report(r)
+		if err := upload(ctx, s, "accounts", users, s.az.UploadUsers); err != nil {
+			return 0, 0, err
+		}
+		if err := upload(ctx, s, "identities", identities, s.az.UploadIdentities); err != nil {
+			return 0, 0, err
+		}
+		return p.Total, len(p.Items), nil
+	}, func(next int) { s.commit(ctx, next) })
+	if err != nil {
+		return s.result(), err
+	}
+	return s.result(), nil
+}
+
+// Groups reads every user group and uploads them as groupings.
+func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, error) {
+	s, err := a.startStage(ctx, StageGroups, in)
+	if err != nil {
+		return StageResult{}, err
+	}
+	s.resume(s.cp.NextSkip / pageSize)
+	err = walkPages(ctx, s.cp.NextSkip, pageSize, s.concurrency(), func(ctx context.Context, skip int) (int, int, error) {
+		p, err := s.jc.UserGroupsPage(ctx, skip)
+		if err != nil {
+			return 0, 0, classify(err)
+		}
+		s.page()
+		s.read("groups", len(p.Items))
+		var r transform.Report
+		groupings := transform.Groups(p.Items, s.topt, &r)
+		s.report(r)
+		if err := upload(ctx, s, "groupings", groupings, s.az.UploadGroupings); err != nil {
+			return 0, 0, err
+		}
+		return p.Total, len(p.Items), nil
+	}, func(next int) { s.commit(ctx, next) })
+	return s.result(), err
+}
+
+// Apps reads every SSO application and uploads them as assets, with the one SSO-access
+// privilege that app bindings grant. LDAP and RADIUS servers are read only to be counted as
+// skipped: they are out of scope and never reach Authomize.
+func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, error) {
+	s, err := a.startStage(ctx, StageApps, in)
+	if err != nil {
+		return StageResult{}, err
+	}
+	if err := upload(ctx, s, "privileges", []authomize.Privilege{transform.SSOPrivilege()}, s.az.UploadPrivileges); err != nil {
+		return s.result(), err
+	}
+	s.resume(s.cp.NextSkip / pageSize)
+	err = walkPages(ctx, s.cp.NextSkip, pageSize, s.concurrency(), func(ctx context.Context, skip int) (int, int, error) {
+		p, err := s.jc.ApplicationsPage(ctx, skip)
+		if err != nil {
+			return 0, 0, classify(err)
+		}
+		s.page()
+		s.read("apps", len(p.Items))
+		var r transform.Report
+		assets := transform.Apps(p.Items, s.topt, &r)
+		s.report(r)
+		if err := upload(ctx, s, "assets", assets, s.az.UploadAssets); err != nil {
+			return 0, 0, err
+		}
+		return p.Total, len(p.Items), nil
+	}, func(next int) { s.commit(ctx, next) })
+	if err != nil {
+		return s.result(), err
+	}
+	if err := s.countOutOfScope(ctx); err != nil {
+		return s.result(), err
+	}
+	return s.result(), nil
+}
+
+// countOutOfScope counts LDAP and RADIUS servers as skipped. A key without the rights to list
+// them must not fail a sync that does not need them, so 403/404 are noted, not fatal.
+func (s *stageRun) countOutOfScope(ctx context.Context) error {
+	var r transform.Report
+	err := jumpcloud.Walk(ctx, s.jc.LDAPServersPage, func(p jumpcloud.Page[jumpcloud.LDAPServer]) error {
+		s.page()
+		r.Skipped = addTo(r.Skipped, "ldap server: out of scope", len(p.Items))
+		return nil
+	})
+	if err != nil && !errors.Is(err, jumpcloud.ErrForbidden) && !errors.Is(err, jumpcloud.ErrNotFound) {
+		return classify(err)
+	}
+	err = jumpcloud.Walk(ctx, s.jc.RadiusServersPage, func(p jumpcloud.Page[jumpcloud.RadiusServer]) error {
+		s.page()
+		r.Skipped = addTo(r.Skipped, "radius server: out of scope", len(p.Items))
+		return nil
+	})
+	if err != nil && !errors.Is(err, jumpcloud.ErrForbidden) && !errors.Is(err, jumpcloud.ErrNotFound) {
+		return classify(err)
+	}
+	s.report(r)
+	return nil
+}
+
+func addTo(m map[string]int, k string, n int) map[string]int {
+	if n == 0 {
+		return m
+	}
+	if m == nil {
+		m = map[string]int{}
+	}
+	m[k] += n
+	return m
+}
+
+// Admins reads every console administrator and uploads them as accounts, their roles as
+// role groupings with a privilege and a permission on the admin-console asset, and each
+// admin's role memberships. Admins are few, so the stage reads them all and has no cursor.
+func (a *Activities) Admins(ctx context.Context, in StageInput) (StageResult, error) {
+	s, err := a.startStage(ctx, StageAdmins, in)
+	if err != nil {
+		return StageResult{}, err
+	}
+	var admins []jumpcloud.Admin
+	err = jumpcloud.Walk(ctx, s.jc.AdminsPage, func(p jumpcloud.Page[jumpcloud.Admin]) error {
+		s.page()
+		admins = append(admins, p.Items...)
+		return nil
+	})
+	if err != nil {
+		return s.result(), classify(err)
+	}
+	s.read("admins", len(admins))
+	var r transform.Report
+	d := transform.Admins(admins, s.topt, &r)
+	s.report(r)
+	steps := []func() error{
+		func() error {
+			return upload(ctx, s, "assets", []authomize.Asset{transform.ConsoleAsset(s.topt)}, s.az.UploadAssets)
+		},
+		func() error { return upload(ctx, s, "privileges", d.Privileges, s.az.UploadPrivileges) },
+		func() error { return upload(ctx, s, "groupings", d.Roles, s.az.UploadGroupings) },
+		func() error { return upload(ctx, s, "accounts", d.Accounts, s.az.UploadUsers) },
+		func() error { return upload(ctx, s, "memberships", d.Memberships, s.az.UploadAccountAssociations) },
+		func() error { return upload(ctx, s, "permissions", d.Permissions, s.az.UploadPermissions) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return s.result(), err
+		}
+	}
+	s.commit(ctx, len(admins))
+	return s.result(), nil
+}

@@ -1,0 +1,98 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+)
+
+// SearchAttrIntegration is the Keyword search attribute every sync carries: it lets the Web
+// UI filter syncs by integration, and the next sync find the last successful one cheaply.
+const SearchAttrIntegration = "JCSyncIntegration"
+
+// MemoCounts is the memo key under which a successful sync leaves its counts.
+const MemoCounts = "jcsync.counts"
+
+// SearchAttribute is the typed key of SearchAttrIntegration.
+var SearchAttribute = temporal.NewSearchAttributeKeyKeyword(SearchAttrIntegration)
+
+// Baseline is what the last successful sync of an integration read from JumpCloud.
+type Baseline struct {
+	Found      bool           `json:"found"`
+	WorkflowID string         `json:"workflowId,omitempty"`
+	RunID      string         `json:"runId,omitempty"`
+	ClosedAt   time.Time      `json:"closedAt,omitempty"`
+	Counts     map[string]int `json:"counts,omitempty"`
+}
+
+// LastSuccessfulSync finds the integration's last completed sync through Temporal's
+// visibility store and reads the counts it left in its memo: no download of Authomize data.
+func (a *Activities) LastSuccessfulSync(ctx context.Context, integration string) (Baseline, error) {
+	if a.Temporal == nil {
+		return Baseline{}, nil
+	}
+	q := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Completed'", SearchAttrIntegration, escapeQuery(integration))
+	resp, err := a.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 20})
+	if err != nil {
+		return Baseline{}, fmt.Errorf("find the last successful sync of %q: %w", integration, err)
+	}
+	var best Baseline
+	for _, ex := range resp.GetExecutions() {
+		p, ok := ex.GetMemo().GetFields()[MemoCounts]
+		if !ok {
+			continue
+		}
+		closed := ex.GetCloseTime().AsTime()
+		if best.Found && !closed.After(best.ClosedAt) {
+			continue
+		}
+		var counts map[string]int
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &counts); err != nil {
+			continue
+		}
+		best = Baseline{Found: true, WorkflowID: ex.GetExecution().GetWorkflowId(), RunID: ex.GetExecution().GetRunId(), ClosedAt: closed, Counts: counts}
+	}
+	return best, nil
+}
+
+func escapeQuery(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r == '\'' || r == '\\' {
+			out = append(out, '\\')
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+// SweepInput says what to delete: every record of the app last modified before Cutoff.
+type SweepInput struct {
+	Integration string    `json:"integration"`
+	Cutoff      time.Time `json:"cutoff"`
+}
+
+// Sweep deletes from Authomize what this run did not re-send. The workflow calls it only
+// after every stage succeeded and the safety checks passed.
+func (a *Activities) Sweep(ctx context.Context, in SweepInput) error {
+	if in.Cutoff.IsZero() {
+		return temporal.NewNonRetryableApplicationError("sweep without a cutoff would delete every record of the app; refused", ErrTypeSweepRefused, nil)
+	}
+	integ, err := a.integration(in.Integration)
+	if err != nil {
+		return err
+	}
+	az, err := a.authomize(integ)
+	if err != nil {
+		return err
+	}
+	if err := az.DeleteData(ctx, in.Cutoff); err != nil {
+		return classify(fmt.Errorf("sweep records modified before %s: %w", in.Cutoff.Format(time.RFC3339Nano), err))
+	}
+	a.logger().WithFields(map[string]any{"integration": in.Integration, "cutoff": in.Cutoff}).Info("sweep done")
+	return nil
+}

@@ -1,0 +1,77 @@
+// Package config describes integrations (one JumpCloud org synced into one Authomize app)
+// and resolves their secrets from environment variables or files at the worker. Secrets are
+// never part of workflow input: workflows name an integration, the worker looks it up here.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Integration is everything the worker needs to sync one JumpCloud org into one Authomize app.
+type Integration struct {
+	Name      string    `json:"name"`
+	JumpCloud JumpCloud `json:"jumpcloud"`
+	Authomize Authomize `json:"authomize"`
+	// Identities also uploads every directory user as an Authomize identity: turn it on where
+	// JumpCloud is the organisation's source of truth for people.
+	Identities bool `json:"identities,omitempty"`
+}
+
+// JumpCloud is the JumpCloud side of an integration.
+type JumpCloud struct {
+	BaseURL string `json:"base_url,omitempty"`
+	OrgID   string `json:"org_id,omitempty"`
+	// AdminEmail is the read-only administrator whose API key is used.
+	AdminEmail string `json:"admin_email,omitempty"`
+	// APIKey is resolved from APIKeyFrom; it is never read from the config file itself.
+	APIKey     string    `json:"-"`
+	APIKeyFrom SecretRef `json:"api_key"`
+	// RPS is the request rate this org's key may use; 0 takes the worker's default.
+	RPS float64 `json:"rps,omitempty"`
+}
+
+// Authomize is the Authomize side of an integration.
+type Authomize struct {
+	BaseURL string `json:"base_url,omitempty"`
+	AppID   string `json:"app_id,omitempty"`
+	// Token is resolved from TokenFrom; it is never read from the config file itself.
+	Token     string    `json:"-"`
+	TokenFrom SecretRef `json:"token"`
+	// IntegrationName names the Authomize app.
+	IntegrationName string `json:"integration_name,omitempty"`
+	// OwnerEmail is the app owner: the resource owner for access reviews and incidents.
+	OwnerEmail string `json:"owner_email,omitempty"`
+}
+
+// SecretRef says where a secret lives: an environment variable or a file.
+type SecretRef struct {
+	Env  string `json:"env,omitempty"`
+	File string `json:"file,omitempty"`
+}
+
+// Integrations is the set of integrations a worker serves, by name.
+type Integrations map[string]Integration
+
+// ErrUnknownIntegration is returned for a name the worker has no configuration for.
+var ErrUnknownIntegration = errors.New("unknown integration")
+
+// Get returns the named integration.
+func (s Integrations) Get(name string) (Integration, error) {
+	in, ok := s[name]
+	if !ok {
+		return Integration{}, fmt.Errorf("%w %q: this worker knows %v", ErrUnknownIntegration, name, s.Names())
+	}
+	return in, nil
+}
+
+// Names lists the integration names, sorted.
+func (s Integrations) Names() []string {
+	names := make([]string, 0, len(s))
+	for n := range s {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

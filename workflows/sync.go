@@ -1,0 +1,401 @@
+// Package workflows holds SyncWorkflow: the business process of one sync of a JumpCloud org
+// into an Authomize app. Deterministic orchestration only; every piece of I/O is an activity.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"jcsync/activities"
+)
+
+// Names shared by the worker, the starter and the Web UI.
+const (
+	// TaskQueue is the default task queue of the workers.
+	TaskQueue = "jcsync"
+	// ProgressQuery returns a sync's Progress while it runs (and after).
+	ProgressQuery = "progress"
+	// WorkflowName is the registered name of SyncWorkflow.
+	WorkflowName = "SyncWorkflow"
+)
+
+// WorkflowID is the stable workflow id of an integration's manual syncs: starting a second
+// sync while one runs finds the running one instead of running twice.
+func WorkflowID(integration string) string { return "jcsync-" + integration }
+
+// SyncInput names an integration and the options of one sync. Never a secret.
+type SyncInput struct {
+	Integration string `json:"integration"`
+	// DryRun reads and transforms everything and reports what would be uploaded; nothing is
+	// written to Authomize and nothing is swept.
+	DryRun bool `json:"dryRun,omitempty"`
+	// MaxShrinkPercent refuses the sweep when users, groups, apps or memberships shrank by
+	// more than this (and by more than MinShrinkItems) since the last successful sync.
+	// Default 20.
+	MaxShrinkPercent int `json:"maxShrinkPercent,omitempty"`
+	// AllowShrink lets the sweep run whatever the shrink.
+	AllowShrink bool `json:"allowShrink,omitempty"`
+	// AllowEmpty lets the sweep run when JumpCloud returned no users at all.
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// HeartbeatTimeout is how soon a stage on a dead worker is retried elsewhere. Default 30s.
+	HeartbeatTimeout time.Duration `json:"heartbeatTimeout,omitempty"`
+	// StageAttempts bounds the attempts of each stage on transient errors. Default 10.
+	StageAttempts int `json:"stageAttempts,omitempty"`
+}
+
+// MinShrinkItems keeps the shrink check from refusing small orgs over a handful of items.
+const MinShrinkItems = 10
+
+func (in SyncInput) withDefaults() SyncInput {
+	if in.MaxShrinkPercent <= 0 {
+		in.MaxShrinkPercent = 20
+	}
+	if in.HeartbeatTimeout <= 0 {
+		in.HeartbeatTimeout = 30 * time.Second
+	}
+	if in.StageAttempts <= 0 {
+		in.StageAttempts = 10
+	}
+	return in
+}
+
+// Stage statuses in Progress.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusDone      = "done"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+	StatusSkipped   = "skipped"
+)
+
+// StageProgress is one stage as the progress query shows it.
+type StageProgress struct {
+	Stage    string                  `json:"stage"`
+	Status   string                  `json:"status"`
+	Result   *activities.StageResult `json:"result,omitempty"`
+	Error    string                  `json:"error,omitempty"`
+	Started  time.Time               `json:"started,omitempty"`
+	Finished time.Time               `json:"finished,omitempty"`
+}
+
+// Progress is the answer of the progress query. Counts of running stages live in their
+// heartbeat checkpoints (see the starter's progress view, which merges both).
+type Progress struct {
+	Integration string          `json:"integration"`
+	DryRun      bool            `json:"dryRun,omitempty"`
+	Phase       string          `json:"phase"`
+	Stages      []StageProgress `json:"stages"`
+	Started     time.Time       `json:"started"`
+}
+
+// SyncResult is the summary of a finished sync.
+type SyncResult struct {
+	Integration string                   `json:"integration"`
+	DryRun      bool                     `json:"dryRun,omitempty"`
+	Stages      []activities.StageResult `json:"stages"`
+	// Read counts JumpCloud objects by kind; Uploaded counts what Authomize accepted (or, in a
+	// dry run, what would have been sent) by kind.
+	Read     map[string]int `json:"read"`
+	Uploaded map[string]int `json:"uploaded"`
+	Skipped  map[string]int `json:"skipped,omitempty"`
+	Adjusted map[string]int `json:"adjusted,omitempty"`
+
+	JumpCloudRequests int `json:"jumpcloudRequests"`
+	JumpCloudRetries  int `json:"jumpcloudRetries"`
+	AuthomizeRequests int `json:"authomizeRequests"`
+	AuthomizeRetries  int `json:"authomizeRetries"`
+	PagesResumed      int `json:"pagesResumed"`
+	InvalidReferences int `json:"invalidReferences,omitempty"`
+
+	Swept       bool      `json:"swept"`
+	SweepCutoff time.Time `json:"sweepCutoff,omitempty"`
+	Warnings    []string  `json:"warnings,omitempty"`
+	StartedAt   time.Time `json:"startedAt"`
+	FinishedAt  time.Time `json:"finishedAt"`
+	// Duration is the wall time of the sync.
+	Duration time.Duration `json:"duration"`
+}
+
+// acts is only used to name activity methods; the worker registers the real value.
+var acts *activities.Activities
+
+func stageActivity(stage string) any {
+	switch stage {
+	case activities.StageUsers:
+		return acts.Users
+	case activities.StageAdmins:
+		return acts.Admins
+	case activities.StageGroups:
+		return acts.Groups
+	case activities.StageApps:
+		return acts.Apps
+	case activities.StageMemberships:
+		return acts.Memberships
+	case activities.StageBindings:
+		return acts.Bindings
+	}
+	panic("unknown stage " + stage)
+}
+
+// SyncWorkflow keeps one Authomize app in step with one JumpCloud org:
+// validate → entity stages → relation stages → sweep → result.
+func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
+	in = in.withDefaults()
+	if in.Integration == "" {
+		return nil, temporal.NewNonRetryableApplicationError("sync input names no integration", activities.ErrTypeConfig, nil)
+	}
+	log := workflow.GetLogger(ctx)
+	started := workflow.Now(ctx)
+	progress := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: started}
+	for _, s := range append(append([]string{}, activities.EntityStages...), activities.RelationStages...) {
+		progress.Stages = append(progress.Stages, StageProgress{Stage: s, Status: StatusPending})
+	}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (*Progress, error) { return progress, nil }); err != nil {
+		return nil, fmt.Errorf("register progress query: %w", err)
+	}
+	// The search attribute lets the Web UI filter by integration and the next sync find this
+	// one; whoever started the workflow (starter, schedule) need not remember to set it.
+	if err := workflow.UpsertTypedSearchAttributes(ctx, activities.SearchAttribute.ValueSet(in.Integration)); err != nil {
+		return nil, fmt.Errorf("set search attribute: %w", err)
+	}
+
+	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
+	vctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+	var v activities.ValidateResult
+	if err := workflow.ExecuteActivity(vctx, acts.Validate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
+		progress.Phase = StatusFailed
+		return nil, fmt.Errorf("validate credentials: %w", err)
+	}
+	var baseline activities.Baseline
+	if !in.DryRun {
+		if err := workflow.ExecuteActivity(vctx, acts.LastSuccessfulSync, in.Integration).Get(ctx, &baseline); err != nil {
+			log.Warn("no baseline for the sweep's shrink check", "error", err)
+		}
+	}
+
+	stageIn := activities.StageInput{Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID}
+	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// Start-to-close bounds one attempt of a stage of the largest org; the heartbeat
+		// timeout is what detects a dead worker, within seconds.
+		StartToCloseTimeout: 12 * time.Hour,
+		HeartbeatTimeout:    in.HeartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        2 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			MaximumAttempts:        int32(in.StageAttempts),
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+	result := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: started, Warnings: v.Warnings}
+
+	// 2. Entities, then 3. relations: Authomize checks references when relations arrive.
+	for _, phase := range []struct {
+		name   string
+		stages []string
+	}{{"entities", activities.EntityStages}, {"relations", activities.RelationStages}} {
+		progress.Phase = phase.name
+		if err := runStages(sctx, progress, stageIn, phase.stages, result); err != nil {
+			progress.Phase = StatusFailed
+			return nil, err
+		}
+	}
+	summarize(result)
+
+	// 4. Sweep: only after every stage succeeded, and only when the read looks sane.
+	if in.DryRun {
+		progress.Phase = StatusDone
+		return finish(ctx, result), nil
+	}
+	progress.Phase = "sweep"
+	if err := sweepAllowed(in, baseline, result.Read); err != nil {
+		progress.Phase = StatusFailed
+		return nil, err
+	}
+	cutoff := earliestAccepted(result.Stages)
+	if cutoff.IsZero() {
+		result.Warnings = append(result.Warnings, "Authomize returned no acceptedTimestamp: sweep skipped")
+	} else {
+		wctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 10 * time.Minute,
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+				MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+			},
+		})
+		if err := workflow.ExecuteActivity(wctx, acts.Sweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff}).Get(ctx, nil); err != nil {
+			progress.Phase = StatusFailed
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
+		result.Swept, result.SweepCutoff = true, cutoff
+	}
+	// The counts of a successful sync are the next sync's baseline for the shrink check.
+	if err := workflow.UpsertMemo(ctx, map[string]any{activities.MemoCounts: result.Read}); err != nil {
+		log.Warn("could not record the baseline counts", "error", err)
+	}
+	progress.Phase = StatusDone
+	return finish(ctx, result), nil
+}
+
+// runStages runs stages in parallel. The first failure cancels the others: the sync will not
+// sweep anyway, and a fast failure is what the operator needs.
+func runStages(ctx workflow.Context, progress *Progress, in activities.StageInput, stages []string, result *SyncResult) error {
+	cctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	type running struct {
+		stage string
+		f     workflow.Future
+	}
+	sel := workflow.NewSelector(ctx)
+	var firstErr error
+	results := map[string]activities.StageResult{}
+	for _, stage := range stages {
+		sp := stageProgress(progress, stage)
+		sp.Status, sp.Started = StatusRunning, workflow.Now(ctx)
+		f := workflow.ExecuteActivity(cctx, stageActivity(stage), in)
+		sel.AddFuture(f, func(f workflow.Future) {
+			var r activities.StageResult
+			err := f.Get(ctx, &r)
+			sp.Finished = workflow.Now(ctx)
+			switch {
+			case err == nil:
+				sp.Status, sp.Result = StatusDone, &r
+				results[stage] = r
+			case firstErr != nil && isCancel(err):
+				sp.Status = StatusCancelled
+			default:
+				sp.Status, sp.Error = StatusFailed, err.Error()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("stage %s: %w", stage, err)
+					cancel()
+				}
+			}
+		})
+	}
+	for range stages {
+		sel.Select(ctx)
+	}
+	if firstErr != nil {
+		for i := range progress.Stages {
+			if progress.Stages[i].Status == StatusPending {
+				progress.Stages[i].Status = StatusSkipped
+			}
+		}
+		return firstErr
+	}
+	for _, stage := range stages {
+		result.Stages = append(result.Stages, results[stage])
+	}
+	return nil
+}
+
+func isCancel(err error) bool {
+	var c *temporal.CanceledError
+	return errors.As(err, &c)
+}
+
+func stageProgress(p *Progress, stage string) *StageProgress {
+	for i := range p.Stages {
+		if p.Stages[i].Stage == stage {
+			return &p.Stages[i]
+		}
+	}
+	p.Stages = append(p.Stages, StageProgress{Stage: stage})
+	return &p.Stages[len(p.Stages)-1]
+}
+
+// summarize adds up the stages' counts.
+func summarize(r *SyncResult) {
+	r.Read, r.Uploaded = map[string]int{}, map[string]int{}
+	for _, s := range r.Stages {
+		c := s.Counts
+		addAll(r.Read, c.Read)
+		addAll(r.Uploaded, c.Uploaded)
+		if len(c.Report.Skipped) > 0 {
+			if r.Skipped == nil {
+				r.Skipped = map[string]int{}
+			}
+			addAll(r.Skipped, c.Report.Skipped)
+		}
+		if len(c.Report.Adjusted) > 0 {
+			if r.Adjusted == nil {
+				r.Adjusted = map[string]int{}
+			}
+			addAll(r.Adjusted, c.Report.Adjusted)
+		}
+		r.JumpCloudRequests += c.JumpCloudRequests
+		r.JumpCloudRetries += c.JumpCloudRetries
+		r.AuthomizeRequests += c.AuthomizeRequests
+		r.AuthomizeRetries += c.AuthomizeRetries
+		r.PagesResumed += c.PagesResumed
+		r.InvalidReferences += c.InvalidReferences
+		r.Warnings = append(r.Warnings, s.Warnings...)
+	}
+}
+
+func addAll(dst, src map[string]int) {
+	for k, v := range src {
+		dst[k] += v
+	}
+}
+
+func earliestAccepted(stages []activities.StageResult) time.Time {
+	var t time.Time
+	for _, s := range stages {
+		e := s.Counts.EarliestAccepted
+		if !e.IsZero() && (t.IsZero() || e.Before(t)) {
+			t = e
+		}
+	}
+	return t
+}
+
+// shrinkKinds are the counts compared with the last successful sync before sweeping.
+var shrinkKinds = []string{"users", "groups", "apps", "members", "admins"}
+
+// sweepAllowed refuses a sweep that would most likely delete good data: JumpCloud returned no
+// users (a wrong org, a key that sees nothing), or a kind shrank sharply since the last
+// successful sync. The operator can allow either explicitly.
+func sweepAllowed(in SyncInput, base activities.Baseline, read map[string]int) error {
+	if read["users"] == 0 && !in.AllowEmpty {
+		return temporal.NewNonRetryableApplicationError(
+			"sweep refused: JumpCloud returned no users, so the sweep would empty the Authomize app; nothing was deleted. Check the key's org, or run with --allow-empty if the org really is empty",
+			activities.ErrTypeSweepRefused, nil)
+	}
+	if !base.Found || in.AllowShrink {
+		return nil
+	}
+	var problems []string
+	for _, k := range shrinkKinds {
+		before, now := base.Counts[k], read[k]
+		lost := before - now
+		if lost > MinShrinkItems && lost*100 > before*in.MaxShrinkPercent {
+			problems = append(problems, fmt.Sprintf("%s %d → %d (-%d%%)", k, before, now, lost*100/before))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		"sweep refused: JumpCloud returned far less than the last successful sync (%v, limit %d%%); nothing was deleted. If this is expected, run with --allow-shrink",
+		problems, in.MaxShrinkPercent), activities.ErrTypeSweepRefused, nil)
+}
+
+func finish(ctx workflow.Context, r *SyncResult) *SyncResult {
+	r.FinishedAt = workflow.Now(ctx)
+	r.Duration = r.FinishedAt.Sub(r.StartedAt)
+	return r
+}

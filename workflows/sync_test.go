@@ -1,0 +1,251 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"jcsync/activities"
+)
+
+// recorder notes the order in which mocked activities ran.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recorder) add(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, name)
+}
+
+func (r *recorder) index(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, c := range r.calls {
+		if c == name {
+			return i
+		}
+	}
+	return -1
+}
+
+var accepted = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+
+func stageOK(stage string, read map[string]int, at time.Time) activities.StageResult {
+	return activities.StageResult{Stage: stage, Counts: activities.StageCounts{
+		Read: read, Uploaded: read, Pages: 1, EarliestAccepted: at,
+	}}
+}
+
+type harness struct {
+	env *testsuite.TestWorkflowEnvironment
+	rec *recorder
+}
+
+// newHarness mocks every activity by its registered name; overrides replace the mock of the
+// named activities (testify keeps matching the first expectation registered).
+func newHarness(t *testing.T, overrides map[string]any) *harness {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(acts)
+	h := &harness{env: env, rec: &recorder{}}
+	mocks := map[string]any{
+		"Validate": func(ctx context.Context, in activities.ValidateInput) (activities.ValidateResult, error) {
+			return activities.ValidateResult{Integration: in.Integration}, nil
+		},
+		"LastSuccessfulSync": func(ctx context.Context, name string) (activities.Baseline, error) {
+			return activities.Baseline{}, nil
+		},
+		"Sweep": func(ctx context.Context, in activities.SweepInput) error {
+			if !in.Cutoff.Equal(accepted) {
+				return errors.New("sweep cutoff is not the earliest accepted timestamp")
+			}
+			return nil
+		},
+	}
+	for i, stage := range append(append([]string{}, activities.EntityStages...), activities.RelationStages...) {
+		at := accepted.Add(time.Duration(i+1) * time.Second)
+		if stage == activities.StageGroups {
+			at = accepted // the earliest of all stages: the sweep's cutoff
+		}
+		mocks[activityName(stage)] = func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
+			return stageOK(stage, map[string]int{stage: 100}, at), nil
+		}
+	}
+	for name, fn := range overrides {
+		mocks[name] = fn
+	}
+	for name, fn := range mocks {
+		env.OnActivity(name, mock.Anything, mock.Anything).Return(fn).Maybe()
+	}
+	env.SetOnActivityStartedListener(func(info *activity.Info, ctx context.Context, args converter.EncodedValues) {
+		h.rec.add(info.ActivityType.Name)
+	})
+	return h
+}
+
+func activityName(stage string) string { return strings.ToUpper(stage[:1]) + stage[1:] }
+
+func TestSyncRunsStepsInOrder(t *testing.T) {
+	h := newHarness(t, map[string]any{"Users": func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
+		return stageOK("users", map[string]int{"users": 500}, accepted.Add(time.Minute)), nil
+	}})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	var res SyncResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if h.rec.index("Validate") != 0 {
+		t.Fatalf("validate must run first: %v", h.rec.calls)
+	}
+	lastEntity := -1
+	for _, s := range activities.EntityStages {
+		i := h.rec.index(activityName(s))
+		if i < 0 {
+			t.Fatalf("entity stage %s did not run: %v", s, h.rec.calls)
+		}
+		lastEntity = max(lastEntity, i)
+	}
+	for _, s := range activities.RelationStages {
+		if i := h.rec.index(activityName(s)); i < lastEntity {
+			t.Fatalf("relation stage %s ran before every entity stage finished: %v", s, h.rec.calls)
+		}
+	}
+	if h.rec.index("Sweep") != len(h.rec.calls)-1 {
+		t.Fatalf("sweep must run last: %v", h.rec.calls)
+	}
+	if !res.Swept || !res.SweepCutoff.Equal(accepted) {
+		t.Fatalf("swept=%v cutoff=%v, want the earliest accepted timestamp %v", res.Swept, res.SweepCutoff, accepted)
+	}
+	if res.Read["users"] != 500 || len(res.Stages) != 6 {
+		t.Fatalf("result counts: %+v", res)
+	}
+}
+
+func TestValidationFailureIsNotRetriedAndNothingRuns(t *testing.T) {
+	calls := 0
+	h := newHarness(t, map[string]any{"Validate": func(ctx context.Context, in activities.ValidateInput) (activities.ValidateResult, error) {
+		calls++
+		return activities.ValidateResult{}, temporal.NewNonRetryableApplicationError(
+			"integration \"acme\": JumpCloud rejected the API key", activities.ErrTypeCredentials, nil)
+	}})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "JumpCloud rejected the API key") {
+		t.Fatalf("want the credential error, got %v", err)
+	}
+	if calls != 1 {
+		t.Fatalf("validate ran %d times, want 1 (non-retryable)", calls)
+	}
+	for _, s := range append(append([]string{"Sweep"}, activities.EntityStages...), activities.RelationStages...) {
+		if h.rec.index(activityName(s)) >= 0 {
+			t.Fatalf("%s ran after a failed validation", s)
+		}
+	}
+}
+
+func TestFailedStageMeansNoSweep(t *testing.T) {
+	h := newHarness(t, map[string]any{"Memberships": func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
+		return activities.StageResult{}, temporal.NewNonRetryableApplicationError("jumpcloud: 400", activities.ErrTypePermanentAPI, nil)
+	}})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "stage memberships") {
+		t.Fatalf("want the stage's error, got %v", err)
+	}
+	if h.rec.index("Sweep") >= 0 {
+		t.Fatalf("sweep ran although a stage failed: %v", h.rec.calls)
+	}
+}
+
+func TestSweepRefusedOnEmptyReadAndSharpShrink(t *testing.T) {
+	t.Run("empty", func(t *testing.T) {
+		h := newHarness(t, map[string]any{"Users": stageFn(stageOK("users", map[string]int{"users": 0}, accepted))})
+		h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+		err := h.env.GetWorkflowError()
+		if err == nil || !strings.Contains(err.Error(), "no users") || h.rec.index("Sweep") >= 0 {
+			t.Fatalf("want a refused sweep, got %v (calls %v)", err, h.rec.calls)
+		}
+	})
+	t.Run("shrink", func(t *testing.T) {
+		h := newHarness(t, map[string]any{
+			"LastSuccessfulSync": baselineFn(map[string]int{"users": 1000, "groups": 100}),
+			"Users":              stageFn(stageOK("users", map[string]int{"users": 400}, accepted)),
+		})
+		h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+		err := h.env.GetWorkflowError()
+		if err == nil || !strings.Contains(err.Error(), "users 1000 → 400") || h.rec.index("Sweep") >= 0 {
+			t.Fatalf("want a refused sweep naming the shrink, got %v", err)
+		}
+	})
+	t.Run("shrink allowed", func(t *testing.T) {
+		h := newHarness(t, map[string]any{
+			"LastSuccessfulSync": baselineFn(map[string]int{"users": 1000}),
+			"Users":              stageFn(stageOK("users", map[string]int{"users": 400}, accepted)),
+		})
+		h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
+		if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
+			t.Fatalf("allowed shrink must sweep: err=%v calls=%v", err, h.rec.calls)
+		}
+	})
+}
+
+func TestDryRunNeverSweeps(t *testing.T) {
+	var sawDry bool
+	h := newHarness(t, map[string]any{"Users": func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
+		sawDry = in.DryRun
+		return stageOK("users", map[string]int{"users": 10}, time.Time{}), nil
+	}})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", DryRun: true})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if !sawDry || h.rec.index("Sweep") >= 0 || h.rec.index("LastSuccessfulSync") >= 0 {
+		t.Fatalf("dry run: stage saw dry=%v, calls %v", sawDry, h.rec.calls)
+	}
+}
+
+func TestProgressQueryReportsStages(t *testing.T) {
+	h := newHarness(t, nil)
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	v, err := h.env.QueryWorkflow(ProgressQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Progress
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Phase != StatusDone || len(p.Stages) != 6 {
+		t.Fatalf("progress: %+v", p)
+	}
+	for _, s := range p.Stages {
+		if s.Status != StatusDone || s.Result == nil {
+			t.Fatalf("stage %s: %+v", s.Stage, s)
+		}
+	}
+}
+
+func stageFn(r activities.StageResult) any {
+	return func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) { return r, nil }
+}
+
+func baselineFn(counts map[string]int) any {
+	return func(ctx context.Context, name string) (activities.Baseline, error) {
+		return activities.Baseline{Found: true, Counts: counts}, nil
+	}
+}
