@@ -1,0 +1,21 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"jcsync/activities"
+)
+
+// Registry is what a worker offers to register workflows and activities (worker.Worker and
+// the SDK's test environments satisfy it).
+type Registry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivity(a any)
+}
+
+// Register registers the sync and validate workflows and every activity.
+func Register(r Registry, a *activities.Activities) {
+	r.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	r.RegisterWorkflowWithOptions(ValidateWorkflow, workflow.RegisterOptions{Name: ValidateWorkflowName})
+	r.RegisterActivity(a)
+}
