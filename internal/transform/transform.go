@@ -1,10 +1,13 @@
 // Package transform maps JumpCloud models to Authomize models. Pure functions: no I/O.
+//
+// Every value that leaves this package passes Authomize's validation: required strings are
+// non-empty, enums are valid, custom property values fit in 64 characters, alternative
+// names in 256, text is valid UTF-8, and long free text is capped so that one item cannot
+// approach the 1 MB request limit. Whatever had to be skipped or changed is counted in a
+// Report. MAPPING.md documents the mapping and every choice made here.
 package transform
 
-import (
-	"jcsync/internal/authomize"
-	"jcsync/internal/jumpcloud"
-)
+import "jcsync/internal/authomize"
 
 // Options are the per-integration choices that change the mapping.
 type Options struct {
@@ -30,41 +33,4 @@ type AdminData struct {
 	Privileges  []authomize.Privilege
 	Memberships []authomize.AccountAssociation
 	Permissions []authomize.Permission
-}
-
-// Users maps directory users to accounts (and identities when opt.Identities).
-func Users(in []jumpcloud.SystemUser, opt Options, r *Report) ([]authomize.User, []authomize.Identity) {
-	panic("unimplemented")
-}
-
-// Admins maps the console administrators (the whole list) to accounts, role groupings,
-// role privileges, admin→role memberships and role→console permissions.
-func Admins(in []jumpcloud.Admin, opt Options, r *Report) AdminData { panic("unimplemented") }
-
-// ConsoleAsset is the JumpCloud admin console asset that admin roles grant access to.
-func ConsoleAsset(opt Options) authomize.Asset { panic("unimplemented") }
-
-// Groups maps user groups to groupings.
-func Groups(in []jumpcloud.UserGroup, opt Options, r *Report) []authomize.Grouping {
-	panic("unimplemented")
-}
-
-// Memberships maps the direct members of one group to account→grouping associations.
-// Members that are not users are skipped and counted.
-func Memberships(groupID string, members []jumpcloud.GraphConnection, r *Report) []authomize.AccountAssociation {
-	panic("unimplemented")
-}
-
-// Apps maps SSO applications to assets.
-func Apps(in []jumpcloud.Application, opt Options, r *Report) []authomize.Asset {
-	panic("unimplemented")
-}
-
-// SSOPrivilege is the privilege an SSO app binding grants.
-func SSOPrivilege() authomize.Privilege { panic("unimplemented") }
-
-// AppBindings maps the direct associations of one app (targets=user or user_group) to
-// permissions. Edges to LDAP/RADIUS or other types are skipped and counted.
-func AppBindings(appID string, edges []jumpcloud.GraphConnection, r *Report) []authomize.Permission {
-	panic("unimplemented")
 }
