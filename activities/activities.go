@@ -55,6 +55,10 @@ type Activities struct {
 	PageConcurrency int
 	// AuthomizeBatchSize is the number of items per Authomize request (0: client default).
 	AuthomizeBatchSize int
+	// JumpCloudTuning and AuthomizeTuning, when set, adjust the clients' options (retry
+	// attempts and backoff) before each client is built.
+	JumpCloudTuning func(*jumpcloud.Options)
+	AuthomizeTuning func(*authomize.Options)
 
 	limiters sync.Map // org key → *rate.Limiter, shared by every stage of the same org
 }
@@ -90,7 +94,7 @@ func (a *Activities) limiter(in config.Integration) *rate.Limiter {
 }
 
 func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error) {
-	c, err := jumpcloud.New(jumpcloud.Options{
+	opts := jumpcloud.Options{
 		BaseURL:    in.JumpCloud.BaseURL,
 		APIKey:     in.JumpCloud.APIKey,
 		OrgID:      in.JumpCloud.OrgID,
@@ -101,7 +105,11 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 				a.Observer.JumpCloudRequest(in.Name, info)
 			}
 		},
-	})
+	}
+	if a.JumpCloudTuning != nil {
+		a.JumpCloudTuning(&opts)
+	}
+	c, err := jumpcloud.New(opts)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("integration %q: JumpCloud client: %v", in.Name, err), ErrTypeConfig, nil)
@@ -110,7 +118,7 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 }
 
 func (a *Activities) authomize(in config.Integration) (*authomize.Client, error) {
-	c, err := authomize.New(authomize.Options{
+	opts := authomize.Options{
 		BaseURL:    in.Authomize.BaseURL,
 		Token:      in.Authomize.Token,
 		AppID:      in.Authomize.AppID,
@@ -121,7 +129,11 @@ func (a *Activities) authomize(in config.Integration) (*authomize.Client, error)
 				a.Observer.AuthomizeRequest(in.Name, info)
 			}
 		},
-	})
+	}
+	if a.AuthomizeTuning != nil {
+		a.AuthomizeTuning(&opts)
+	}
+	c, err := authomize.New(opts)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("integration %q: Authomize client: %v", in.Name, err), ErrTypeConfig, nil)

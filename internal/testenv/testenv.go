@@ -1,0 +1,205 @@
+// Package testenv starts the real parts that end-to-end tests run against: a Temporal dev
+// server (the CLI from `make tools`), both API simulators on loopback, and in-process
+// workers with the production registration. It also compares Authomize's stored snapshot
+// with what the generated org says a correct sync must produce.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"jcsync/activities"
+	"jcsync/internal/authomize"
+	"jcsync/internal/config"
+	"jcsync/internal/jumpcloud"
+	"jcsync/internal/sim/authomizesim"
+	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/workflows"
+)
+
+// Fake credentials of the simulators. Tests scan histories and logs for them.
+const (
+	APIKey = "jca_TESTKEY_0123456789abcdef0123456789abcdef"
+	Token  = "atm_TESTTOKEN_fedcba9876543210fedcba98765432"
+	AppID  = "app-e2e"
+)
+
+// TemporalCLI finds the Temporal CLI that `make tools` installs: $TEMPORAL_CLI, or bin/temporal
+// in the first parent directory that has it. Tests fail (not skip) without it: `make test`
+// always installs it, and a silently skipped end-to-end test proves nothing.
+func TemporalCLI(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	dir, _ := os.Getwd()
+	for {
+		p := filepath.Join(dir, "bin", "temporal")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("the Temporal CLI is missing: run `make tools` (or `make test`, which installs it)")
+		}
+		dir = parent
+	}
+}
+
+// Temporal is a running dev server and a client to it.
+type Temporal struct {
+	Server *testsuite.DevServer
+	Client client.Client
+}
+
+// StartTemporal starts a dev server (in memory unless dbFile is set) with the connector's
+// search attribute registered. Stop it with Stop.
+func StartTemporal(cliPath, dbFile string) (*Temporal, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  cliPath,
+		DBFilename:    dbFile,
+		LogLevel:      "error",
+		ClientOptions: &client.Options{Logger: quietLogger()},
+		SearchAttributes: temporal.NewSearchAttributes(
+			activities.SearchAttribute.ValueSet(""),
+		),
+		Stdout: os.Stderr,
+		Stderr: os.Stderr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the Temporal dev server: %w", err)
+	}
+	return &Temporal{Server: srv, Client: srv.Client()}, nil
+}
+
+// Stop stops the dev server.
+func (t *Temporal) Stop() {
+	t.Client.Close()
+	_ = t.Server.Stop()
+}
+
+// quietLogger keeps the SDK's warnings and errors and drops its per-task chatter.
+func quietLogger() sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+// Sims are both simulators, served on loopback.
+type Sims struct {
+	Org   *jumpcloudsim.Org
+	JC    *jumpcloudsim.Server
+	JCURL string
+	AZ    *authomizesim.Server
+	AZURL string
+}
+
+// StartSims serves org through the JumpCloud simulator and an Authomize simulator with one
+// app, AppID. Both stop when the test ends.
+func StartSims(t testing.TB, org *jumpcloudsim.Org) *Sims {
+	t.Helper()
+	jc := jumpcloudsim.New(org, jumpcloudsim.Options{APIKey: APIKey})
+	az := authomizesim.New(authomizesim.Options{Tokens: []string{Token}, Apps: []string{AppID}})
+	jcs, azs := httptest.NewServer(jc), httptest.NewServer(az)
+	t.Cleanup(jcs.Close)
+	t.Cleanup(azs.Close)
+	return &Sims{Org: org, JC: jc, JCURL: jcs.URL, AZ: az, AZURL: azs.URL}
+}
+
+// Integration is an integration pointed at the simulators, with its secrets resolved.
+func (s *Sims) Integration(name string, identities bool) config.Integration {
+	return config.Integration{
+		Name:       name,
+		Identities: identities,
+		JumpCloud:  config.JumpCloud{BaseURL: s.JCURL, APIKey: APIKey, RPS: 2000},
+		Authomize:  config.Authomize{BaseURL: s.AZURL, AppID: AppID, Token: Token},
+	}
+}
+
+// FastRetries makes the clients give up quickly, so an injected fault exhausts an activity
+// attempt in milliseconds instead of minutes.
+func FastRetries(a *activities.Activities) {
+	a.JumpCloudTuning = func(o *jumpcloud.Options) {
+		o.MaxAttempts = 2
+		o.BaseBackoff = 5 * time.Millisecond
+		o.MaxRetryWait = 50 * time.Millisecond
+	}
+	a.AuthomizeTuning = func(o *authomize.Options) {
+		o.MaxAttempts = 2
+		o.BaseBackoff = 5 * time.Millisecond
+		o.MaxRetryWait = 50 * time.Millisecond
+	}
+}
+
+// StartWorker runs a worker on taskQueue with the production registration. It stops when
+// the test ends (or earlier, through the returned worker).
+func StartWorker(t testing.TB, c client.Client, taskQueue string, integrations config.Integrations, tune func(*activities.Activities)) worker.Worker {
+	t.Helper()
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	a := &activities.Activities{Integrations: integrations, Temporal: c, Log: log, PageConcurrency: 8}
+	if tune != nil {
+		tune(a)
+	}
+	w := worker.New(c, taskQueue, worker.Options{})
+	workflows.Register(w, a)
+	if err := w.Start(); err != nil {
+		t.Fatalf("start worker: %v", err)
+	}
+	t.Cleanup(w.Stop)
+	return w
+}
+
+// Diff lists every difference between what a correct sync must leave in Authomize and what
+// Authomize holds; empty means exact.
+func Diff(exp jumpcloudsim.Expected, snap authomizesim.Snapshot) []string {
+	var out []string
+	out = append(out, diffSet("account", exp.Accounts, snap.Users)...)
+	out = append(out, diffSet("identity", exp.Identities, snap.Identities)...)
+	out = append(out, diffSet("grouping", exp.Groupings, snap.Groupings)...)
+	out = append(out, diffSet("asset", exp.Assets, snap.Assets)...)
+	out = append(out, diffSet("privilege", exp.Privileges, snap.Privileges)...)
+	out = append(out, diffSet("membership", exp.Memberships, snap.Memberships)...)
+	out = append(out, diffSet("permission", exp.Permissions, snap.Permissions)...)
+	sort.Strings(out)
+	return out
+}
+
+func diffSet[K comparable, V any](kind string, want map[K]bool, got map[K]V) []string {
+	var out []string
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			out = append(out, fmt.Sprintf("missing %s %v", kind, k))
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			out = append(out, fmt.Sprintf("unexpected %s %v", kind, k))
+		}
+	}
+	return out
+}
+
+// Summarize shortens a long diff for a test failure message.
+func Summarize(diff []string) string {
+	if len(diff) > 20 {
+		return fmt.Sprintf("%d differences, first 20: %v", len(diff), diff[:20])
+	}
+	return fmt.Sprint(diff)
+}
