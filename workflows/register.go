@@ -13,9 +13,19 @@ type Registry interface {
 	RegisterActivity(a any)
 }
 
+// WorkflowRegistry is what registering the workflows needs (workers and replayers have it).
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
 // Register registers the sync and validate workflows and every activity.
 func Register(r Registry, a *activities.Activities) {
+	RegisterWorkflows(r)
+	r.RegisterActivity(a)
+}
+
+// RegisterWorkflows registers the workflows under their stable names.
+func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: WorkflowName})
 	r.RegisterWorkflowWithOptions(ValidateWorkflow, workflow.RegisterOptions{Name: ValidateWorkflowName})
-	r.RegisterActivity(a)
 }

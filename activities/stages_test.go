@@ -1,0 +1,127 @@
+package activities_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/testsuite"
+
+	"jcsync/activities"
+	"jcsync/internal/config"
+	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/testenv"
+)
+
+func newActivityEnv(t *testing.T, sims *testenv.Sims, identities bool) (*testsuite.TestActivityEnvironment, *activities.Activities) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	a := &activities.Activities{
+		Integrations:    config.Integrations{"acme": sims.Integration("acme", identities)},
+		Log:             log,
+		PageConcurrency: 4,
+	}
+	testenv.FastRetries(a)
+	env.RegisterActivity(a)
+	return env, a
+}
+
+// A retried attempt of the users stage continues from the checkpoint in its heartbeat
+// details: the pages before it are not fetched again.
+func TestUsersStageResumesFromHeartbeatCheckpoint(t *testing.T) {
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 3, Users: 750, Groups: 3, Admins: 1, Apps: 1}))
+	env, a := newActivityEnv(t, sims, false)
+	env.SetHeartbeatDetails(activities.Checkpoint{
+		Version:  activities.CheckpointVersion,
+		NextSkip: 300,
+		Counts:   activities.StageCounts{Read: map[string]int{"users": 300}, Uploaded: map[string]int{"accounts": 300}, Attempts: 1},
+	})
+	v, err := env.ExecuteActivity(a.Users, activities.StageInput{Integration: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r activities.StageResult
+	if err := v.Get(&r); err != nil {
+		t.Fatal(err)
+	}
+	for k := range sims.JC.Counts().Pages {
+		if k.Endpoint == "/api/systemusers" && k.Skip < 300 {
+			t.Fatalf("page at skip %d fetched although the checkpoint is at 300", k.Skip)
+		}
+	}
+	if r.Counts.Read["users"] != 750 || r.Counts.Uploaded["accounts"] != 750 {
+		t.Fatalf("counts carried over from the checkpoint: read %v uploaded %v", r.Counts.Read, r.Counts.Uploaded)
+	}
+	if r.Counts.PagesResumed != 3 || r.Counts.Attempts != 2 {
+		t.Fatalf("pagesResumed=%d attempts=%d, want 3 and 2", r.Counts.PagesResumed, r.Counts.Attempts)
+	}
+	if got := len(sims.AZ.Snapshot(testenv.AppID).Users); got != 450 {
+		t.Fatalf("%d accounts uploaded by the resumed attempt, want 450", got)
+	}
+}
+
+// A checkpoint of another version is not trusted: the stage starts over.
+func TestUnknownCheckpointVersionStartsOver(t *testing.T) {
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 3, Users: 250, Groups: 3, Admins: 1, Apps: 1}))
+	env, a := newActivityEnv(t, sims, false)
+	env.SetHeartbeatDetails(activities.Checkpoint{Version: 999, NextSkip: 200})
+	if _, err := env.ExecuteActivity(a.Users, activities.StageInput{Integration: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(sims.AZ.Snapshot(testenv.AppID).Users); got != 250 {
+		t.Fatalf("%d accounts uploaded, want all 250", got)
+	}
+}
+
+// Dry run reads and transforms but writes nothing.
+func TestDryRunWritesNothing(t *testing.T) {
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 5, Users: 120, Groups: 4, Admins: 3, Apps: 2}))
+	env, a := newActivityEnv(t, sims, true)
+	for _, stage := range []any{a.Users, a.Admins, a.Groups, a.Apps, a.Memberships, a.Bindings} {
+		v, err := env.ExecuteActivity(stage, activities.StageInput{Integration: "acme", DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r activities.StageResult
+		_ = v.Get(&r)
+		if r.Stage == activities.StageUsers && (r.Counts.Uploaded["accounts"] != 120 || r.Counts.Uploaded["identities"] != 120) {
+			t.Fatalf("dry run must count what it would upload: %v", r.Counts.Uploaded)
+		}
+	}
+	if n := sims.AZ.Counts().Total; n != 0 {
+		t.Fatalf("a dry run sent %d requests to Authomize", n)
+	}
+}
+
+// Bad credentials are non-retryable errors that name the credential.
+func TestValidateNamesTheWrongCredential(t *testing.T) {
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 5, Users: 10, Groups: 1, Admins: 1, Apps: 1}))
+	cases := []struct {
+		name string
+		edit func(*config.Integration)
+		want string
+	}{
+		{"bad JumpCloud key", func(in *config.Integration) { in.JumpCloud.APIKey = "jca_nope" }, "JumpCloud rejected the API key"},
+		{"bad Authomize token", func(in *config.Integration) { in.Authomize.Token = "atm_nope" }, "Authomize rejected the API token"},
+		{"unknown app", func(in *config.Integration) { in.Authomize.AppID = "nope" }, "Authomize app not found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env, a := newActivityEnv(t, sims, false)
+			in := a.Integrations["acme"]
+			tc.edit(&in)
+			a.Integrations["acme"] = in
+			_, err := env.ExecuteActivity(a.Validate, activities.ValidateInput{Integration: "acme"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want %q, got %v", tc.want, err)
+			}
+			for _, secret := range []string{"jca_nope", "atm_nope", testenv.APIKey, testenv.Token} {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatal("the error carries a secret")
+				}
+			}
+		})
+	}
+}
