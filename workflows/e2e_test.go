@@ -346,3 +346,33 @@ func writeHistory(t *testing.T, events []*historypb.HistoryEvent, path string) {
 		t.Fatal(errors.Join(errors.New("write history"), err))
 	}
 }
+
+// TestE2EHistoryIsBoundedWhateverTheOrgSize: history length depends on the number of stages,
+// not on the org. (Workflow-task events vary a little with timing, so the check is a bound.)
+// JCSYNC_LARGE_USERS=50000 adds a larger org for the figures.
+func TestE2EHistoryIsBoundedWhateverTheOrgSize(t *testing.T) {
+	sizes := []int{20, 2000}
+	if n := os.Getenv("JCSYNC_LARGE_USERS"); n != "" {
+		var users int
+		fmt.Sscan(n, &users)
+		sizes = append(sizes, users)
+	}
+	const bound = 80
+	for _, users := range sizes {
+		t.Run(fmt.Sprint(users), func(t *testing.T) {
+			groups, apps := max(3, users/17), max(2, users/50)
+			e := newE2E(t, jumpcloudsim.GenConfig{Seed: int64(users), Users: users, Groups: groups, Admins: 25, Apps: apps}, true, nil)
+			started := time.Now()
+			res, run, err := e.sync(workflows.SyncInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			events := len(e.history(run))
+			t.Logf("%d users, %d groups, %d apps: %d history events, wall %s, %d JumpCloud requests",
+				users, groups, apps, events, time.Since(started).Round(time.Millisecond), res.JumpCloudRequests)
+			if events > bound {
+				t.Fatalf("%d history events for %d users: more than %d", events, users, bound)
+			}
+		})
+	}
+}

@@ -1,0 +1,431 @@
+// Package jumpcloud is the JumpCloud API client used by the sync activities: typed models,
+// paging in one place, retries with backoff, a per-org rate limiter and typed errors.
+package jumpcloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+)
+
+// Base URLs of JumpCloud's data centres.
+const (
+	DefaultBaseURL = "https://console.jumpcloud.com"
+	EUBaseURL      = "https://console.eu.jumpcloud.com"
+)
+
+// MaxPageSize is the largest limit JumpCloud accepts on list endpoints (it answers 400 above it).
+const MaxPageSize = 100
+
+// MaxBodyBytes bounds a response body. The biggest legitimate page (100 users with every
+// field) is far below it; anything larger is a broken proxy or server, and reading it whole
+// would risk the worker's memory.
+const MaxBodyBytes = 32 << 20
+
+// Options configures a Client. Zero values take the documented defaults.
+type Options struct {
+	BaseURL string // default DefaultBaseURL; EUBaseURL for the EU data centre
+	APIKey  string // required; never logged or put in an error
+	OrgID   string // sent as x-org-id when set (multi-tenant admins need it)
+	// HTTPClient is copied, never mutated; default: a client with a 30 s timeout.
+	HTTPClient *http.Client
+	RPS        float64 // default 10
+	Burst      int     // default max(1, RPS)
+	// Limiter, when set, replaces RPS/Burst so several clients of one org share one budget.
+	Limiter      *rate.Limiter
+	MaxAttempts  int           // per request, including the first; default 6
+	BaseBackoff  time.Duration // first backoff ceiling, doubled per attempt; default 500 ms
+	MaxRetryWait time.Duration // cap on any single wait, Retry-After included; default 60 s
+	PageSize     int           // default and max MaxPageSize
+	OnRequest    func(RequestInfo)
+}
+
+// String keeps the key out of any %v / %+v of the options.
+func (o Options) String() string {
+	return fmt.Sprintf("jumpcloud.Options{BaseURL:%q OrgID:%q APIKey:[REDACTED]}", o.BaseURL, o.OrgID)
+}
+
+// GoString keeps the key out of %#v as well.
+func (o Options) GoString() string { return o.String() }
+
+// RequestInfo describes one HTTP attempt, for metrics and logs. It carries no secrets.
+type RequestInfo struct {
+	Method   string
+	Endpoint string // templated path, e.g. /api/v2/usergroups/{id}/members
+	Status   int    // 0 on a transport error (including a truncated body)
+	Attempt  int    // 1 for the first try
+	Duration time.Duration
+	Err      error
+}
+
+// Stats are cumulative request counters of a Client.
+type Stats struct {
+	Requests    int64 // HTTP attempts made
+	Retries     int64 // attempts that were followed by another one
+	RateLimited int64 // 429 answers
+}
+
+// Client talks to one JumpCloud organization. It is safe for concurrent use.
+type Client struct {
+	baseURL     string // scheme://host[/prefix], no trailing slash
+	key         string
+	orgID       string
+	hc          *http.Client
+	lim         *rate.Limiter
+	maxAttempts int
+	baseBackoff time.Duration
+	maxWait     time.Duration
+	pageSize    int
+	onRequest   func(RequestInfo)
+	// sleep waits between attempts; tests replace it to observe the chosen waits.
+	sleep func(ctx context.Context, d time.Duration) error
+
+	requests, retries, rateLimited atomic.Int64
+}
+
+// New validates opts and builds a Client.
+func New(opts Options) (*Client, error) {
+	if strings.TrimSpace(opts.APIKey) == "" {
+		return nil, &configError{"APIKey is empty"}
+	}
+	// A key with control characters could split headers; refuse it before it reaches the wire.
+	if strings.ContainsAny(opts.APIKey, "\r\n\x00") {
+		return nil, &configError{"APIKey contains control characters"}
+	}
+	base := opts.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return nil, &configError{fmt.Sprintf("BaseURL %q is not an absolute http(s) URL", scrub(base, opts.APIKey))}
+	}
+	c := &Client{
+		baseURL:     strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
+		key:         opts.APIKey,
+		orgID:       opts.OrgID,
+		lim:         opts.Limiter,
+		maxAttempts: opts.MaxAttempts,
+		baseBackoff: opts.BaseBackoff,
+		maxWait:     opts.MaxRetryWait,
+		pageSize:    opts.PageSize,
+		onRequest:   opts.OnRequest,
+		sleep:       sleepCtx,
+	}
+	if c.lim == nil {
+		rps := opts.RPS
+		if rps <= 0 {
+			rps = 10
+		}
+		burst := opts.Burst
+		if burst <= 0 {
+			burst = max(1, int(rps))
+		}
+		c.lim = rate.NewLimiter(rate.Limit(rps), burst)
+	}
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = 6
+	}
+	if c.baseBackoff <= 0 {
+		c.baseBackoff = 500 * time.Millisecond
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = 60 * time.Second
+	}
+	if c.pageSize <= 0 || c.pageSize > MaxPageSize {
+		c.pageSize = MaxPageSize
+	}
+	var hc http.Client
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient // a copy: the caller's client keeps its own redirect policy
+	} else {
+		hc = http.Client{Timeout: 30 * time.Second}
+	}
+	hc.CheckRedirect = sameHostRedirects(hc.CheckRedirect)
+	c.hc = &hc
+	return c, nil
+}
+
+// String keeps the key out of any %v of the client.
+func (c *Client) String() string { return fmt.Sprintf("jumpcloud.Client{%s}", c.baseURL) }
+
+// PageSize is the limit the client sends on list requests.
+func (c *Client) PageSize() int { return c.pageSize }
+
+// Stats returns the cumulative counters.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load()}
+}
+
+// sameHostRedirects refuses redirects that leave the original host or downgrade from https:
+// Go re-sends custom headers such as x-api-key on redirects, so following one elsewhere
+// would hand the key to a stranger.
+func sameHostRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		orig := via[0].URL
+		if !strings.EqualFold(req.URL.Host, orig.Host) || (orig.Scheme == "https" && req.URL.Scheme != "https") {
+			return fmt.Errorf("%w (%s to %s)", ErrRedirectRefused, orig.Host, req.URL.Host)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+}
+
+// Validate checks the key, the org header and user-read permission with the cheapest call.
+func (c *Client) Validate(ctx context.Context) error {
+	q := url.Values{"limit": {"1"}, "fields": {"_id"}}
+	var env struct {
+		TotalCount *int `json:"totalCount"`
+	}
+	err := c.get(ctx, "/api/systemusers", "/api/systemusers", q, func(_ http.Header, data []byte) error {
+		return json.Unmarshal(data, &env)
+	})
+	if err != nil {
+		return fmt.Errorf("validate jumpcloud credentials: %w", err)
+	}
+	return nil
+}
+
+// get performs a GET with retries and hands the 2xx body to decode.
+func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, decode func(http.Header, []byte) error) error {
+	return c.do(ctx, http.MethodGet, endpoint, path, q, nil, decode)
+}
+
+// do runs one logical request: rate limiter, attempt, classification, backoff, repeat.
+//
+// Malformed JSON: a 2xx body that is not valid JSON (a *json.SyntaxError, typically a body cut
+// short by a dropped connection or a proxy's error page) is retried like a transport error,
+// bounded by MaxAttempts, because a second read usually succeeds. A body that is valid JSON of
+// the wrong shape (*json.UnmarshalTypeError and the like) is permanent: JumpCloud would answer
+// the same again, so it fails at once.
+func (c *Client) do(ctx context.Context, method, endpoint, path string, q url.Values, body []byte, decode func(http.Header, []byte) error) error {
+	target := c.baseURL + path
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	for attempt := 1; ; attempt++ {
+		if err := c.lim.Wait(ctx); err != nil {
+			return c.waitErr(ctx, method, endpoint, err)
+		}
+		start := time.Now()
+		status, hdr, data, err := c.once(ctx, method, target, body)
+		c.requests.Add(1)
+
+		var (
+			result    error
+			retryable bool
+			wait      time.Duration
+			hasWait   bool
+			infoCode  = status
+		)
+		switch {
+		case err != nil:
+			infoCode = 0
+			if ctx.Err() != nil {
+				result = c.reqErr(method, endpoint, "send request", ctx.Err(), false)
+				break
+			}
+			op := "send request"
+			if status != 0 {
+				op = "read response"
+			}
+			permanent := errors.Is(err, ErrRedirectRefused) || errors.Is(err, ErrBodyTooLarge)
+			result = c.reqErr(method, endpoint, op, err, permanent)
+			retryable = !permanent && transient(err)
+		case status >= 200 && status < 300:
+			if decode != nil {
+				if derr := decode(hdr, data); derr != nil {
+					var syn *json.SyntaxError
+					retryable = errors.As(derr, &syn) || errors.Is(derr, io.ErrUnexpectedEOF)
+					result = c.reqErr(method, endpoint, "decode response", derr, !retryable)
+				}
+			}
+		default:
+			result = c.apiError(method, endpoint, status, data)
+			if status == http.StatusTooManyRequests {
+				c.rateLimited.Add(1)
+			}
+			retryable = retryableStatus(status)
+			wait, hasWait = parseRetryAfter(hdr.Get("Retry-After"), time.Now())
+		}
+		if c.onRequest != nil {
+			c.onRequest(RequestInfo{Method: method, Endpoint: endpoint, Status: infoCode, Attempt: attempt, Duration: time.Since(start), Err: result})
+		}
+		if result == nil || !retryable || attempt >= c.maxAttempts || ctx.Err() != nil {
+			return result
+		}
+		if !hasWait {
+			wait = c.backoff(attempt)
+		}
+		wait = min(wait, c.maxWait)
+		c.retries.Add(1)
+		if err := c.sleep(ctx, wait); err != nil {
+			return c.waitErr(ctx, method, endpoint, err)
+		}
+	}
+}
+
+// once makes a single HTTP attempt and reads the whole (bounded) body. A non-zero status
+// with an error means the headers arrived but the body did not.
+func (c *Client) once(ctx context.Context, method, target string, body []byte) (int, http.Header, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("x-api-key", c.key)
+	if c.orgID != "" {
+		req.Header.Set("x-org-id", c.orgID)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "jcsync")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	if err != nil {
+		return resp.StatusCode, resp.Header, nil, err
+	}
+	if len(data) > MaxBodyBytes {
+		return resp.StatusCode, resp.Header, nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, MaxBodyBytes)
+	}
+	return resp.StatusCode, resp.Header, data, nil
+}
+
+// transient reports whether a transport error is worth another attempt: resets, timeouts
+// and bodies cut short. TLS and DNS configuration errors are not.
+func transient(err error) bool {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	// net/http reports some mid-response connection losses only as text.
+	msg := err.Error()
+	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "server closed idle connection") ||
+		strings.Contains(msg, "transport connection broken")
+}
+
+// backoff is exponential with full jitter: uniform in [0, min(maxWait, base·2^(attempt-1))],
+// so many workers that hit the same limit do not come back in lockstep.
+func (c *Client) backoff(attempt int) time.Duration {
+	ceiling := c.baseBackoff
+	for i := 1; i < attempt && ceiling < c.maxWait; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, c.maxWait)
+	if ceiling <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+}
+
+// parseRetryAfter reads Retry-After as delta-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		n = max(0, min(n, 365*24*3600)) // keep the multiplication from overflowing
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now)), true
+	}
+	return 0, false
+}
+
+// sleepCtx waits d or until ctx is done, whichever comes first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (c *Client) reqErr(method, endpoint, op string, err error, permanent bool) *RequestError {
+	return &RequestError{Method: method, Endpoint: endpoint, Op: op, Err: err, Permanent: permanent, msg: scrub(err.Error(), c.key)}
+}
+
+// waitErr reports a wait cut short by ctx (or a limiter that cannot fit in ctx's deadline).
+func (c *Client) waitErr(ctx context.Context, method, endpoint string, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return c.reqErr(method, endpoint, "wait", err, false)
+}
+
+// apiError builds an *APIError from a non-2xx answer, preferring JumpCloud's "message".
+func (c *Client) apiError(method, endpoint string, status int, data []byte) *APIError {
+	var body struct {
+		Message string `json:"message"`
+		Error   string `json:"error"`
+	}
+	msg := ""
+	if json.Unmarshal(data, &body) == nil {
+		msg = body.Message
+		if msg == "" {
+			msg = body.Error
+		}
+	}
+	if msg == "" {
+		msg = strings.TrimSpace(string(data))
+	}
+	// JumpCloud prefixes messages with the status text ("Unauthorized: ..."); Error() already
+	// says it, so drop the repetition.
+	msg = strings.TrimPrefix(msg, http.StatusText(status)+": ")
+	msg = scrub(msg, c.key)
+	msg = truncateRunes(msg, 200)
+	return &APIError{Status: status, Method: method, Endpoint: endpoint, Message: msg}
+}
+
+// truncateRunes keeps at most n bytes of s without splitting a UTF-8 sequence.
+func truncateRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
