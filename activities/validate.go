@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
 	"jcsync/internal/authomize"
+	"jcsync/internal/config"
 	"jcsync/internal/jumpcloud"
+	"jcsync/internal/transform"
 )
 
 // ValidateInput names the integration whose credentials to check.
@@ -25,6 +28,8 @@ type ValidateResult struct {
 	Warnings    []string `json:"warnings,omitempty"`
 	// OwnerID is the Authomize uniqueId of the app owner's account, when it was found.
 	OwnerID string `json:"ownerId,omitempty"`
+	// AdminRoles are the roles of the administrator whose key is used, when it is named.
+	AdminRoles []string `json:"adminRoles,omitempty"`
 }
 
 // Validate checks the JumpCloud key (and org), the Authomize token and the app id with one
@@ -62,7 +67,110 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateRe
 		return out, credentialError(in.Integration, err)
 	}
 	out.AppName = app.IntegrationName
+	if err := checkAdmin(ctx, integ, jc, &out); err != nil {
+		return out, err
+	}
+	if err := resolveOwner(ctx, integ, jc, &out); err != nil {
+		return out, err
+	}
 	return out, nil
+}
+
+// checkAdmin follows the vendor's least-privilege advice: the key should belong to a
+// dedicated administrator with the Read Only role. A named admin that does not exist, or is
+// suspended, is an error; one with more rights than Read Only is allowed with a warning.
+// Warnings name the role, not the person: they end up in the workflow history.
+func checkAdmin(ctx context.Context, integ config.Integration, jc *jumpcloud.Client, out *ValidateResult) error {
+	email := strings.TrimSpace(integ.JumpCloud.AdminEmail)
+	if email == "" {
+		out.Warnings = append(out.Warnings, "JUMPCLOUD_ADMIN_EMAIL (jumpcloud.admin_email) is not set: the check that the key belongs to a Read Only administrator was skipped")
+		return nil
+	}
+	admins, err := jc.AllAdmins(ctx)
+	if err != nil {
+		if errors.Is(err, jumpcloud.ErrForbidden) {
+			out.Warnings = append(out.Warnings, "the key may not list JumpCloud administrators, so its administrator's role could not be checked")
+			return nil
+		}
+		return classify(fmt.Errorf("list JumpCloud administrators: %w", err))
+	}
+	var admin *jumpcloud.Admin
+	for i := range admins {
+		if strings.EqualFold(admins[i].Email, email) {
+			admin = &admins[i]
+			break
+		}
+	}
+	if admin == nil {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"integration %q: JumpCloud administrator %q not found among the org's %d administrators: check JUMPCLOUD_ADMIN_EMAIL (the read-only administrator whose API key is used)",
+			integ.Name, email, len(admins)), ErrTypeConfig, nil)
+	}
+	if admin.Suspended {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"integration %q: JumpCloud administrator %q is suspended: reactivate it or use another read-only administrator's key", integ.Name, email),
+			ErrTypeConfig, nil)
+	}
+	out.AdminRoles = adminRoles(*admin)
+	if len(out.AdminRoles) == 1 && strings.EqualFold(out.AdminRoles[0], jumpcloud.RoleReadOnly) {
+		return nil
+	}
+	roles := "no role"
+	if len(out.AdminRoles) > 0 {
+		roles = fmt.Sprintf("the role %q", strings.Join(out.AdminRoles, `", "`))
+	}
+	out.Warnings = append(out.Warnings, fmt.Sprintf(
+		"the JumpCloud administrator whose key is used holds %s, not Read Only: the key could change the directory. The setup guide advises a dedicated Read Only administrator", roles))
+	return nil
+}
+
+// adminRoles is the union of roleName and roleNames, compared case-insensitively.
+func adminRoles(a jumpcloud.Admin) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range append([]string{a.RoleName}, a.RoleNames...) {
+		r = strings.TrimSpace(r)
+		if r == "" || seen[strings.ToLower(r)] {
+			continue
+		}
+		seen[strings.ToLower(r)] = true
+		out = append(out, r)
+	}
+	return out
+}
+
+// resolveOwner finds the account of the app owner (AUTHOMIZE_OWNER_EMAIL): a directory user
+// first (the person), else a console administrator. No match is a note, not a failure.
+func resolveOwner(ctx context.Context, integ config.Integration, jc *jumpcloud.Client, out *ValidateResult) error {
+	email := strings.TrimSpace(integ.Authomize.OwnerEmail)
+	if email == "" {
+		return nil
+	}
+	candidates := []string{email}
+	if lower := strings.ToLower(email); lower != email {
+		candidates = append(candidates, lower)
+	}
+	for _, e := range candidates {
+		users, err := jc.SystemUsersByEmail(ctx, e)
+		if err != nil {
+			return classify(fmt.Errorf("look up the app owner among JumpCloud users: %w", err))
+		}
+		if len(users) > 0 && users[0].ID != "" {
+			out.OwnerID = transform.UserAccountID(users[0].ID)
+			return nil
+		}
+	}
+	admins, err := jc.AllAdmins(ctx)
+	if err == nil {
+		for _, a := range admins {
+			if strings.EqualFold(a.Email, email) && a.ID != "" {
+				out.OwnerID = transform.AdminAccountID(a.ID)
+				return nil
+			}
+		}
+	}
+	out.Warnings = append(out.Warnings, "the app owner (AUTHOMIZE_OWNER_EMAIL) matches no JumpCloud user or administrator: assets and groupings are uploaded without an owner")
+	return nil
 }
 
 // credentialError says, in the operator's words, which credential failed.

@@ -597,3 +597,24 @@ func TestSharedLimiterAndConcurrentPages(t *testing.T) {
 		t.Fatal("refetched pages")
 	}
 }
+
+func TestSystemUsersByEmail(t *testing.T) {
+	org, opts := simOrg(jumpcloudsim.GenConfig{Seed: 11, Users: 300, Groups: 2, Admins: 1, Apps: 1})
+	srv, sim := jumpcloudsim.NewTestServer(t, org, opts)
+	c := newClient(t, fast(srv.URL))
+	want := org.Users[123]
+	got, err := c.SystemUsersByEmail(context.Background(), want.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != want.ID {
+		t.Fatalf("found %d users for %q", len(got), want.Email)
+	}
+	if n := sim.Counts().Total; n != 1 {
+		t.Fatalf("%d requests, want one filtered request", n)
+	}
+	none, err := c.SystemUsersByEmail(context.Background(), "nobody@example.invalid")
+	if err != nil || len(none) != 0 {
+		t.Fatalf("unknown email: %v, %v", none, err)
+	}
+}

@@ -82,8 +82,13 @@ func (c *Client) pageQuery(skip int, sort string) url.Values {
 
 // v1Page fetches a v1 list page: body {totalCount, results}.
 func v1Page[T any](ctx context.Context, c *Client, endpoint, path string, skip int) (Page[T], error) {
+	return v1PageQuery[T](ctx, c, endpoint, path, c.pageQuery(skip, "_id"), skip)
+}
+
+// v1PageQuery fetches a v1 list page with an explicit query (paging, sort and filters).
+func v1PageQuery[T any](ctx context.Context, c *Client, endpoint, path string, q url.Values, skip int) (Page[T], error) {
 	p := Page[T]{Skip: max(0, skip), Limit: c.pageSize, Total: -1}
-	err := c.get(ctx, endpoint, path, c.pageQuery(skip, "_id"), func(_ http.Header, data []byte) error {
+	err := c.get(ctx, endpoint, path, q, func(_ http.Header, data []byte) error {
 		var env struct {
 			TotalCount *int `json:"totalCount"`
 			Results    []T  `json:"results"`
@@ -133,6 +138,18 @@ func pathID(id string) string { return url.PathEscape(id) }
 // SystemUsersPage fetches directory users at offset skip (GET /api/systemusers).
 func (c *Client) SystemUsersPage(ctx context.Context, skip int) (Page[SystemUser], error) {
 	return v1Page[SystemUser](ctx, c, "/api/systemusers", "/api/systemusers", skip)
+}
+
+// SystemUsersByEmail finds the directory users whose email is exactly email, with one
+// filtered request (filter=email:$eq:<email>) instead of a walk over every user.
+func (c *Client) SystemUsersByEmail(ctx context.Context, email string) ([]SystemUser, error) {
+	q := c.pageQuery(0, "_id")
+	q.Set("filter", "email:$eq:"+email)
+	p, err := v1PageQuery[SystemUser](ctx, c, "/api/systemusers", "/api/systemusers", q, 0)
+	if err != nil {
+		return nil, err
+	}
+	return p.Items, nil
 }
 
 // AdminsPage fetches console administrators at offset skip (GET /api/users).

@@ -389,8 +389,28 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, l list) {
 			perm = s.sortOrder(l, spec)
 		}
 	}
-	start := min(skip, l.n)
-	end := min(l.n, start+limit)
+	total := l.n
+	if fs := q["filter"]; len(fs) > 0 {
+		keep, ok := s.filter(w, r, l, fs)
+		if !ok {
+			return
+		}
+		if perm == nil {
+			perm = make([]int, l.n)
+			for i := range perm {
+				perm[i] = i
+			}
+		}
+		filtered := make([]int, 0, len(perm))
+		for _, i := range perm {
+			if keep(i) {
+				filtered = append(filtered, i)
+			}
+		}
+		perm, total = filtered, len(filtered)
+	}
+	start := min(skip, total)
+	end := min(total, start+limit)
 	items := make([]any, 0, end-start)
 	for i := start; i < end; i++ {
 		idx := i
@@ -410,11 +430,53 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, l list) {
 		s.writeJSON(w, r, http.StatusOK, struct {
 			TotalCount int   `json:"totalCount"`
 			Results    []any `json:"results"`
-		}{l.n, items})
+		}{total, items})
 	} else {
-		w.Header().Set("x-total-count", strconv.Itoa(l.n))
+		w.Header().Set("x-total-count", strconv.Itoa(total))
 		s.writeJSON(w, r, http.StatusOK, items)
 	}
+}
+
+// filter parses `filter` parameters (ANDed): v1 takes `field:$op:value`, v2 `field:op:value`,
+// with op eq or ne (the only ones the connector needs; others are refused rather than
+// silently ignored, so a client relying on them would notice). Values are case-sensitive, as
+// JumpCloud documents.
+func (s *Server) filter(w http.ResponseWriter, r *http.Request, l list, specs []string) (func(i int) bool, bool) {
+	if l.field == nil {
+		s.writeJSON(w, r, http.StatusBadRequest, map[string]string{"message": "Bad Request: filtering is not supported on this endpoint"})
+		return nil, false
+	}
+	type cond struct {
+		field, value string
+		neg          bool
+	}
+	var conds []cond
+	for _, spec := range specs {
+		parts := strings.SplitN(spec, ":", 3)
+		op := ""
+		if len(parts) == 3 {
+			op = parts[1]
+			if l.v1 {
+				if !strings.HasPrefix(op, "$") {
+					op = ""
+				}
+				op = strings.TrimPrefix(op, "$")
+			}
+		}
+		if op != "eq" && op != "ne" {
+			s.writeJSON(w, r, http.StatusBadRequest, map[string]string{"message": fmt.Sprintf("Bad Request: invalid filter %q", spec)})
+			return nil, false
+		}
+		conds = append(conds, cond{field: parts[0], value: parts[2], neg: op == "ne"})
+	}
+	return func(i int) bool {
+		for _, c := range conds {
+			if (l.field(i, c.field) == c.value) == c.neg {
+				return false
+			}
+		}
+		return true
+	}, true
 }
 
 // splitFields parses sort/fields lists: space-separated on v1, comma-separated on v2 (both
