@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"jcsync/internal/authomize"
 	"jcsync/internal/jumpcloud"
@@ -57,34 +58,65 @@ func (a *Activities) Users(ctx context.Context, in StageInput) (StageResult, err
 	return s.result(), nil
 }
 
-// Groups reads every user group and uploads them as groupings.
+// Groups reads every user group, uploads it as a grouping, then uploads its direct members
+// as account→grouping associations (user accounts are uploaded by an earlier phase). The
+// checkpoint is the offset into the group list: a retried attempt skips the groups whose
+// members were all uploaded.
 func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, error) {
 	s, err := a.startStage(ctx, StageGroups, in)
 	if err != nil {
 		return StageResult{}, err
 	}
 	s.resume(s.cp.NextSkip / pageSize)
-	err = walkPages(ctx, s.cp.NextSkip, pageSize, s.concurrency(), func(ctx context.Context, skip int) (int, int, error) {
+	list := func(ctx context.Context, skip int) ([]string, int, error) {
 		p, err := s.jc.UserGroupsPage(ctx, skip)
 		if err != nil {
-			return 0, 0, classify(err)
+			return nil, 0, classify(err)
 		}
 		s.page()
 		s.read("groups", len(p.Items))
 		var r transform.Report
 		groupings := transform.Groups(p.Items, s.topt, &r)
 		s.report(r)
+		// The groupings go first: the memberships of this page point at them.
 		if err := upload(ctx, s, "groupings", groupings, s.az.UploadGroupings); err != nil {
+			return nil, 0, err
+		}
+		keys := make([]string, 0, len(groupings))
+		for _, g := range groupings {
+			keys = append(keys, g.OriginID)
+		}
+		return keys, p.Total, nil
+	}
+	child := func(ctx context.Context, groupID string, skip int) (int, int, error) {
+		p, err := s.jc.GroupMembersPage(ctx, groupID, skip)
+		if errors.Is(err, jumpcloud.ErrNotFound) {
+			// The group was deleted since the list was read: nothing to upload for it.
+			s.report(transform.Report{Skipped: map[string]int{"group: deleted during the sync": 1}})
+			return 0, 0, nil
+		}
+		if err != nil {
+			return 0, 0, classify(err)
+		}
+		s.page()
+		s.read("members", len(p.Items))
+		var r transform.Report
+		assoc := transform.Memberships(groupID, p.Items, &r)
+		s.report(r)
+		if err := upload(ctx, s, "memberships", assoc, s.az.UploadAccountAssociations); err != nil {
 			return 0, 0, err
 		}
 		return p.Total, len(p.Items), nil
-	}, func(next int) { s.commit(ctx, next) })
+	}
+	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) })
 	return s.result(), err
 }
 
-// Apps reads every SSO application and uploads them as assets, with the one SSO-access
-// privilege that app bindings grant. LDAP and RADIUS servers are read only to be counted as
-// skipped: they are out of scope and never reach Authomize.
+// Apps reads every SSO application, uploads it as an asset (with the one SSO-access
+// privilege that bindings grant), then uploads its direct bindings to users and to groups as
+// permissions. JumpCloud takes one association target per request, so every app is two
+// keys. LDAP and RADIUS servers are read only to be counted as skipped: they are out of
+// scope and never reach Authomize.
 func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, error) {
 	s, err := a.startStage(ctx, StageApps, in)
 	if err != nil {
@@ -94,10 +126,10 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 		return s.result(), err
 	}
 	s.resume(s.cp.NextSkip / pageSize)
-	err = walkPages(ctx, s.cp.NextSkip, pageSize, s.concurrency(), func(ctx context.Context, skip int) (int, int, error) {
+	list := func(ctx context.Context, skip int) ([]string, int, error) {
 		p, err := s.jc.ApplicationsPage(ctx, skip)
 		if err != nil {
-			return 0, 0, classify(err)
+			return nil, 0, classify(err)
 		}
 		s.page()
 		s.read("apps", len(p.Items))
@@ -105,10 +137,35 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 		assets := transform.Apps(p.Items, s.topt, &r)
 		s.report(r)
 		if err := upload(ctx, s, "assets", assets, s.az.UploadAssets); err != nil {
+			return nil, 0, err
+		}
+		keys := make([]string, 0, 2*len(assets))
+		for _, as := range assets {
+			keys = append(keys, as.OriginID+"|"+jumpcloud.GraphUser, as.OriginID+"|"+jumpcloud.GraphUserGroup)
+		}
+		return keys, p.Total, nil
+	}
+	child := func(ctx context.Context, key string, skip int) (int, int, error) {
+		appID, target, _ := strings.Cut(key, "|")
+		p, err := s.jc.AppAssociationsPage(ctx, appID, target, skip)
+		if errors.Is(err, jumpcloud.ErrNotFound) {
+			s.report(transform.Report{Skipped: map[string]int{"app: deleted during the sync": 1}})
+			return 0, 0, nil
+		}
+		if err != nil {
+			return 0, 0, classify(err)
+		}
+		s.page()
+		s.read("bindings", len(p.Items))
+		var r transform.Report
+		perms := transform.AppBindings(appID, p.Items, &r)
+		s.report(r)
+		if err := upload(ctx, s, "permissions", perms, s.az.UploadPermissions); err != nil {
 			return 0, 0, err
 		}
 		return p.Total, len(p.Items), nil
-	}, func(next int) { s.commit(ctx, next) })
+	}
+	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) })
 	if err != nil {
 		return s.result(), err
 	}

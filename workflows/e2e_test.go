@@ -270,8 +270,8 @@ func TestE2EPermanentFailureKeepsSnapshot(t *testing.T) {
 	// Group member reads fail with a permanent error after a few groups.
 	e.sims.JC.FailFrom("/api/v2/usergroups/", 5, 400)
 	_, _, err := e.sync(workflows.SyncInput{})
-	if err == nil || !strings.Contains(err.Error(), "memberships") {
-		t.Fatalf("want the memberships stage to fail, got %v", err)
+	if err == nil || !strings.Contains(err.Error(), "stage groups") {
+		t.Fatalf("want the groups stage to fail, got %v", err)
 	}
 	e.requireExact(before)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -135,16 +136,12 @@ func stageActivity(stage string) any {
 		return acts.Groups
 	case activities.StageApps:
 		return acts.Apps
-	case activities.StageMemberships:
-		return acts.Memberships
-	case activities.StageBindings:
-		return acts.Bindings
 	}
 	panic("unknown stage " + stage)
 }
 
 // SyncWorkflow keeps one Authomize app in step with one JumpCloud org:
-// validate → entity stages → relation stages → sweep → result.
+// validate → users+admins → groups (and members) → apps (and bindings) → sweep → result.
 func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	in = in.withDefaults()
 	if in.Integration == "" {
@@ -153,7 +150,7 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	log := workflow.GetLogger(ctx)
 	started := workflow.Now(ctx)
 	progress := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: started}
-	for _, s := range append(append([]string{}, activities.EntityStages...), activities.RelationStages...) {
+	for _, s := range activities.Stages() {
 		progress.Stages = append(progress.Stages, StageProgress{Stage: s, Status: StatusPending})
 	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (*Progress, error) { return progress, nil }); err != nil {
@@ -201,13 +198,12 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	})
 	result := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: started, Warnings: v.Warnings}
 
-	// 2. Entities, then 3. relations: Authomize checks references when relations arrive.
-	for _, phase := range []struct {
-		name   string
-		stages []string
-	}{{"entities", activities.EntityStages}, {"relations", activities.RelationStages}} {
-		progress.Phase = phase.name
-		if err := runStages(sctx, progress, stageIn, phase.stages, result); err != nil {
+	// 2. The stages, phase by phase: Authomize checks references when relations arrive, so
+	// users and admins come first, then groups with their members, then apps with their
+	// bindings.
+	for _, phase := range activities.Phases {
+		progress.Phase = strings.Join(phase, "+")
+		if err := runStages(sctx, progress, stageIn, phase, result); err != nil {
 			progress.Phase = StatusFailed
 			return nil, err
 		}

@@ -74,7 +74,7 @@ func newHarness(t *testing.T, overrides map[string]any) *harness {
 			return nil
 		},
 	}
-	for i, stage := range append(append([]string{}, activities.EntityStages...), activities.RelationStages...) {
+	for i, stage := range activities.Stages() {
 		at := accepted.Add(time.Duration(i+1) * time.Second)
 		if stage == activities.StageGroups {
 			at = accepted // the earliest of all stages: the sweep's cutoff
@@ -112,18 +112,21 @@ func TestSyncRunsStepsInOrder(t *testing.T) {
 	if h.rec.index("Validate") != 0 {
 		t.Fatalf("validate must run first: %v", h.rec.calls)
 	}
-	lastEntity := -1
-	for _, s := range activities.EntityStages {
-		i := h.rec.index(activityName(s))
-		if i < 0 {
-			t.Fatalf("entity stage %s did not run: %v", s, h.rec.calls)
+	// Every stage of a phase starts after every stage of the phase before it.
+	lastOfPrevious := 0
+	for _, phase := range activities.Phases {
+		last := -1
+		for _, s := range phase {
+			i := h.rec.index(activityName(s))
+			if i < 0 {
+				t.Fatalf("stage %s did not run: %v", s, h.rec.calls)
+			}
+			if i < lastOfPrevious {
+				t.Fatalf("stage %s ran before the previous phase finished: %v", s, h.rec.calls)
+			}
+			last = max(last, i)
 		}
-		lastEntity = max(lastEntity, i)
-	}
-	for _, s := range activities.RelationStages {
-		if i := h.rec.index(activityName(s)); i < lastEntity {
-			t.Fatalf("relation stage %s ran before every entity stage finished: %v", s, h.rec.calls)
-		}
+		lastOfPrevious = last
 	}
 	if h.rec.index("Sweep") != len(h.rec.calls)-1 {
 		t.Fatalf("sweep must run last: %v", h.rec.calls)
@@ -131,7 +134,7 @@ func TestSyncRunsStepsInOrder(t *testing.T) {
 	if !res.Swept || !res.SweepCutoff.Equal(accepted) {
 		t.Fatalf("swept=%v cutoff=%v, want the earliest accepted timestamp %v", res.Swept, res.SweepCutoff, accepted)
 	}
-	if res.Read["users"] != 500 || len(res.Stages) != 6 {
+	if res.Read["users"] != 500 || len(res.Stages) != 4 {
 		t.Fatalf("result counts: %+v", res)
 	}
 }
@@ -151,7 +154,7 @@ func TestValidationFailureIsNotRetriedAndNothingRuns(t *testing.T) {
 	if calls != 1 {
 		t.Fatalf("validate ran %d times, want 1 (non-retryable)", calls)
 	}
-	for _, s := range append(append([]string{"Sweep"}, activities.EntityStages...), activities.RelationStages...) {
+	for _, s := range append([]string{"Sweep"}, activities.Stages()...) {
 		if h.rec.index(activityName(s)) >= 0 {
 			t.Fatalf("%s ran after a failed validation", s)
 		}
@@ -159,12 +162,12 @@ func TestValidationFailureIsNotRetriedAndNothingRuns(t *testing.T) {
 }
 
 func TestFailedStageMeansNoSweep(t *testing.T) {
-	h := newHarness(t, map[string]any{"Memberships": func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
+	h := newHarness(t, map[string]any{"Groups": func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
 		return activities.StageResult{}, temporal.NewNonRetryableApplicationError("jumpcloud: 400", activities.ErrTypePermanentAPI, nil)
 	}})
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
 	err := h.env.GetWorkflowError()
-	if err == nil || !strings.Contains(err.Error(), "stage memberships") {
+	if err == nil || !strings.Contains(err.Error(), "stage groups") {
 		t.Fatalf("want the stage's error, got %v", err)
 	}
 	if h.rec.index("Sweep") >= 0 {
@@ -230,7 +233,7 @@ func TestProgressQueryReportsStages(t *testing.T) {
 	if err := v.Get(&p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Phase != StatusDone || len(p.Stages) != 6 {
+	if p.Phase != StatusDone || len(p.Stages) != 4 {
 		t.Fatalf("progress: %+v", p)
 	}
 	for _, s := range p.Stages {
