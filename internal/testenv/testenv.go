@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"jcsync/internal/jumpcloud"
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/sim/simcheck"
 	"jcsync/workflows"
 )
 
@@ -166,40 +166,10 @@ func StartWorker(t testing.TB, c client.Client, taskQueue string, integrations c
 	return w
 }
 
-// Diff lists every difference between what a correct sync must leave in Authomize and what
-// Authomize holds; empty means exact.
+// Diff lists every difference between exp and snap; empty means exact.
 func Diff(exp jumpcloudsim.Expected, snap authomizesim.Snapshot) []string {
-	var out []string
-	out = append(out, diffSet("account", exp.Accounts, snap.Users)...)
-	out = append(out, diffSet("identity", exp.Identities, snap.Identities)...)
-	out = append(out, diffSet("grouping", exp.Groupings, snap.Groupings)...)
-	out = append(out, diffSet("asset", exp.Assets, snap.Assets)...)
-	out = append(out, diffSet("privilege", exp.Privileges, snap.Privileges)...)
-	out = append(out, diffSet("membership", exp.Memberships, snap.Memberships)...)
-	out = append(out, diffSet("permission", exp.Permissions, snap.Permissions)...)
-	sort.Strings(out)
-	return out
-}
-
-func diffSet[K comparable, V any](kind string, want map[K]bool, got map[K]V) []string {
-	var out []string
-	for k := range want {
-		if _, ok := got[k]; !ok {
-			out = append(out, fmt.Sprintf("missing %s %v", kind, k))
-		}
-	}
-	for k := range got {
-		if !want[k] {
-			out = append(out, fmt.Sprintf("unexpected %s %v", kind, k))
-		}
-	}
-	return out
+	return simcheck.Diff(exp, snap)
 }
 
 // Summarize shortens a long diff for a test failure message.
-func Summarize(diff []string) string {
-	if len(diff) > 20 {
-		return fmt.Sprintf("%d differences, first 20: %v", len(diff), diff[:20])
-	}
-	return fmt.Sprint(diff)
-}
+func Summarize(diff []string) string { return simcheck.Summarize(diff) }

@@ -1,0 +1,42 @@
+package simcheck
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"jcsync/internal/sim/authomizesim"
+	"jcsync/internal/sim/jumpcloudsim"
+)
+
+// The benchmark trusts Diff to refuse a wrong sync: every kind of difference must show.
+func TestDiffFindsEveryKindOfDifference(t *testing.T) {
+	exp := jumpcloudsim.Expected{
+		Accounts: map[string]bool{"u1": true, "u2": true}, Identities: map[string]bool{},
+		Groupings: map[string]bool{"g1": true}, Assets: map[string]bool{"a1": true},
+		Privileges:  map[string]bool{"p1": true},
+		Memberships: map[[2]string]bool{{"u1", "g1"}: true},
+		Permissions: map[[4]string]bool{{"User", "u1", "p1", "a1"}: true},
+	}
+	raw := json.RawMessage(`{}`)
+	snap := authomizesim.Snapshot{
+		Users: map[string]json.RawMessage{"u1": raw, "u2": raw}, Identities: map[string]json.RawMessage{},
+		Groupings: map[string]json.RawMessage{"g1": raw}, Assets: map[string]json.RawMessage{"a1": raw},
+		Privileges:  map[string]json.RawMessage{"p1": raw},
+		Memberships: map[[2]string]json.RawMessage{{"u1", "g1"}: raw},
+		Permissions: map[[4]string]json.RawMessage{{"User", "u1", "p1", "a1"}: raw},
+	}
+	if d := Diff(exp, snap); len(d) != 0 {
+		t.Fatalf("identical sets differ: %v", d)
+	}
+	delete(snap.Users, "u2")
+	snap.Identities["stale"] = raw
+	delete(snap.Memberships, [2]string{"u1", "g1"})
+	snap.Permissions[[4]string{"Grouping", "g1", "p1", "a1"}] = raw
+	d := strings.Join(Diff(exp, snap), "\n")
+	for _, want := range []string{"missing account u2", "unexpected identity stale", "missing membership [u1 g1]", "unexpected permission [Grouping g1 p1 a1]"} {
+		if !strings.Contains(d, want) {
+			t.Fatalf("diff lacks %q:\n%s", want, d)
+		}
+	}
+}
