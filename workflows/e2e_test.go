@@ -22,6 +22,7 @@ import (
 	"jcsync/activities"
 	"jcsync/internal/config"
 	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/sim/simcheck"
 	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
@@ -375,4 +376,26 @@ func TestE2EHistoryIsBoundedWhateverTheOrgSize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestE2ERequestsAreTheMinimum: a sync reads every JumpCloud list once, at 100 a page, with
+// no trailing empty page and no per-item lookup.
+func TestE2ERequestsAreTheMinimum(t *testing.T) {
+	e := newE2E(t, jumpcloudsim.GenConfig{Seed: 77, Users: 1234, Groups: 150, Admins: 12, Apps: 30, MaxGroupSize: 400, AvgGroupSize: 40}, false, nil)
+	if _, _, err := e.sync(workflows.SyncInput{}); err != nil {
+		t.Fatal(err)
+	}
+	e.requireExact(e.expected(false))
+	var want map[string]int
+	e.sims.JC.View(func(o *jumpcloudsim.Org) { want = simcheck.MinRequests(o) })
+	got := e.sims.JC.Counts()
+	for endpoint, n := range want {
+		if int(got.ByEndpoint[endpoint]) != n {
+			t.Errorf("%s: %d requests, the minimum is %d", endpoint, got.ByEndpoint[endpoint], n)
+		}
+	}
+	if int(got.Total) != simcheck.Total(want) {
+		t.Fatalf("%d JumpCloud requests in all, the minimum is %d (by endpoint: %v)", got.Total, simcheck.Total(want), got.ByEndpoint)
+	}
+	t.Logf("%d JumpCloud requests, exactly the minimum", got.Total)
 }

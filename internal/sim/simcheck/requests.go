@@ -1,0 +1,47 @@
+package simcheck
+
+import "jcsync/internal/sim/jumpcloudsim"
+
+// PageSize is JumpCloud's largest page.
+const PageSize = 100
+
+// pages is the fewest requests that read a list of n items when the total is known from the
+// first page: one request even for an empty list, no trailing empty page.
+func pages(n int) int {
+	if n <= 0 {
+		return 1
+	}
+	return (n + PageSize - 1) / PageSize
+}
+
+// MinRequests is the fewest JumpCloud requests a complete sync of o can make: every list read
+// once at 100 a page (users, admins, groups and each group's members, apps and each app's user
+// and group bindings, the LDAP and RADIUS lists), plus the one credential check.
+func MinRequests(o *jumpcloudsim.Org) map[string]int {
+	m := map[string]int{
+		"/api/systemusers":                       pages(len(o.Users)) + 1, // + the credential check
+		"/api/users":                             pages(len(o.Admins)),
+		"/api/v2/usergroups":                     pages(len(o.Groups)),
+		"/api/applications":                      pages(len(o.Apps)),
+		"/api/v2/ldapservers":                    1,
+		"/api/radiusservers":                     1,
+		"/api/v2/usergroups/{id}/members":        0,
+		"/api/v2/applications/{id}/associations": 0,
+	}
+	for _, g := range o.Groups {
+		m["/api/v2/usergroups/{id}/members"] += pages(len(o.Members[g.ID]) + len(o.NestedGroups[g.ID]))
+	}
+	for _, a := range o.Apps {
+		m["/api/v2/applications/{id}/associations"] += pages(len(o.AppUsers[a.ID])) + pages(len(o.AppGroups[a.ID]))
+	}
+	return m
+}
+
+// Total adds up a per-endpoint count.
+func Total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
