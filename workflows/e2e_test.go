@@ -311,10 +311,11 @@ func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, activit
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		d, err := c.DescribeWorkflowExecution(context.Background(), run.GetID(), run.GetRunID())
+		desc, err := c.DescribeWorkflow(context.Background(), run.GetID(), run.GetRunID())
 		if err != nil {
 			t.Fatal(err)
 		}
+		d := desc.RawResponse
 		for _, pa := range d.GetPendingActivities() {
 			if pa.GetActivityType().GetName() == activityType && pa.GetAttempt() >= 2 {
 				return

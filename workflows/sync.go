@@ -250,10 +250,6 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 func runStages(ctx workflow.Context, progress *Progress, in activities.StageInput, stages []string, result *SyncResult) error {
 	cctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	type running struct {
-		stage string
-		f     workflow.Future
-	}
 	sel := workflow.NewSelector(ctx)
 	var firstErr error
 	results := map[string]activities.StageResult{}
