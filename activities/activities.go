@@ -89,7 +89,10 @@ func (a *Activities) limiter(in config.Integration) *rate.Limiter {
 		rps = 10
 	}
 	key := in.JumpCloud.BaseURL + "|" + in.JumpCloud.OrgID + "|" + in.Name
-	l, _ := a.limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(rps), max(1, int(rps))))
+	// A burst of one spaces requests evenly at the org's rate: a burst allowance on our side
+	// would send a salvo at the start that a strict server answers with 429s. Concurrency
+	// (pages in flight) is what keeps the rate full despite latency.
+	l, _ := a.limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(rps), 1))
 	return l.(*rate.Limiter)
 }
 
