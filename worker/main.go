@@ -1,6 +1,282 @@
-// Command worker is part of the JumpCloud → Authomize connector.
+// Command worker runs the sync's workflows and activities for every configured integration.
+// Start as many as needed on the same task queue: Temporal spreads the stages among them.
 package main
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
 
-func main() { fmt.Println("worker: not built yet") }
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/pflag"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"jcsync/activities"
+	"jcsync/internal/config"
+	"jcsync/internal/logging"
+	"jcsync/internal/metrics"
+	"jcsync/workflows"
+)
+
+// Environment variables of the worker's own settings.
+const (
+	EnvConfig                  = "JCSYNC_CONFIG"
+	EnvMaxConcurrentActivities = "JCSYNC_MAX_CONCURRENT_ACTIVITIES"
+	EnvPageConcurrency         = "JCSYNC_PAGE_CONCURRENCY"
+	EnvJumpCloudRPS            = "JCSYNC_JUMPCLOUD_RPS"
+	EnvMetricsAddress          = "JCSYNC_METRICS_ADDRESS"
+)
+
+// WorkerEnvVars are the variables the worker reads besides the integration's and Temporal's.
+var WorkerEnvVars = []string{EnvConfig, EnvMaxConcurrentActivities, EnvPageConcurrency, EnvJumpCloudRPS, EnvMetricsAddress, "LOG_LEVEL", "LOG_FORMAT"}
+
+// stopTimeout is how long running activities get, after SIGTERM, to notice the cancellation
+// and heartbeat their checkpoint before the worker exits; a retry elsewhere resumes there.
+const stopTimeout = 30 * time.Second
+
+// Config is the worker's parsed command line.
+type Config struct {
+	Temporal                config.Temporal
+	ConfigFile              string
+	MaxConcurrentActivities int
+	PageConcurrency         int
+	JumpCloudRPS            float64
+	MetricsAddress          string
+	Log                     logging.Options
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr))
+}
+
+// parseFlags reads the command line, with environment variables as defaults.
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: worker [flags]\n\nRuns the JumpCloud → Authomize sync workflows and activities.\n"+
+			"Integrations come from --config and/or JUMPCLOUD_API_KEY, AUTHOMIZE_TOKEN, ... in the environment.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	config.AddTemporalFlags(fs, &c.Temporal, getenv, workflows.TaskQueue)
+	logging.AddFlags(fs, &c.Log)
+	fs.StringVar(&c.ConfigFile, "config", getenv(EnvConfig), "JSON file of integrations (env "+EnvConfig+")")
+	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, EnvMaxConcurrentActivities, 20), "activities this worker runs at once (env "+EnvMaxConcurrentActivities+")")
+	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, EnvPageConcurrency, 4), "JumpCloud pages one stage fetches at once (env "+EnvPageConcurrency+")")
+	fs.Float64Var(&c.JumpCloudRPS, "jumpcloud-rps", envFloat(getenv, EnvJumpCloudRPS, 10), "JumpCloud requests per second per org, unless the integration sets its own (env "+EnvJumpCloudRPS+")")
+	metricsDefault := ":9090"
+	if v, ok := lookup(getenv, EnvMetricsAddress); ok {
+		metricsDefault = v
+	}
+	fs.StringVar(&c.MetricsAddress, "metrics-address", metricsDefault, "address of the Prometheus /metrics endpoint; empty disables it (env "+EnvMetricsAddress+")")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.MaxConcurrentActivities < 1 {
+		return c, errors.New("--max-concurrent-activities must be at least 1")
+	}
+	if c.PageConcurrency < 1 {
+		return c, errors.New("--page-concurrency must be at least 1")
+	}
+	if c.JumpCloudRPS <= 0 {
+		return c, errors.New("--jumpcloud-rps must be positive")
+	}
+	return c, nil
+}
+
+// lookup tells an empty value ("disable") from an unset one; getenv alone cannot, so the
+// literal "off" also disables.
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	if v == "off" {
+		return "", true
+	}
+	return v, v != ""
+}
+
+func envInt(getenv func(string) string, name string, def int) int {
+	if n, err := strconv.Atoi(getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envFloat(getenv func(string) string, name string, def float64) float64 {
+	if f, err := strconv.ParseFloat(getenv(name), 64); err == nil {
+		return f
+	}
+	return def
+}
+
+// loadIntegrations merges the config file's integrations with the one described by the
+// environment, and resolves every secret now, so a missing key stops the worker at start
+// instead of failing syncs later.
+func loadIntegrations(file string, getenv func(string) string, readFile func(string) ([]byte, error)) (config.Integrations, error) {
+	ins := config.Integrations{}
+	if file != "" {
+		loaded, err := config.Load(file)
+		if err != nil {
+			return nil, err
+		}
+		ins = loaded
+	}
+	fromEnv, ok, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if _, dup := ins[fromEnv.Name]; dup {
+			return nil, fmt.Errorf("integration %q is in %s and in the environment: rename one (AUTHOMIZE_INTEGRATION_NAME)", fromEnv.Name, file)
+		}
+		ins[fromEnv.Name] = fromEnv
+	}
+	if len(ins) == 0 {
+		return nil, errors.New("no integrations: give --config (" + EnvConfig + ") or set JUMPCLOUD_API_KEY and AUTHOMIZE_TOKEN")
+	}
+	return config.ResolveAll(ins, getenv, readFile)
+}
+
+// clientOptions builds the Temporal client's options with our logger and metrics.
+func clientOptions(c Config, log *logrus.Logger, m *metrics.Metrics) (client.Options, error) {
+	opts, err := c.Temporal.ClientOptions(os.ReadFile)
+	if err != nil {
+		return opts, err
+	}
+	opts.Logger = logging.NewTemporal(log)
+	if m != nil {
+		opts.MetricsHandler = m.TemporalHandler()
+	}
+	return opts, nil
+}
+
+// workerOptions bounds concurrency and gives running activities time to checkpoint on stop.
+func workerOptions(c Config) worker.Options {
+	return worker.Options{
+		MaxConcurrentActivityExecutionSize: c.MaxConcurrentActivities,
+		WorkerStopTimeout:                  stopTimeout,
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	c, err := parseFlags(args, getenv, stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "worker: %v\n", err)
+		return 2
+	}
+	log, err := logging.New(c.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "worker: %v\n", err)
+		return 2
+	}
+	if err := serve(ctx, c, getenv, log); err != nil {
+		log.WithError(err).Error("worker stopped")
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, c Config, getenv func(string) string, log *logrus.Logger) error {
+	ins, err := loadIntegrations(c.ConfigFile, getenv, os.ReadFile)
+	if err != nil {
+		return err
+	}
+	var m *metrics.Metrics
+	if c.MetricsAddress != "" {
+		if m, err = metrics.New(); err != nil {
+			return err
+		}
+		m.OnServeError = func(err error) { log.WithError(err).Warn("metrics endpoint stopped") }
+		srv, err := m.Serve(c.MetricsAddress)
+		if err != nil {
+			return err
+		}
+		defer srv.Shutdown(context.Background())
+		log.WithField("address", srv.Addr()).Info("metrics on /metrics")
+	}
+	opts, err := clientOptions(c, log, m)
+	if err != nil {
+		return err
+	}
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.Temporal.Address, c.Temporal.Namespace, err)
+	}
+	defer tc.Close()
+	ensureSearchAttribute(ctx, tc, c.Temporal.Namespace, log)
+
+	acts := &activities.Activities{
+		Integrations:    ins,
+		Temporal:        tc,
+		Log:             log,
+		DefaultRPS:      c.JumpCloudRPS,
+		PageConcurrency: c.PageConcurrency,
+	}
+	if m != nil {
+		acts.Observer = m
+	}
+	w := worker.New(tc, c.Temporal.TaskQueue, workerOptions(c))
+	workflows.Register(w, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker on task queue %s: %w", c.Temporal.TaskQueue, err)
+	}
+	log.WithFields(logrus.Fields{
+		"temporal": c.Temporal.Address, "namespace": c.Temporal.Namespace, "task_queue": c.Temporal.TaskQueue,
+		"integrations": ins.Names(),
+	}).Info("worker started")
+	<-ctx.Done()
+	log.Info("stopping: running activities checkpoint and stop")
+	// Stop cancels running activities after their heartbeats have a chance to record the
+	// checkpoint, and waits at most WorkerStopTimeout.
+	w.Stop()
+	return nil
+}
+
+// ensureSearchAttribute registers the JCSyncIntegration keyword so syncs can be found by
+// integration. A worker without operator rights (e.g. on Temporal Cloud, where namespaces
+// are configured elsewhere) keeps running; the log says what to do.
+func ensureSearchAttribute(ctx context.Context, tc client.Client, namespace string, log *logrus.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	name := activities.SearchAttrIntegration
+	list, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err == nil {
+		if _, ok := list.GetCustomAttributes()[name]; ok {
+			return
+		}
+	}
+	_, err = tc.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace:        namespace,
+		SearchAttributes: map[string]enumspb.IndexedValueType{name: enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+	})
+	var exists *serviceerror.AlreadyExists
+	var denied *serviceerror.PermissionDenied
+	switch {
+	case err == nil:
+		log.WithField("search_attribute", name).Info("registered search attribute")
+	case errors.As(err, &exists):
+	case errors.As(err, &denied):
+		log.WithField("search_attribute", name).Warn("not allowed to add the search attribute; ask an admin to run: " +
+			"temporal operator search-attribute create --namespace " + namespace + " --name " + name + " --type Keyword")
+	default:
+		log.WithError(err).WithField("search_attribute", name).Warn("could not add the search attribute; syncs will fail to start until it exists: " +
+			"temporal operator search-attribute create --namespace " + namespace + " --name " + name + " --type Keyword")
+	}
+}

@@ -1,0 +1,231 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const goodConfig = `{
+  "integrations": [
+    {
+      "name": "acme",
+      "jumpcloud": {"api_key": {"env": "ACME_JC_KEY"}, "org_id": "org1", "rps": 5},
+      "authomize": {"token": {"file": "acme.token"}, "app_id": "app1", "base_url": "https://api.authomize.com"},
+      "identities": true
+    },
+    {
+      "name": "globex",
+      "jumpcloud": {"api_key": {"file": "/run/secrets/globex_jc"}},
+      "authomize": {"token": {"env": "GLOBEX_AZ_TOKEN"}}
+    }
+  ]
+}
+`
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadGoodFile(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "jcsync.json", goodConfig)
+	ins, err := Load(p)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := ins.Names(); len(got) != 2 || got[0] != "acme" || got[1] != "globex" {
+		t.Fatalf("names = %v", got)
+	}
+	acme := ins["acme"]
+	if acme.JumpCloud.APIKeyFrom.Env != "ACME_JC_KEY" || acme.JumpCloud.RPS != 5 || !acme.Identities {
+		t.Fatalf("acme = %+v", acme)
+	}
+	// A relative secret file is relative to the config file.
+	if want := filepath.Join(dir, "acme.token"); acme.Authomize.TokenFrom.File != want {
+		t.Fatalf("token file = %q, want %q", acme.Authomize.TokenFrom.File, want)
+	}
+	if ins["globex"].JumpCloud.APIKeyFrom.File != "/run/secrets/globex_jc" {
+		t.Fatalf("absolute paths stay as they are: %+v", ins["globex"].JumpCloud.APIKeyFrom)
+	}
+}
+
+func TestLoadBadFiles(t *testing.T) {
+	const okJC = `"jumpcloud": {"api_key": {"env": "K"}}`
+	const okAZ = `"authomize": {"token": {"env": "T"}}`
+	tests := []struct {
+		name    string
+		content string
+		want    []string // substrings of the error
+	}{
+		{"syntax error names the line", "{\n  \"integrations\": [\n    {\"name\": \"a\",,}\n  ]\n}", []string{"line 3", "invalid character"}},
+		{"truncated", "{\"integrations\": [", []string{"unexpected end of file"}},
+		{"not an object", `[1,2]`, []string{"want a JSON object"}},
+		{"unknown top-level field", "{\n\"integration\": []}", []string{"line 2", `unknown field "integration"`}},
+		{"unknown field inside an integration", "{\"integrations\": [\n{\"name\": \"a\", " + okJC + ", " + okAZ + "},\n{\"name\": \"b\", \"colour\": 1, " + okJC + ", " + okAZ + "}]}", []string{"line 3", "integrations[1]", `unknown field "colour"`}},
+		{"inline api key", "{\"integrations\": [{\"name\": \"a\",\n \"jumpcloud\": {\"api_key\": \"sk-live-123\"}, " + okAZ + "}]}", []string{"integrations[0].jumpcloud.api_key", "api_key must name where the key is ({\"env\":...} or {\"file\":...}), not the key itself"}},
+		{"inline token", "{\"integrations\": [{\"name\": \"a\", " + okJC + ", \"authomize\": {\"token\": \"tok\"}}]}", []string{"integrations[0].authomize.token", "not the token itself"}},
+		{"wrong type", `{"integrations": [{"name": 7}]}`, []string{"integrations[0].name", "want string"}},
+		{"missing api key source", `{"integrations": [{"name": "a", "jumpcloud": {}, ` + okAZ + `}]}`, []string{"integrations[0].jumpcloud.api_key: set env or file"}},
+		{"both sources", `{"integrations": [{"name": "a", "jumpcloud": {"api_key": {"env": "K", "file": "f"}}, ` + okAZ + `}]}`, []string{"integrations[0].jumpcloud.api_key: set env or file, not both"}},
+		{"missing token", `{"integrations": [{"name": "a", ` + okJC + `}]}`, []string{"integrations[0].authomize.token: set env or file"}},
+		{"missing name", `{"integrations": [{` + okJC + `, ` + okAZ + `}]}`, []string{"integrations[0].name: required"}},
+		{"bad name", `{"integrations": [{"name": "a b'", ` + okJC + `, ` + okAZ + `}]}`, []string{"integrations[0].name", "letters, digits"}},
+		{"duplicate names", `{"integrations": [{"name": "a", ` + okJC + `, ` + okAZ + `}, {"name": "a", ` + okJC + `, ` + okAZ + `}]}`, []string{`integrations[1].name: "a" is already used by integrations[0]`}},
+		{"bad url", `{"integrations": [{"name": "a", "jumpcloud": {"api_key": {"env": "K"}, "base_url": "console.jumpcloud.com"}, ` + okAZ + `}]}`, []string{"integrations[0].jumpcloud.base_url", "not an http(s) URL"}},
+		{"empty list", `{"integrations": []}`, []string{"no integrations"}},
+		{"trailing data", `{"integrations": [{"name": "a", ` + okJC + `, ` + okAZ + `}]} {}`, []string{"unexpected data"}},
+	}
+	dir := t.TempDir()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, dir, strings.Repeat("x", i+1)+".json", tt.content)
+			_, err := Load(p)
+			if err == nil {
+				t.Fatal("Load accepted a bad file")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, p) {
+				t.Errorf("error does not name the file: %v", msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "sk-live-123") {
+				t.Errorf("error repeats the inline secret: %v", msg)
+			}
+		})
+	}
+	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		ok      bool
+		wantErr string
+		check   func(t *testing.T, in Integration)
+	}{
+		{name: "nothing set", env: map[string]string{}, ok: false},
+		{name: "complete", env: map[string]string{
+			"JUMPCLOUD_API_KEY": "k", "JUMPCLOUD_ORG_ID": "o", "JUMPCLOUD_BASE_URL": "http://127.0.0.1:8081",
+			"JUMPCLOUD_ADMIN_EMAIL": "a@x", "AUTHOMIZE_TOKEN": "t", "AUTHOMIZE_APP_ID": "app",
+			"AUTHOMIZE_BASE_URL": "http://127.0.0.1:8082", "AUTHOMIZE_OWNER_EMAIL": "o@x", "JUMPCLOUD_IDENTITIES": "true",
+		}, ok: true, check: func(t *testing.T, in Integration) {
+			if in.Name != "default" || in.JumpCloud.APIKeyFrom.Env != "JUMPCLOUD_API_KEY" || in.Authomize.TokenFrom.Env != "AUTHOMIZE_TOKEN" ||
+				in.JumpCloud.OrgID != "o" || in.Authomize.AppID != "app" || !in.Identities || in.Authomize.OwnerEmail != "o@x" ||
+				in.JumpCloud.AdminEmail != "a@x" || in.JumpCloud.BaseURL != "http://127.0.0.1:8081" || in.Authomize.BaseURL != "http://127.0.0.1:8082" {
+				t.Fatalf("integration = %+v", in)
+			}
+			if in.JumpCloud.APIKey != "" || in.Authomize.Token != "" {
+				t.Fatal("FromEnv must not read secrets; Resolve does")
+			}
+		}},
+		{name: "named, secrets in files", env: map[string]string{
+			"AUTHOMIZE_INTEGRATION_NAME": "acme", "JUMPCLOUD_API_KEY_FILE": "/s/k", "AUTHOMIZE_TOKEN_FILE": "/s/t",
+		}, ok: true, check: func(t *testing.T, in Integration) {
+			if in.Name != "acme" || in.JumpCloud.APIKeyFrom.File != "/s/k" || in.Authomize.TokenFrom.File != "/s/t" {
+				t.Fatalf("integration = %+v", in)
+			}
+		}},
+		{name: "token missing", env: map[string]string{"JUMPCLOUD_API_KEY": "secret-value"}, ok: true, wantErr: "AUTHOMIZE_TOKEN (or AUTHOMIZE_TOKEN_FILE) is not set"},
+		{name: "bad bool", env: map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t", "JUMPCLOUD_IDENTITIES": "yes please"}, ok: true, wantErr: "JUMPCLOUD_IDENTITIES"},
+		{name: "both key sources", env: map[string]string{"JUMPCLOUD_API_KEY": "k", "JUMPCLOUD_API_KEY_FILE": "f", "AUTHOMIZE_TOKEN": "t"}, ok: true, wantErr: "not both"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, ok, err := FromEnv(envOf(tt.env))
+			if ok != tt.ok {
+				t.Fatalf("ok = %v, want %v", ok, tt.ok)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "secret-value") {
+					t.Fatalf("error leaks a secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.check != nil {
+				tt.check(t, in)
+			}
+		})
+	}
+}
+
+func TestResolve(t *testing.T) {
+	files := map[string]string{"/s/key": "  file-key\n", "/s/empty": "\n"}
+	readFile := func(p string) ([]byte, error) {
+		if v, ok := files[p]; ok {
+			return []byte(v), nil
+		}
+		return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrNotExist}
+	}
+	env := envOf(map[string]string{"KEY": "env-key", "TOK": "env-token\n"})
+	mk := func(key, tok SecretRef) Integration {
+		return Integration{Name: "acme", JumpCloud: JumpCloud{APIKeyFrom: key}, Authomize: Authomize{TokenFrom: tok}}
+	}
+	tests := []struct {
+		name             string
+		in               Integration
+		wantKey, wantTok string
+		wantErr          []string
+	}{
+		{name: "env and file", in: mk(SecretRef{File: "/s/key"}, SecretRef{Env: "TOK"}), wantKey: "file-key", wantTok: "env-token"},
+		{name: "env key", in: mk(SecretRef{Env: "KEY"}, SecretRef{Env: "TOK"}), wantKey: "env-key", wantTok: "env-token"},
+		{name: "unset env", in: mk(SecretRef{Env: "NOPE"}, SecretRef{Env: "TOK"}), wantErr: []string{`integration "acme"`, "JumpCloud API key", "NOPE is not set"}},
+		{name: "missing file", in: mk(SecretRef{Env: "KEY"}, SecretRef{File: "/s/none"}), wantErr: []string{`integration "acme"`, "Authomize token", "/s/none"}},
+		{name: "empty file", in: mk(SecretRef{File: "/s/empty"}, SecretRef{Env: "TOK"}), wantErr: []string{"/s/empty is empty"}},
+		{name: "no source", in: mk(SecretRef{}, SecretRef{Env: "TOK"}), wantErr: []string{"set env or file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := Resolve(tt.in, env, readFile)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not contain %q", err, w)
+					}
+				}
+				for _, secret := range []string{"env-key", "env-token", "file-key"} {
+					if strings.Contains(err.Error(), secret) {
+						t.Errorf("error leaks a secret: %v", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.JumpCloud.APIKey != tt.wantKey || out.Authomize.Token != tt.wantTok {
+				t.Fatalf("key=%q token=%q", out.JumpCloud.APIKey, out.Authomize.Token)
+			}
+		})
+	}
+	// Resolving through the real file system errors with the path, not a content.
+	_, err := Resolve(mk(SecretRef{File: filepath.Join(t.TempDir(), "absent")}, SecretRef{Env: "TOK"}), env, os.ReadFile)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("want a not-exist error, got %v", err)
+	}
+}

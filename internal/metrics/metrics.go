@@ -1,0 +1,194 @@
+// Package metrics exposes the worker's metrics on a Prometheus endpoint: the Temporal SDK's
+// own (through OpenTelemetry) and the connector's (API requests, retries, items, resumed
+// pages, stage durations) through activities.Observer. Labels carry integration names,
+// endpoint templates and status codes; never a key, token or personal data.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+
+	"jcsync/activities"
+	"jcsync/internal/authomize"
+	"jcsync/internal/jumpcloud"
+)
+
+// API label values.
+const (
+	APIJumpCloud = "jumpcloud"
+	APIAuthomize = "authomize"
+)
+
+// Metrics holds one registry with both the SDK's and the connector's metrics.
+type Metrics struct {
+	// OnServeError, when set, hears about a metrics server that stopped on its own.
+	OnServeError func(error)
+
+	registry *prometheus.Registry
+	provider *sdkmetric.MeterProvider
+
+	requests      *prometheus.CounterVec
+	retries       *prometheus.CounterVec
+	reqDuration   *prometheus.HistogramVec
+	items         *prometheus.CounterVec
+	pagesResumed  *prometheus.CounterVec
+	stageDuration *prometheus.HistogramVec
+	stages        *prometheus.CounterVec
+}
+
+var _ activities.Observer = (*Metrics)(nil)
+
+// New builds the registry. Each call has its own registry, so tests do not collide.
+func New() (*Metrics, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, fmt.Errorf("register go collector: %w", err)
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, fmt.Errorf("register process collector: %w", err)
+	}
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus exporter for the Temporal SDK: %w", err)
+	}
+	m := &Metrics{
+		registry: reg,
+		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jcsync_api_requests_total",
+			Help: "HTTP attempts to JumpCloud and Authomize by endpoint template and status (0: no response).",
+		}, []string{"api", "method", "endpoint", "status"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jcsync_api_retries_total",
+			Help: "HTTP attempts that were retries of an earlier attempt.",
+		}, []string{"api", "endpoint"}),
+		reqDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "jcsync_api_request_duration_seconds",
+			Help:    "Duration of HTTP attempts.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 10),
+		}, []string{"api", "endpoint"}),
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jcsync_items_total",
+			Help: "Items Authomize accepted, by integration, stage and kind.",
+		}, []string{"integration", "stage", "kind"}),
+		pagesResumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jcsync_pages_resumed_total",
+			Help: "Pages a retried stage did not fetch again thanks to its checkpoint.",
+		}, []string{"integration", "stage"}),
+		stageDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "jcsync_stage_duration_seconds",
+			Help:    "Wall time of finished stages.",
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 14),
+		}, []string{"integration", "stage"}),
+		stages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jcsync_stages_total",
+			Help: "Finished stages.",
+		}, []string{"integration", "stage"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.retries, m.reqDuration, m.items, m.pagesResumed, m.stageDuration, m.stages} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metric: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// TemporalHandler is client.Options.MetricsHandler: the SDK's metrics end up on /metrics.
+func (m *Metrics) TemporalHandler() client.MetricsHandler {
+	return temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+		Meter: m.provider.Meter("go.temporal.io/sdk"),
+	})
+}
+
+// Registry returns the registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// JumpCloudRequest implements activities.Observer.
+func (m *Metrics) JumpCloudRequest(_ string, info jumpcloud.RequestInfo) {
+	m.request(APIJumpCloud, info.Method, info.Endpoint, info.Status, info.Attempt, info.Duration)
+}
+
+// AuthomizeRequest implements activities.Observer.
+func (m *Metrics) AuthomizeRequest(_ string, info authomize.RequestInfo) {
+	m.request(APIAuthomize, info.Method, info.Endpoint, info.Status, info.Attempt, info.Duration)
+}
+
+// request records one attempt. The endpoint is the client's template (ids replaced), which
+// keeps the label's cardinality bounded.
+func (m *Metrics) request(api, method, endpoint string, status, attempt int, d time.Duration) {
+	m.requests.WithLabelValues(api, method, endpoint, strconv.Itoa(status)).Inc()
+	if attempt > 1 {
+		m.retries.WithLabelValues(api, endpoint).Inc()
+	}
+	m.reqDuration.WithLabelValues(api, endpoint).Observe(d.Seconds())
+}
+
+// Items implements activities.Observer.
+func (m *Metrics) Items(integration, stage, kind string, n int) {
+	if n > 0 {
+		m.items.WithLabelValues(integration, stage, kind).Add(float64(n))
+	}
+}
+
+// StageDone implements activities.Observer.
+func (m *Metrics) StageDone(integration, stage string, r activities.StageResult) {
+	m.stages.WithLabelValues(integration, stage).Inc()
+	m.stageDuration.WithLabelValues(integration, stage).Observe(r.Duration.Seconds())
+	if r.Counts.PagesResumed > 0 {
+		m.pagesResumed.WithLabelValues(integration, stage).Add(float64(r.Counts.PagesResumed))
+	}
+}
+
+// Server is a running metrics endpoint.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Serve listens on addr and serves /metrics in the background until Shutdown. Listening
+// happens before it returns, so a taken port is an error at start, not a log line later.
+func (m *Metrics) Serve(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && m.OnServeError != nil {
+			// The worker keeps syncing without metrics; it only learns why.
+			m.OnServeError(fmt.Errorf("metrics server on %s: %w", addr, err))
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown stops the server and flushes the SDK meter provider.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("metrics server shutdown: %w", err)
+	}
+	return nil
+}

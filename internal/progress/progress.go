@@ -1,0 +1,206 @@
+// Package progress shows a sync's live progress on the operator's side: the workflow's
+// progress query says which stages run, and the heartbeat checkpoints of the running stages
+// (from DescribeWorkflowExecution) carry their live counts. It also prints a finished sync's
+// summary, as text or JSON.
+package progress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"jcsync/activities"
+	"jcsync/workflows"
+)
+
+// Stage is one stage as the operator sees it.
+type Stage struct {
+	Stage  string `json:"stage"`
+	Status string `json:"status"`
+	// Counts are the finished stage's result or, while it runs, its last heartbeat.
+	Counts  activities.StageCounts `json:"counts"`
+	Live    bool                   `json:"live,omitempty"`
+	Attempt int32                  `json:"attempt,omitempty"`
+	// LastError is the failure of the previous attempt of a running stage, or the error
+	// of a failed stage.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// View is a snapshot of one sync.
+type View struct {
+	WorkflowID  string    `json:"workflowId"`
+	RunID       string    `json:"runId"`
+	Status      string    `json:"status"` // Running, Completed, Failed, ...
+	Integration string    `json:"integration,omitempty"`
+	Phase       string    `json:"phase,omitempty"`
+	DryRun      bool      `json:"dryRun,omitempty"`
+	Started     time.Time `json:"started"`
+	Closed      time.Time `json:"closed,omitempty"`
+	Stages      []Stage   `json:"stages,omitempty"`
+	// QueryError says why the progress query did not answer (e.g. no worker is running).
+	QueryError string `json:"queryError,omitempty"`
+}
+
+// Running reports whether the sync has not finished.
+func (v View) Running() bool { return v.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING.String() }
+
+// Totals adds up the read and uploaded counts over every stage.
+func (v View) Totals() (read, uploaded int) {
+	for _, s := range v.Stages {
+		for _, n := range s.Counts.Read {
+			read += n
+		}
+		for _, n := range s.Counts.Uploaded {
+			uploaded += n
+		}
+	}
+	return read, uploaded
+}
+
+// Done counts finished stages.
+func (v View) Done() int {
+	n := 0
+	for _, s := range v.Stages {
+		if s.Status == workflows.StatusDone {
+			n++
+		}
+	}
+	return n
+}
+
+// queryTimeout bounds the progress query: without a worker a query never answers, and a
+// status command must still show what the server knows.
+const queryTimeout = 5 * time.Second
+
+// Fetch snapshots the latest run of workflowID.
+func Fetch(ctx context.Context, c client.Client, workflowID string) (View, error) {
+	return FetchRun(ctx, c, workflowID, "")
+}
+
+// FetchRun snapshots one run ("" for the latest).
+func FetchRun(ctx context.Context, c client.Client, workflowID, runID string) (View, error) {
+	d, err := c.DescribeWorkflow(ctx, workflowID, runID)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return View{}, fmt.Errorf("no sync with workflow id %s: %w", workflowID, err)
+		}
+		return View{}, fmt.Errorf("describe workflow %s: %w", workflowID, err)
+	}
+	// The raw response carries the pending activities' heartbeat details.
+	desc := d.RawResponse
+	info := desc.GetWorkflowExecutionInfo()
+	v := View{
+		WorkflowID: workflowID,
+		RunID:      info.GetExecution().GetRunId(),
+		Status:     info.GetStatus().String(),
+		Started:    info.GetStartTime().AsTime(),
+	}
+	if info.GetCloseTime() != nil {
+		v.Closed = info.GetCloseTime().AsTime()
+	}
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	var p workflows.Progress
+	resp, err := c.QueryWorkflow(qctx, workflowID, v.RunID, workflows.ProgressQuery)
+	if err == nil {
+		err = resp.Get(&p)
+	}
+	if err != nil {
+		v.QueryError = queryHint(err)
+	} else {
+		v.Integration, v.Phase, v.DryRun = p.Integration, p.Phase, p.DryRun
+		for _, sp := range p.Stages {
+			s := Stage{Stage: sp.Stage, Status: sp.Status, LastError: sp.Error}
+			if sp.Result != nil {
+				s.Counts = sp.Result.Counts
+			}
+			v.Stages = append(v.Stages, s)
+		}
+	}
+	overlayHeartbeats(&v, desc.GetPendingActivities())
+	return v, nil
+}
+
+func queryHint(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the progress query did not answer: is a worker running on the task queue?"
+	}
+	return "progress query: " + err.Error()
+}
+
+// overlayHeartbeats puts the live counts of running stages (their last checkpoint) into v.
+func overlayHeartbeats(v *View, pending []*pendingActivity) {
+	dc := converter.GetDefaultDataConverter()
+	for _, pa := range pending {
+		stage := stageOf(pa.GetActivityType().GetName())
+		if stage == "" {
+			continue
+		}
+		s := findStage(v, stage)
+		s.Attempt = pa.GetAttempt()
+		if s.Status == "" || s.Status == workflows.StatusPending {
+			s.Status = workflows.StatusRunning
+		}
+		if f := pa.GetLastFailure(); f != nil {
+			s.LastError = f.GetMessage()
+		}
+		if pa.GetHeartbeatDetails() == nil || len(pa.GetHeartbeatDetails().GetPayloads()) == 0 {
+			continue
+		}
+		var cp activities.Checkpoint
+		if err := dc.FromPayloads(pa.GetHeartbeatDetails(), &cp); err != nil || cp.Version != activities.CheckpointVersion {
+			continue // an unreadable checkpoint only costs the live counts
+		}
+		s.Counts, s.Live = cp.Counts, true
+	}
+}
+
+// stageOf maps an activity type ("Users") to its stage ("users"); other activities ("").
+func stageOf(activityType string) string {
+	for _, s := range activities.Stages() {
+		if strings.EqualFold(s, activityType) {
+			return s
+		}
+	}
+	return ""
+}
+
+func findStage(v *View, stage string) *Stage {
+	for i := range v.Stages {
+		if v.Stages[i].Stage == stage {
+			return &v.Stages[i]
+		}
+	}
+	v.Stages = append(v.Stages, Stage{Stage: stage})
+	return &v.Stages[len(v.Stages)-1]
+}
+
+// Watch calls show with a fresh View every interval until the sync closes or ctx ends, and
+// returns the last View.
+func Watch(ctx context.Context, c client.Client, workflowID, runID string, every time.Duration, show func(View)) (View, error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		v, err := FetchRun(ctx, c, workflowID, runID)
+		if err != nil {
+			return v, err
+		}
+		show(v)
+		if !v.Running() {
+			return v, nil
+		}
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-t.C:
+		}
+	}
+}

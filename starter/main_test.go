@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"jcsync/activities"
+	"jcsync/internal/config"
+	"jcsync/internal/sim/authomizesim"
+	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/workflows"
+)
+
+const (
+	testTaskQueue = "starter-test"
+	jcKey         = "jc-test-key-0123456789"
+	azToken       = "az-test-token-0123456789"
+)
+
+// env is the dev server, the simulators and an in-process worker shared by the tests.
+var env struct {
+	skip     string
+	hostPort string
+	client   client.Client
+	slowJC   *jumpcloudsim.Server
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	cli := os.Getenv("TEMPORAL_CLI")
+	if cli == "" {
+		cli = "../bin/temporal"
+	}
+	if _, err := os.Stat(cli); err != nil {
+		env.skip = "Temporal CLI not found at " + cli + " (run make tools)"
+		return m.Run()
+	}
+	cli, _ = filepath.Abs(cli)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env.hostPort = "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     cli,
+		ClientOptions:    &client.Options{HostPort: env.hostPort},
+		LogLevel:         "warn",
+		SearchAttributes: temporal.NewSearchAttributes(activities.SearchAttribute.ValueSet("")),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dev server:", err)
+		return 1
+	}
+	defer srv.Stop()
+	env.client = srv.Client()
+
+	// Simulators: one healthy org, and one whose every request is slow, for the
+	// already-running check.
+	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 7, Users: 120, Groups: 8, Admins: 3, Apps: 5, UserBindingsPerApp: 5, GroupBindingsPerApp: 2})
+	jc := httptest.NewServer(jumpcloudsim.New(org, jumpcloudsim.Options{APIKey: jcKey}))
+	defer jc.Close()
+	env.slowJC = jumpcloudsim.New(jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 8, Users: 50}), jumpcloudsim.Options{APIKey: jcKey})
+	slow := httptest.NewServer(env.slowJC)
+	defer slow.Close()
+	azs := authomizesim.New(authomizesim.Options{Tokens: []string{azToken}})
+	az := httptest.NewServer(azs)
+	defer az.Close()
+
+	integ := func(name, jcURL, key string) config.Integration {
+		return config.Integration{
+			Name:      name,
+			JumpCloud: config.JumpCloud{BaseURL: jcURL, APIKey: key, APIKeyFrom: config.SecretRef{Env: "UNUSED"}},
+			Authomize: config.Authomize{BaseURL: az.URL, Token: azToken, AppID: azs.CreateApp(name), TokenFrom: config.SecretRef{Env: "UNUSED"}},
+		}
+	}
+	acts := &activities.Activities{
+		Integrations: config.Integrations{
+			"acme":   integ("acme", jc.URL, jcKey),
+			"sched":  integ("sched", jc.URL, jcKey),
+			"badkey": integ("badkey", jc.URL, "wrong-key-not-the-right-one"),
+			"slow":   integ("slow", slow.URL, jcKey),
+		},
+		Temporal:        env.client,
+		DefaultRPS:      1000,
+		PageConcurrency: 4,
+	}
+	w := worker.New(env.client, testTaskQueue, worker.Options{WorkerStopTimeout: 5 * time.Second})
+	workflows.Register(w, acts)
+	if err := w.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		return 1
+	}
+	defer w.Stop()
+	return m.Run()
+}
+
+func need(t *testing.T) {
+	t.Helper()
+	if env.skip != "" {
+		t.Skip(env.skip)
+	}
+}
+
+// starter runs one command line in-process against the test server.
+func starter(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	full := append([]string{}, args...)
+	if len(args) > 0 && args[0] != "schedule" {
+		full = append(full[:1], append([]string{"--temporal-address", env.hostPort, "--task-queue", testTaskQueue}, full[1:]...)...)
+	} else if len(args) > 1 {
+		full = append(full[:2], append([]string{"--temporal-address", env.hostPort, "--task-queue", testTaskQueue}, full[2:]...)...)
+	}
+	code = run(ctx, full, &out, &errb)
+	for _, secret := range []string{jcKey, azToken} {
+		if strings.Contains(out.String()+errb.String(), secret) {
+			t.Fatalf("output of %v contains a secret", args)
+		}
+	}
+	return code, out.String(), errb.String()
+}
+
+func TestSyncWaitJSONThenStatus(t *testing.T) {
+	need(t)
+	code, out, errs := starter(t, "sync", "--integration", "acme", "--wait", "--output", "json", "--refresh", "200ms")
+	if code != 0 {
+		t.Fatalf("sync exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	var res workflows.SyncResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("stdout is not the JSON summary: %v\n%s", err, out)
+	}
+	if res.Integration != "acme" || res.Read["users"] <= 0 || sum(res.Uploaded) <= 0 || res.JumpCloudRequests <= 0 || !res.Swept {
+		t.Fatalf("summary: %+v", res)
+	}
+	if !strings.Contains(errs, "/namespaces/default/workflows/jcsync-acme/") {
+		t.Fatalf("the progress output should carry the Web UI link:\n%s", errs)
+	}
+
+	code, out, errs = starter(t, "status", "--integration", "acme", "--ui-url", "http://ui.example:8233/")
+	if code != 0 {
+		t.Fatalf("status exited %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"sync of acme: Completed", "Sync of acme finished", "users", "http://ui.example:8233/namespaces/default/workflows/jcsync-acme/"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = starter(t, "status", "--integration", "acme", "-o", "json")
+	var st statusJSON
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil {
+		t.Fatalf("status json: %d %v\n%s", code, err, out)
+	}
+	if st.Status != "Completed" || st.Result == nil || st.Result.Read["users"] != res.Read["users"] || st.WorkflowID != "jcsync-acme" {
+		t.Fatalf("status json: %+v", st)
+	}
+
+	code, _, errs = starter(t, "status", "--integration", "never-synced")
+	if code != exitFailed || !strings.Contains(errs, "no sync of never-synced") {
+		t.Fatalf("status of an unknown integration: %d %s", code, errs)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	need(t)
+	code, out, errs := starter(t, "validate", "--integration", "acme")
+	if code != 0 || !strings.Contains(out, "credentials OK") {
+		t.Fatalf("validate acme: %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = starter(t, "validate", "--integration", "badkey")
+	if code != exitFailed {
+		t.Fatalf("validate with a bad key exited %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "JumpCloud rejected the API key") || !strings.Contains(errs, "JUMPCLOUD_API_KEY") {
+		t.Fatalf("the message must name the JumpCloud key:\n%s", errs)
+	}
+	code, out, _ = starter(t, "validate", "--integration", "badkey", "-o", "json")
+	var v struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); code != exitFailed || err != nil || v.OK || !strings.Contains(v.Error, "JumpCloud") {
+		t.Fatalf("validate json: %d %v %s", code, err, out)
+	}
+}
+
+func TestSyncRefusesToRunTwice(t *testing.T) {
+	need(t)
+	// Every JumpCloud request of this org takes long: the first sync is surely still
+	// running when the second is asked for.
+	env.slowJC.SetLatency(time.Minute)
+	defer env.slowJC.SetLatency(0)
+	code, out, errs := starter(t, "sync", "--integration", "slow")
+	if code != 0 || !strings.Contains(out, "started sync of slow") {
+		t.Fatalf("first sync: %d\n%s\n%s", code, out, errs)
+	}
+	defer env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID("slow"), "", "test done")
+	code, _, errs = starter(t, "sync", "--integration", "slow")
+	if code != exitFailed || !strings.Contains(errs, "a sync of slow is already running: jcsync-slow, watch it with `starter status") {
+		t.Fatalf("second sync: %d\n%s", code, errs)
+	}
+	code, out, _ = starter(t, "status", "--integration", "slow")
+	if code != 0 || !strings.Contains(out, "sync of slow: Running") {
+		t.Fatalf("status of a running sync: %d\n%s", code, out)
+	}
+}
+
+func TestScheduleLifecycle(t *testing.T) {
+	need(t)
+	code, out, errs := starter(t, "schedule", "create", "--integration", "sched", "--every", "1h", "--jitter", "1m")
+	if code != 0 || !strings.Contains(out, "created schedule jcsync-sched") {
+		t.Fatalf("create: %d\n%s\n%s", code, out, errs)
+	}
+	defer starter(t, "schedule", "delete", "--integration", "sched")
+	code, _, errs = starter(t, "schedule", "create", "--integration", "sched")
+	if code != exitFailed || !strings.Contains(errs, "already exists") {
+		t.Fatalf("second create: %d %s", code, errs)
+	}
+	_, out, _ = starter(t, "schedule", "describe", "--integration", "sched")
+	for _, want := range []string{"every:            1h0m0s", "jitter:           1m0s", "overlap:          skip", "paused:           false"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe lacks %q:\n%s", want, out)
+		}
+	}
+	if code, out, errs = starter(t, "schedule", "update", "--integration", "sched", "--cron", "0 */6 * * *", "--pause-on-failure"); code != 0 {
+		t.Fatalf("update: %d %s %s", code, out, errs)
+	}
+	code, out, _ = starter(t, "schedule", "describe", "--integration", "sched", "-o", "json")
+	var d scheduleJSON
+	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || len(d.Cron)+len(d.Calendar) != 1 || len(d.Every) != 0 || !d.PauseOnFailure || d.Jitter != "1m0s" {
+		t.Fatalf("after update: %d %v %s", code, err, out)
+	}
+	if code, out, _ = starter(t, "schedule", "pause", "--integration", "sched", "--note", "maintenance"); code != 0 {
+		t.Fatalf("pause: %s", out)
+	}
+	// Listing reads the visibility store, which follows a pause after a moment.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		code, out, _ = starter(t, "schedule", "list")
+		if code == 0 && strings.Contains(out, "jcsync-sched (paused") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("list: %d %s", code, out)
+		}
+	}
+	if code, out, _ = starter(t, "schedule", "unpause", "--integration", "sched"); code != 0 {
+		t.Fatalf("unpause: %s", out)
+	}
+
+	// A trigger really runs a sync: wait for the scheduled workflow to complete and find it
+	// by the integration's search attribute.
+	if code, out, errs = starter(t, "schedule", "trigger", "--integration", "sched"); code != 0 {
+		t.Fatalf("trigger: %d %s %s", code, out, errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h := env.client.ScheduleClient().GetHandle(ctx, ScheduleID("sched"))
+	var started *client.ScheduleWorkflowExecution
+	for started == nil {
+		desc, err := h.Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(desc.Info.RecentActions) > 0 {
+			started = desc.Info.RecentActions[0].StartWorkflowResult
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the trigger started no workflow")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	var res workflows.SyncResult
+	if err := env.client.GetWorkflow(ctx, started.WorkflowID, started.FirstExecutionRunID).Get(ctx, &res); err != nil {
+		t.Fatalf("scheduled sync failed: %v", err)
+	}
+	if res.Integration != "sched" || res.Read["users"] <= 0 {
+		t.Fatalf("scheduled sync result: %+v", res)
+	}
+	for {
+		list, err := listSyncs(ctx, env.client, "sched", " AND ExecutionStatus = 'Completed'", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 0 && list[0].GetExecution().GetWorkflowId() == started.WorkflowID {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the scheduled sync is not found by its search attribute")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if code, out, _ = starter(t, "status", "--integration", "sched"); code != 0 || !strings.Contains(out, started.WorkflowID) {
+		t.Fatalf("status after the scheduled sync: %d\n%s", code, out)
+	}
+	if code, out, _ = starter(t, "schedule", "delete", "--integration", "sched"); code != 0 {
+		t.Fatalf("delete: %s", out)
+	}
+	code, _, errs = starter(t, "schedule", "describe", "--integration", "sched")
+	if code != exitFailed || !strings.Contains(errs, "no schedule jcsync-sched") {
+		t.Fatalf("describe after delete: %d %s", code, errs)
+	}
+}
+
+func TestUsageAndHelp(t *testing.T) {
+	var out, errb bytes.Buffer
+	ctx := context.Background()
+	if code := run(ctx, nil, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "Commands:") {
+		t.Fatalf("no args: %d %s", code, errb.String())
+	}
+	for _, cmd := range [][]string{{"sync", "--help"}, {"status", "--help"}, {"validate", "--help"}, {"schedule", "create", "--help"}} {
+		out.Reset()
+		errb.Reset()
+		if code := run(ctx, cmd, &out, &errb); code != exitOK {
+			t.Errorf("%v exited %d", cmd, code)
+		}
+		help := errb.String()
+		if !strings.Contains(help, "Examples:") || !strings.Contains(help, "--temporal-address") || !strings.Contains(help, "starter "+cmd[0]) {
+			t.Errorf("%v help:\n%s", cmd, help)
+		}
+	}
+	for _, bad := range [][]string{{"nope"}, {"sync", "--output", "xml"}, {"schedule", "explode"}, {"schedule", "create", "--overlap", "sometimes"},
+		{"schedule", "create", "--every", "1h", "--cron", "* * * * *"}, {"sync", "extra-arg"}} {
+		errb.Reset()
+		if code := run(ctx, bad, &out, &errb); code != exitUsage {
+			t.Errorf("%v exited %d: %s", bad, code, errb.String())
+		}
+	}
+}
+
+func TestFailureMessageAndLinks(t *testing.T) {
+	inner := temporal.NewNonRetryableApplicationError("integration \"x\": JumpCloud rejected the API key", "InvalidCredentials", nil)
+	outer := temporal.NewApplicationErrorWithCause("validate credentials: activity error", "wrapped", inner)
+	if got := failureMessage(outer); got != "integration \"x\": JumpCloud rejected the API key" {
+		t.Fatalf("failureMessage = %q", got)
+	}
+	if got := webLink("http://localhost:8233/", "default", "jcsync-a b", "r1"); got != "http://localhost:8233/namespaces/default/workflows/jcsync-a%20b/r1" {
+		t.Fatalf("webLink = %q", got)
+	}
+	if escape(`a'b\`) != `a\'b\\` {
+		t.Fatal("escape")
+	}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"jcsync/activities"
+	"jcsync/internal/progress"
+	"jcsync/workflows"
+)
+
+const statusExamples = `  starter status --integration acme
+  starter status --integration acme -o json
+  starter status --integration acme --ui-url https://temporal.example.com
+`
+
+type workflowExecutionInfo = workflowpb.WorkflowExecutionInfo
+
+// listSyncs lists an integration's syncs by search attribute, newest first.
+func listSyncs(ctx context.Context, tc client.Client, integration, extra string, limit int) ([]*workflowExecutionInfo, error) {
+	q := fmt.Sprintf("%s = '%s' AND WorkflowType = '%s'%s", activities.SearchAttrIntegration, escape(integration), workflows.WorkflowName, extra)
+	resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("list syncs of %s: %w", integration, err)
+	}
+	return resp.GetExecutions(), nil
+}
+
+// escape keeps a name from breaking out of the quoted query string.
+func escape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
+}
+
+// latestSync is the running sync if any, else the most recently started one.
+func latestSync(ctx context.Context, tc client.Client, integration string) (*workflowExecutionInfo, error) {
+	if running, err := runningSync(ctx, tc, integration); err != nil || running != nil {
+		return running, err
+	}
+	list, err := listSyncs(ctx, tc, integration, "", 20)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	latest := list[0]
+	for _, e := range list[1:] {
+		if e.GetStartTime().AsTime().After(latest.GetStartTime().AsTime()) {
+			latest = e
+		}
+	}
+	return latest, nil
+}
+
+type statusJSON struct {
+	progress.View
+	URL    string                `json:"url"`
+	Result *workflows.SyncResult `json:"result,omitempty"`
+	Error  string                `json:"error,omitempty"`
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c common
+	fs := newFlags("status", "Shows the running sync of an integration, or its last one: live progress while it runs,\nthe summary or the error once it ended, and its page in the Temporal Web UI.", statusExamples, &c, stderr)
+	addIntegration(fs, &c)
+	addOutput(fs, &c)
+	addUIURL(fs, &c)
+	if code, done := parse(fs, args, &c, stderr); done {
+		return code
+	}
+	tc, err := dial(ctx, &c, stderr)
+	if err != nil {
+		return fail(stderr, "status", err)
+	}
+	defer tc.Close()
+	e, err := latestSync(ctx, tc, c.integration)
+	if err != nil {
+		return fail(stderr, "status", err)
+	}
+	if e == nil {
+		fmt.Fprintf(stderr, "no sync of %s found (start one with `starter sync --integration %s`)\n", c.integration, c.integration)
+		return exitFailed
+	}
+	id, runID := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
+	v, err := progress.FetchRun(ctx, tc, id, runID)
+	if err != nil {
+		return fail(stderr, "status", err)
+	}
+	out := statusJSON{View: v, URL: webLink(c.uiURL, c.temporal.Namespace, id, runID)}
+	if !v.Running() {
+		var res workflows.SyncResult
+		if err := tc.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
+			out.Error = failureMessage(err)
+		} else {
+			out.Result = &res
+		}
+	}
+	if c.output == "json" {
+		return writeJSON(stdout, stderr, out)
+	}
+	fmt.Fprintf(stdout, "sync of %s: %s\nworkflow %s, run %s, started %s\n", c.integration, v.Status, id, runID, v.Started.Local().Format("2006-01-02 15:04:05"))
+	switch {
+	case v.Running():
+		fmt.Fprintln(stdout, progress.Line(v, false))
+	case out.Result != nil:
+		fmt.Fprintln(stdout)
+		if err := progress.PrintSummary(stdout, out.Result, "text"); err != nil {
+			return fail(stderr, "status", err)
+		}
+		fmt.Fprintln(stdout)
+	default:
+		fmt.Fprintf(stdout, "error: %s\n", out.Error)
+	}
+	fmt.Fprintln(stdout, out.URL)
+	if out.Error != "" {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func writeJSON(stdout, stderr io.Writer, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fail(stderr, "output", err)
+	}
+	return exitOK
+}

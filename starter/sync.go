@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"jcsync/activities"
+	"jcsync/internal/progress"
+	"jcsync/workflows"
+)
+
+const syncExamples = `  starter sync --integration acme
+  starter sync --integration acme --wait                 # live progress, then the summary
+  starter sync --integration acme --dry-run --wait -o json
+  starter sync --integration acme --allow-shrink --wait  # after a planned mass offboarding
+`
+
+func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c common
+	var dryRun, wait, allowShrink, allowEmpty bool
+	var every time.Duration
+	fs := newFlags("sync", "Starts a sync of one integration. Only one sync of an integration runs at a time: if one is\nrunning, this says so instead of starting another. Exits 0 only when the sync succeeded\n(or, without --wait, was started).", syncExamples, &c, stderr)
+	addIntegration(fs, &c)
+	fs.BoolVar(&dryRun, "dry-run", false, "read and transform everything, upload and delete nothing")
+	fs.BoolVar(&wait, "wait", false, "watch the sync's progress and print its summary")
+	fs.BoolVar(&allowShrink, "allow-shrink", false, "sweep even if JumpCloud returned far less than the last successful sync")
+	fs.BoolVar(&allowEmpty, "allow-empty", false, "sweep even if JumpCloud returned no users at all")
+	fs.DurationVar(&every, "refresh", time.Second, "how often --wait refreshes the progress")
+	addOutput(fs, &c)
+	addUIURL(fs, &c)
+	if code, done := parse(fs, args, &c, stderr); done {
+		return code
+	}
+	tc, err := dial(ctx, &c, stderr)
+	if err != nil {
+		return fail(stderr, "sync", err)
+	}
+	defer tc.Close()
+
+	in := workflows.SyncInput{Integration: c.integration, DryRun: dryRun, AllowShrink: allowShrink, AllowEmpty: allowEmpty}
+	id := workflows.WorkflowID(c.integration)
+	// A scheduled sync runs under another workflow id; look for it too, so a manual sync
+	// never runs alongside it.
+	if other, err := runningSync(ctx, tc, c.integration); err == nil && other != nil {
+		fmt.Fprintf(stderr, "a sync of %s is already running: %s, watch it with `starter status --integration %s`\n", c.integration, other.GetExecution().GetWorkflowId(), c.integration)
+		return exitFailed
+	}
+	wr, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                c.temporal.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Set at start (the workflow sets it too) so `status` finds the sync at once.
+		TypedSearchAttributes: temporal.NewSearchAttributes(activities.SearchAttribute.ValueSet(c.integration)),
+	}, workflows.WorkflowName, in)
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			fmt.Fprintf(stderr, "a sync of %s is already running: %s, watch it with `starter status --integration %s`\n", c.integration, id, c.integration)
+			return exitFailed
+		}
+		return fail(stderr, "sync", fmt.Errorf("start the sync of %s: %w%s", c.integration, err, searchAttrHint(err)))
+	}
+	link := webLink(c.uiURL, c.temporal.Namespace, wr.GetID(), wr.GetRunID())
+	if !wait {
+		if c.output == "json" {
+			return writeJSON(stdout, stderr, map[string]string{"workflowId": wr.GetID(), "runId": wr.GetRunID(), "url": link})
+		}
+		fmt.Fprintf(stdout, "started sync of %s: %s (run %s)\nwatch it: starter status --integration %s\n%s\n", c.integration, wr.GetID(), wr.GetRunID(), c.integration, link)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sync of %s started: %s\n", c.integration, link)
+	r := progress.NewRenderer(stderr)
+	_, werr := progress.Watch(ctx, tc, wr.GetID(), wr.GetRunID(), every, r.Show)
+	r.Finish()
+	if werr != nil {
+		return fail(stderr, "sync", fmt.Errorf("watch the sync (it goes on; see `starter status`): %w", werr))
+	}
+	var res workflows.SyncResult
+	if err := wr.Get(ctx, &res); err != nil {
+		fmt.Fprintf(stderr, "sync of %s failed: %s\n%s\n", c.integration, failureMessage(err), link)
+		return exitFailed
+	}
+	if err := progress.PrintSummary(stdout, &res, c.output); err != nil {
+		return fail(stderr, "sync", err)
+	}
+	if c.output != "json" {
+		fmt.Fprintln(stdout, link)
+	}
+	return exitOK
+}
+
+// runningSync finds a running sync of an integration (manual or scheduled), if any.
+func runningSync(ctx context.Context, tc client.Client, integration string) (*workflowExecutionInfo, error) {
+	list, err := listSyncs(ctx, tc, integration, " AND ExecutionStatus = 'Running'", 1)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return list[0], nil
+}
+
+func searchAttrHint(err error) string {
+	var inv *serviceerror.InvalidArgument
+	if errors.As(err, &inv) {
+		return " (if the search attribute " + activities.SearchAttrIntegration + " is unknown: start a worker once, it registers it, or run `temporal operator search-attribute create --name " + activities.SearchAttrIntegration + " --type Keyword`)"
+	}
+	return ""
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"jcsync/activities"
+	"jcsync/workflows"
+)
+
+const validateExamples = `  starter validate --integration acme
+  starter validate --integration acme -o json
+`
+
+func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c common
+	var timeout time.Duration
+	fs := newFlags("validate", "Checks an integration's JumpCloud API key and org, Authomize token and app id, through a\nworker (which holds the secrets). Nothing is read in bulk, uploaded or deleted.", validateExamples, &c, stderr)
+	addIntegration(fs, &c)
+	addOutput(fs, &c)
+	fs.DurationVar(&timeout, "timeout", 3*time.Minute, "give up after this long (e.g. when no worker is running)")
+	if code, done := parse(fs, args, &c, stderr); done {
+		return code
+	}
+	tc, err := dial(ctx, &c, stderr)
+	if err != nil {
+		return fail(stderr, "validate", err)
+	}
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	wr, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		// Unique per check: validations are cheap and may run alongside a sync.
+		ID:                       fmt.Sprintf("jcsync-validate-%s-%d", c.integration, time.Now().UnixNano()),
+		TaskQueue:                c.temporal.TaskQueue,
+		WorkflowExecutionTimeout: timeout,
+	}, workflows.ValidateWorkflowName, c.integration)
+	if err != nil {
+		return fail(stderr, "validate", fmt.Errorf("start the check of %s: %w", c.integration, err))
+	}
+	var res activities.ValidateResult
+	if err := wr.Get(ctx, &res); err != nil {
+		msg := failureMessage(err)
+		if ctx.Err() != nil {
+			msg = "no answer within " + timeout.String() + ": is a worker running on task queue " + c.temporal.TaskQueue + "?"
+		}
+		if c.output == "json" {
+			writeJSON(stdout, stderr, map[string]any{"integration": c.integration, "ok": false, "error": msg})
+		} else {
+			fmt.Fprintf(stderr, "integration %s: check failed: %s\n", c.integration, msg)
+		}
+		return exitFailed
+	}
+	if c.output == "json" {
+		return writeJSON(stdout, stderr, map[string]any{"integration": c.integration, "ok": true, "result": res})
+	}
+	fmt.Fprintf(stdout, "integration %s: credentials OK\n  JumpCloud: key accepted\n  Authomize: token accepted", c.integration)
+	if res.Tenant != "" {
+		fmt.Fprintf(stdout, " (tenant %s)", res.Tenant)
+	}
+	fmt.Fprintf(stdout, "\n  Authomize app: %s", res.AppID)
+	if res.AppName != "" {
+		fmt.Fprintf(stdout, " (%s)", res.AppName)
+	}
+	fmt.Fprintln(stdout)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stdout, "  warning: %s\n", w)
+	}
+	return exitOK
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"jcsync/internal/config"
+	"jcsync/internal/logging"
+)
+
+// composeFile is the subset of docker-compose.yml this test reads.
+type composeFile struct {
+	Services map[string]struct {
+		Image       string            `yaml:"image"`
+		Build       any               `yaml:"build"`
+		DependsOn   any               `yaml:"depends_on"`
+		Environment map[string]string `yaml:"environment"`
+		Profiles    []string          `yaml:"profiles"`
+	} `yaml:"services"`
+}
+
+func loadCompose(t *testing.T) composeFile {
+	t.Helper()
+	b, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f composeFile
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	if len(f.Services) == 0 {
+		t.Fatal("docker-compose.yml has no services")
+	}
+	return f
+}
+
+func dependsOn(v any) []string {
+	switch d := v.(type) {
+	case []any:
+		var out []string
+		for _, s := range d {
+			out = append(out, s.(string))
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for k := range d {
+			out = append(out, k)
+		}
+		return out
+	}
+	return nil
+}
+
+var refRe = regexp.MustCompile(`^\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}$`)
+
+func TestComposeFile(t *testing.T) {
+	f := loadCompose(t)
+	for name, s := range f.Services {
+		for _, dep := range dependsOn(s.DependsOn) {
+			if _, ok := f.Services[dep]; !ok {
+				t.Errorf("service %s depends on unknown service %s", name, dep)
+			}
+		}
+		if s.Image == "" && s.Build == nil {
+			t.Errorf("service %s has neither image nor build", name)
+		}
+		if s.Image != "" {
+			last := s.Image[strings.LastIndex(s.Image, "/")+1:]
+			tag := ""
+			if i := strings.LastIndex(last, ":"); i >= 0 {
+				tag = last[i+1:]
+			}
+			if tag == "" || tag == "latest" {
+				t.Errorf("service %s: image %q is not pinned to a version tag", name, s.Image)
+			}
+		}
+		demo := false
+		for _, p := range s.Profiles {
+			demo = demo || p == "demo"
+		}
+		for k, v := range s.Environment {
+			if !logging.IsSensitiveKey(k) && !strings.Contains(k, "PASSWORD") && !strings.HasSuffix(k, "_PWD") {
+				continue
+			}
+			if strings.HasSuffix(k, "_FILE") && (v == "" || refRe.MatchString(v)) {
+				continue
+			}
+			switch {
+			case refRe.MatchString(v):
+				if strings.Contains(v, ":-") && !strings.HasSuffix(v, ":-}") {
+					t.Errorf("service %s: %s has a default value written into the file: %s", name, k, v)
+				}
+			case demo && strings.HasPrefix(v, "demo-"):
+				// The simulators' published fake credentials, demo profile only.
+			default:
+				t.Errorf("service %s: %s must be a ${VAR} reference, not a value", name, k)
+			}
+		}
+	}
+	for _, need := range []string{"temporal", "postgresql", "temporal-ui", "worker", "sim", "starter-demo"} {
+		if _, ok := f.Services[need]; !ok {
+			t.Errorf("service %s is missing", need)
+		}
+	}
+	// The worker's environment covers every variable the worker reads.
+	worker := f.Services["worker"]
+	var want []string
+	want = append(want, config.EnvVars...)
+	want = append(want, config.TemporalEnvVars...)
+	want = append(want, WorkerEnvVars...)
+	for _, v := range want {
+		if _, ok := worker.Environment[v]; !ok {
+			t.Errorf("the worker service does not set %s", v)
+		}
+	}
+	for k := range worker.Environment {
+		if !contains(want, k) {
+			t.Errorf("the worker service sets %s, which the worker does not read", k)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

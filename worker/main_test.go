@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"jcsync/activities"
+	"jcsync/workflows"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseFlagsDefaultsEnvAndFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	c, err := parseFlags(nil, envOf(nil), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.Address != "localhost:7233" || c.Temporal.Namespace != "default" || c.Temporal.TaskQueue != workflows.TaskQueue ||
+		c.MetricsAddress != ":9090" || c.Log.Level != "info" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	env := envOf(map[string]string{
+		"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "TEMPORAL_TASK_QUEUE": "q",
+		"JCSYNC_CONFIG": "/etc/jcsync.json", "JCSYNC_PAGE_CONCURRENCY": "8", "JCSYNC_METRICS_ADDRESS": "off",
+	})
+	c, err = parseFlags([]string{"--namespace", "flag-ns", "--jumpcloud-rps", "2.5", "--log-format", "json"}, env, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.Address != "temporal:7233" || c.Temporal.Namespace != "flag-ns" || c.Temporal.TaskQueue != "q" ||
+		c.ConfigFile != "/etc/jcsync.json" || c.PageConcurrency != 8 || c.JumpCloudRPS != 2.5 || c.MetricsAddress != "" || c.Log.Format != "json" {
+		t.Fatalf("env and flags: %+v", c)
+	}
+	for _, bad := range [][]string{{"--page-concurrency", "0"}, {"--jumpcloud-rps", "-1"}, {"--nope"}, {"extra"}} {
+		if _, err := parseFlags(bad, envOf(nil), &stderr); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestClientOptions(t *testing.T) {
+	log := logrus.New()
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "temporal.key")
+	if err := os.WriteFile(keyFile, []byte("cloud-api-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseFlags([]string{"--temporal-address", "ns.acct.tmprl.cloud:7233", "--namespace", "ns.acct", "--api-key-file", keyFile}, envOf(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := clientOptions(c, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.HostPort != "ns.acct.tmprl.cloud:7233" || opts.Namespace != "ns.acct" || opts.Credentials == nil || opts.ConnectionOptions.TLS == nil {
+		t.Fatalf("an API key needs credentials and TLS: %+v", opts)
+	}
+	if strings.Contains(c.Temporal.String(), "cloud-api-key") {
+		t.Fatal("the connection settings print the API key")
+	}
+	// The key from the environment works the same and never shows in the settings' text.
+	c, _ = parseFlags(nil, envOf(map[string]string{"TEMPORAL_API_KEY": "env-api-key"}), &bytes.Buffer{})
+	if opts, err = clientOptions(c, log, nil); err != nil || opts.Credentials == nil {
+		t.Fatalf("env key: %v %+v", err, opts)
+	}
+	if strings.Contains(c.Temporal.String(), "env-api-key") {
+		t.Fatal("the connection settings print the API key")
+	}
+	for _, args := range [][]string{{"--tls-cert", "a.pem"}, {"--tls-ca", filepath.Join(dir, "missing.pem")}, {"--api-key-file", filepath.Join(dir, "none")}} {
+		c, _ := parseFlags(args, envOf(nil), &bytes.Buffer{})
+		if _, err := clientOptions(c, log, nil); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	if wo := workerOptions(c); wo.WorkerStopTimeout < 10*time.Second || wo.MaxConcurrentActivityExecutionSize != c.MaxConcurrentActivities {
+		t.Fatalf("worker options: %+v", wo)
+	}
+}
+
+func TestLoadIntegrations(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.json")
+	tokFile := filepath.Join(dir, "acme.token")
+	os.WriteFile(tokFile, []byte("tok-from-file\n"), 0o600)
+	os.WriteFile(cfg, []byte(`{"integrations":[{"name":"acme","jumpcloud":{"api_key":{"env":"ACME_KEY"}},"authomize":{"token":{"file":"acme.token"},"app_id":"a1"}}]}`), 0o600)
+	env := map[string]string{"ACME_KEY": "acme-key", "JUMPCLOUD_API_KEY": "k2", "AUTHOMIZE_TOKEN": "t2", "AUTHOMIZE_INTEGRATION_NAME": "beta"}
+	ins, err := loadIntegrations(cfg, envOf(env), os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ins["acme"].JumpCloud.APIKey != "acme-key" || ins["acme"].Authomize.Token != "tok-from-file" || ins["beta"].JumpCloud.APIKey != "k2" {
+		t.Fatalf("integrations: %v", ins.Names())
+	}
+	env["AUTHOMIZE_INTEGRATION_NAME"] = "acme"
+	if _, err := loadIntegrations(cfg, envOf(env), os.ReadFile); err == nil || !strings.Contains(err.Error(), "in the environment") {
+		t.Fatalf("duplicate name: %v", err)
+	}
+	if _, err := loadIntegrations("", envOf(nil), os.ReadFile); err == nil || !strings.Contains(err.Error(), "no integrations") {
+		t.Fatalf("nothing configured: %v", err)
+	}
+	delete(env, "ACME_KEY")
+	_, err = loadIntegrations(cfg, envOf(map[string]string{}), os.ReadFile)
+	if err == nil || !strings.Contains(err.Error(), "ACME_KEY") {
+		t.Fatalf("missing secret: %v", err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func temporalCLI(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("TEMPORAL_CLI")
+	if p == "" {
+		p = "../bin/temporal"
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("Temporal CLI not found at %s (run make tools)", p)
+	}
+	abs, _ := filepath.Abs(p)
+	return abs
+}
+
+// TestWorkerRunsAgainstDevServer starts the real worker in-process against a dev server
+// without the search attribute: the worker must add it, then stop cleanly on cancel.
+func TestWorkerRunsAgainstDevServer(t *testing.T) {
+	cli := temporalCLI(t)
+	port := freePort(t)
+	hostPort := "127.0.0.1:" + strconv.Itoa(port)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  cli,
+		ClientOptions: &client.Options{HostPort: hostPort},
+		LogLevel:      "warn",
+	})
+	if err != nil {
+		t.Fatalf("dev server: %v", err)
+	}
+	defer srv.Stop()
+
+	env := envOf(map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t", "AUTHOMIZE_APP_ID": "a"})
+	var logs syncBuffer
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(wctx, []string{"--temporal-address", hostPort, "--metrics-address", "127.0.0.1:0", "--log-format", "json"}, env, &logs)
+	}()
+
+	// Wait for the search attribute to appear: the worker registers it at start.
+	c := srv.Client()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		list, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
+		if err == nil {
+			if _, ok := list.GetCustomAttributes()[activities.SearchAttrIntegration]; ok {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search attribute never registered; logs:\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for !strings.Contains(logs.String(), "worker started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker never started; logs:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("worker exited %d; logs:\n%s", code, logs.String())
+	}
+	out := logs.String()
+	if strings.Contains(out, `"k"`) || strings.Contains(out, "=k ") {
+		t.Fatalf("logs may contain the key:\n%s", out)
+	}
+}
