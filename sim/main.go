@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"jcsync/internal/sim/authomizesim"
+	"jcsync/internal/sim/control"
 	"jcsync/internal/sim/jumpcloudsim"
 )
 
@@ -31,11 +32,16 @@ const (
 )
 
 type options struct {
-	jcAddr, azAddr              string
+	jcAddr, azAddr, controlAddr string
 	users, groups, admins, apps int
+	maxGroupSize, avgGroupSize  int
+	userBindings, groupBindings int
 	seed                        int64
-	latency                     time.Duration
+	latency, authomizeLatency   time.Duration
 	rateLimit                   float64
+	rateBurst                   int
+	noRetryAfter, identities    bool
+	apiKey, token, appID        string
 }
 
 func main() {
@@ -58,13 +64,25 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.admins, "admins", 5, "console administrators")
 	fs.IntVar(&o.apps, "apps", 25, "SSO applications")
 	fs.Int64Var(&o.seed, "seed", 1, "generator seed: the same seed gives the same org")
-	fs.DurationVar(&o.latency, "latency", 0, "added latency of every JumpCloud and Authomize request")
+	fs.IntVar(&o.maxGroupSize, "max-group-size", 0, "largest group (0: the generator's default)")
+	fs.IntVar(&o.avgGroupSize, "avg-group-size", 0, "average group size (0: the generator's default)")
+	fs.IntVar(&o.userBindings, "user-bindings", 10, "average users bound directly to each app")
+	fs.IntVar(&o.groupBindings, "group-bindings", 2, "average groups bound to each app")
+	fs.DurationVar(&o.latency, "latency", 0, "added latency of every JumpCloud request")
+	fs.DurationVar(&o.authomizeLatency, "authomize-latency", 0, "added latency of every Authomize request")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "JumpCloud requests per second before 429s (0: unlimited)")
+	fs.IntVar(&o.rateBurst, "rate-burst", 0, "requests JumpCloud accepts above the rate in a burst (0: a tenth of --rate-limit)")
+	fs.BoolVar(&o.noRetryAfter, "no-retry-after", false, "answer 429 without a Retry-After header")
+	fs.StringVar(&o.controlAddr, "control-address", "", "listen address of the admin endpoint (/counts, /verify, /reset); empty: off")
+	fs.BoolVar(&o.identities, "identities", false, "whether the connector under test uploads identities (for /verify)")
+	fs.StringVar(&o.apiKey, "api-key", DemoJumpCloudKey, "the one JumpCloud API key the simulator accepts")
+	fs.StringVar(&o.token, "token", DemoAuthomizeKey, "the one Authomize token the simulator accepts")
+	fs.StringVar(&o.appID, "app-id", DemoAuthomizeApp, "the Authomize app that exists")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.users < 0 || o.groups < 0 || o.admins < 0 || o.apps < 0 || o.latency < 0 || o.rateLimit < 0 {
-		return o, errors.New("sizes, --latency and --rate-limit must not be negative")
+	if o.users < 0 || o.groups < 0 || o.admins < 0 || o.apps < 0 || o.latency < 0 || o.authomizeLatency < 0 || o.rateLimit < 0 || o.rateBurst < 0 {
+		return o, errors.New("sizes, latencies and rates must not be negative")
 	}
 	return o, nil
 }
@@ -80,16 +98,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{
 		Seed: o.seed, Users: o.users, Groups: o.groups, Admins: o.admins, Apps: o.apps,
-		UserBindingsPerApp: 10, GroupBindingsPerApp: 2,
+		MaxGroupSize: o.maxGroupSize, AvgGroupSize: o.avgGroupSize,
+		UserBindingsPerApp: o.userBindings, GroupBindingsPerApp: o.groupBindings,
 	})
-	jc := jumpcloudsim.New(org, jumpcloudsim.Options{APIKey: DemoJumpCloudKey})
-	az := authomizesim.New(authomizesim.Options{Tokens: []string{DemoAuthomizeKey}, Apps: []string{DemoAuthomizeApp}})
+	jc := jumpcloudsim.New(org, jumpcloudsim.Options{APIKey: o.apiKey})
+	az := authomizesim.New(authomizesim.Options{Tokens: []string{o.token}, Apps: []string{o.appID}})
 	if o.latency > 0 {
 		jc.SetLatency(o.latency)
-		az.SetLatency(o.latency)
+	}
+	if o.authomizeLatency > 0 {
+		az.SetLatency(o.authomizeLatency)
 	}
 	if o.rateLimit > 0 {
-		jc.SetRateLimit(o.rateLimit, max(1, int(o.rateLimit)), true)
+		burst := o.rateBurst
+		if burst == 0 {
+			burst = max(1, int(o.rateLimit/10))
+		}
+		jc.SetRateLimit(o.rateLimit, burst, !o.noRetryAfter)
 	}
 	jcLn, err := net.Listen("tcp", o.jcAddr)
 	if err != nil {
@@ -106,15 +131,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{Handler: jc, ReadHeaderTimeout: readHeaderTimeout},
 		{Handler: az, ReadHeaderTimeout: readHeaderTimeout},
 	}
-	errc := make(chan error, 2)
-	for i, ln := range []net.Listener{jcLn, azLn} {
+	listeners := []net.Listener{jcLn, azLn}
+	if o.controlAddr != "" {
+		ctlLn, err := net.Listen("tcp", o.controlAddr)
+		if err != nil {
+			jcLn.Close()
+			azLn.Close()
+			fmt.Fprintf(stderr, "sim: admin endpoint: listen on %s: %v\n", o.controlAddr, err)
+			return 1
+		}
+		ctl := &control.Control{JC: jc, AZ: az, AppID: o.appID, Identities: o.identities}
+		servers = append(servers, &http.Server{Handler: ctl.Handler(), ReadHeaderTimeout: readHeaderTimeout})
+		listeners = append(listeners, ctlLn)
+	}
+	errc := make(chan error, len(servers))
+	for i, ln := range listeners {
 		go func() { errc <- servers[i].Serve(ln) }()
 	}
 	fmt.Fprintf(stdout, "JumpCloud simulator: http://%s (org %s: %d users, %d groups, %d admins, %d apps)\n",
 		jcLn.Addr(), org.ID, o.users, o.groups, o.admins, o.apps)
 	fmt.Fprintf(stdout, "Authomize simulator: http://%s\n", azLn.Addr())
 	fmt.Fprintf(stdout, "demo credentials (fake, simulator only): JUMPCLOUD_API_KEY=%s AUTHOMIZE_TOKEN=%s AUTHOMIZE_APP_ID=%s\n",
-		DemoJumpCloudKey, DemoAuthomizeKey, DemoAuthomizeApp)
+		o.apiKey, o.token, o.appID)
 
 	code := 0
 	select {

@@ -15,7 +15,10 @@ import (
 // Faults injects failures at random, reproducibly for one Seed. Each rate is a probability
 // per request in [0, 1].
 type Faults struct {
-	Rate429       float64 // 429 Too Many Requests (without Retry-After)
+	Rate429       float64 // 429 Too Many Requests (without Retry-After unless Rate429RetryAfter)
+	// Rate429RetryAfter is the fraction of the random 429s above that carry Retry-After: 1,
+	// as JumpCloud's gateway sometimes sends and sometimes does not.
+	Rate429RetryAfter float64
 	Rate5xx       float64 // 502, 503 or 504
 	RateReset     float64 // connection reset before any response
 	RateSlow      float64 // answer only after Slow
@@ -50,6 +53,62 @@ type knobs struct {
 	faults     Faults
 	faultRand  *rand.Rand
 	rules      []*failRule
+	// apiKey, when keySet, replaces Options.APIKey: a key revoked or rotated while serving.
+	apiKey   string
+	keySet   bool
+	rewrites []rewriteRule
+}
+
+// rewriteRule replaces the 2xx bodies of requests whose path starts with prefix.
+type rewriteRule struct {
+	prefix string
+	fn     func(r *http.Request, body []byte) []byte
+}
+
+// SetAPIKey changes the one accepted key while the server runs, as when an administrator
+// revokes or rotates a key between syncs. An empty key makes every request unauthorized.
+func (s *Server) SetAPIKey(key string) {
+	s.k.mu.Lock()
+	defer s.k.mu.Unlock()
+	s.k.apiKey, s.k.keySet = key, true
+}
+
+func (s *Server) acceptedKey() string {
+	s.k.mu.Lock()
+	defer s.k.mu.Unlock()
+	if s.k.keySet {
+		return s.k.apiKey
+	}
+	return s.opts.APIKey
+}
+
+// RewriteBodies hands every successful (2xx) response body of a request whose path starts
+// with pathPrefix to fn and serves what fn returns instead, byte for byte. Tests use it to
+// serve records the typed org cannot hold: wrong types, nulls, duplicate ids, broken JSON.
+// Pages whose body was rewritten are still counted in Counts().Pages. ClearFaults removes
+// every rewrite.
+func (s *Server) RewriteBodies(pathPrefix string, fn func(r *http.Request, body []byte) []byte) {
+	s.k.mu.Lock()
+	defer s.k.mu.Unlock()
+	s.k.rewrites = append(s.k.rewrites, rewriteRule{prefix: pathPrefix, fn: fn})
+}
+
+func (s *Server) rewrite(r *http.Request, status int, body []byte) []byte {
+	if status < 200 || status > 299 {
+		return body
+	}
+	s.k.mu.Lock()
+	var fns []func(*http.Request, []byte) []byte
+	for _, rw := range s.k.rewrites {
+		if strings.HasPrefix(r.URL.Path, rw.prefix) {
+			fns = append(fns, rw.fn)
+		}
+	}
+	s.k.mu.Unlock()
+	for _, fn := range fns {
+		body = fn(r, body)
+	}
+	return body
 }
 
 // SetLatency delays every response by d.
@@ -96,13 +155,14 @@ func (s *Server) FailFrom(pathPrefix string, afterN int, status int) {
 	s.k.rules = append(s.k.rules, &failRule{prefix: pathPrefix, from: true, after: afterN, status: status})
 }
 
-// ClearFaults removes random faults and FailNext/FailFrom rules (latency and the rate limit
-// stay).
+// ClearFaults removes random faults, FailNext/FailFrom rules and body rewrites (latency,
+// the rate limit and a key set by SetAPIKey stay).
 func (s *Server) ClearFaults() {
 	s.k.mu.Lock()
 	defer s.k.mu.Unlock()
 	s.k.faults = Faults{}
 	s.k.rules = nil
+	s.k.rewrites = nil
 }
 
 // fault is what to do to one request before it is served.
@@ -155,6 +215,7 @@ func (s *Server) decide(r *http.Request) (fault, time.Duration) {
 	switch {
 	case roll(fs.Rate429):
 		f.status = http.StatusTooManyRequests
+		f.retryHdr = roll(fs.Rate429RetryAfter)
 	case roll(fs.Rate5xx):
 		f.status = []int{502, 503, 504}[s.k.faultRand.IntN(3)]
 	case roll(fs.RateReset):
@@ -215,6 +276,9 @@ type PageKey struct {
 	Endpoint string
 	ID       string
 	Skip     int
+	// Query holds the other parameters that select what a page holds (limit, sort, filter,
+	// targets), so two different reads at the same offset are not taken for a refetch.
+	Query string
 }
 
 // EndpointStatus is an endpoint template with an answered status.

@@ -216,8 +216,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // auth enforces x-api-key and x-org-id the way JumpCloud does.
 func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
-	key := r.Header.Get("x-api-key")
-	if s.opts.APIKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.APIKey)) != 1 {
+	key, accepted := r.Header.Get("x-api-key"), s.acceptedKey()
+	if accepted == "" || subtle.ConstantTimeCompare([]byte(key), []byte(accepted)) != 1 {
 		s.writeRaw(w, r, http.StatusUnauthorized, bodyBadKey)
 		return false
 	}
@@ -321,6 +321,7 @@ func (s *Server) writeRaw(w http.ResponseWriter, r *http.Request, status int, bo
 // writeBytes writes a JSON body, applying the request's body faults.
 func (s *Server) writeBytes(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	st := state(r)
+	body = s.rewrite(r, status, body)
 	if st.malformed {
 		// Valid start, broken middle: what a proxy splicing an error page would produce.
 		body = []byte(`{"totalCount":1,"results":[{"_id":"5c00"]<html>Bad Gateway</html>`)
@@ -421,7 +422,9 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, l list) {
 	}
 	// Count the page before answering, for the same reason the recorder does.
 	if st := state(r); !st.truncate && !st.malformed {
-		s.cnt.page(PageKey{Endpoint: st.tmpl, ID: l.id, Skip: skip})
+		sel := r.URL.Query()
+		sel.Del("skip")
+		s.cnt.page(PageKey{Endpoint: st.tmpl, ID: l.id, Skip: skip, Query: sel.Encode()})
 	}
 	if l.v1 {
 		if fields := splitFields(q.Get("fields")); len(fields) > 0 {
