@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/time/rate"
 
@@ -45,6 +46,9 @@ type Activities struct {
 	Integrations config.Integrations
 	// Temporal is used to find the integration's last successful sync (the sweep's baseline).
 	Temporal client.Client
+	// DataConverter decodes what Temporal returns (the baseline's memo); it must be the one
+	// the client uses, or encrypted memos would be unreadable. Nil means the default.
+	DataConverter converter.DataConverter
 	Log      *logrus.Logger
 	Observer Observer
 	// HTTPClient is shared by every API client (connection reuse); nil takes a default.

@@ -40,6 +40,10 @@ func (a *Activities) LastSuccessfulSync(ctx context.Context, integration string)
 	if err != nil {
 		return Baseline{}, fmt.Errorf("find the last successful sync of %q: %w", integration, err)
 	}
+	dc := a.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
 	var best Baseline
 	for _, ex := range resp.GetExecutions() {
 		p, ok := ex.GetMemo().GetFields()[MemoCounts]
@@ -51,8 +55,8 @@ func (a *Activities) LastSuccessfulSync(ctx context.Context, integration string)
 			continue
 		}
 		var counts map[string]int
-		if err := converter.GetDefaultDataConverter().FromPayload(p, &counts); err != nil {
-			continue
+		if err := dc.FromPayload(p, &counts); err != nil {
+			return Baseline{}, fmt.Errorf("read the counts of the last successful sync %s: %w", ex.GetExecution().GetWorkflowId(), err)
 		}
 		best = Baseline{Found: true, WorkflowID: ex.GetExecution().GetWorkflowId(), RunID: ex.GetExecution().GetRunId(), ClosedAt: closed, Counts: counts}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"jcsync/internal/config"
 	"jcsync/internal/logging"
+	"jcsync/internal/progress"
 	"jcsync/workflows"
 )
 
@@ -159,6 +160,7 @@ func dial(ctx context.Context, c *common, stderr io.Writer) (client.Client, erro
 		return nil, err
 	}
 	opts.Logger = logging.NewTemporal(log)
+	progress.SetDataConverter(opts.DataConverter)
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	tc, err := client.DialContext(dctx, opts)

@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +26,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"jcsync/activities"
+	"jcsync/internal/codec"
 	"jcsync/internal/config"
 	"jcsync/internal/logging"
 	"jcsync/internal/metrics"
@@ -35,10 +40,15 @@ const (
 	EnvPageConcurrency         = "JCSYNC_PAGE_CONCURRENCY"
 	EnvJumpCloudRPS            = "JCSYNC_JUMPCLOUD_RPS"
 	EnvMetricsAddress          = "JCSYNC_METRICS_ADDRESS"
+	EnvCodecAddress            = "JCSYNC_CODEC_ADDRESS"
+	EnvCodecCORSOrigins        = "JCSYNC_CODEC_CORS_ORIGINS"
+	EnvCodecAuthToken          = "JCSYNC_CODEC_AUTH_TOKEN"
+	EnvPprofAddress            = "JCSYNC_PPROF_ADDRESS"
 )
 
 // WorkerEnvVars are the variables the worker reads besides the integration's and Temporal's.
-var WorkerEnvVars = []string{EnvConfig, EnvMaxConcurrentActivities, EnvPageConcurrency, EnvJumpCloudRPS, EnvMetricsAddress, "LOG_LEVEL", "LOG_FORMAT"}
+var WorkerEnvVars = []string{EnvConfig, EnvMaxConcurrentActivities, EnvPageConcurrency, EnvJumpCloudRPS, EnvMetricsAddress,
+	EnvCodecAddress, EnvCodecCORSOrigins, EnvCodecAuthToken, EnvPprofAddress, "LOG_LEVEL", "LOG_FORMAT"}
 
 // stopTimeout is how long running activities get, after SIGTERM, to notice the cancellation
 // and heartbeat their checkpoint before the worker exits; a retry elsewhere resumes there.
@@ -52,7 +62,15 @@ type Config struct {
 	PageConcurrency         int
 	JumpCloudRPS            float64
 	MetricsAddress          string
-	Log                     logging.Options
+	// CodecAddress serves the payload codec to the Web UI and the CLI (with encryption on).
+	CodecAddress     string
+	CodecCORSOrigins []string
+	// codecAuthToken, when set, is required as "Authorization: Bearer ..." by the codec
+	// endpoint; read from the environment only, never a flag (flags show in process lists).
+	codecAuthToken string
+	// PprofAddress serves Go's profiler, for performance work; empty (the default) is off.
+	PprofAddress string
+	Log          logging.Options
 }
 
 func main() {
@@ -81,6 +99,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		metricsDefault = v
 	}
 	fs.StringVar(&c.MetricsAddress, "metrics-address", metricsDefault, "address of the Prometheus /metrics endpoint; empty disables it (env "+EnvMetricsAddress+")")
+	fs.StringVar(&c.CodecAddress, "codec-address", getenv(EnvCodecAddress), "address of the codec endpoint (/encode, /decode) that lets the Web UI show encrypted payloads; needs payload encryption (env "+EnvCodecAddress+")")
+	origins := []string{"http://localhost:8233"}
+	if v := getenv(EnvCodecCORSOrigins); v != "" {
+		origins = strings.Split(v, ",")
+	}
+	fs.StringSliceVar(&c.CodecCORSOrigins, "codec-cors-origins", origins, "Web UI origins allowed to call the codec endpoint (env "+EnvCodecCORSOrigins+"); its bearer token comes from "+EnvCodecAuthToken)
+	c.codecAuthToken = getenv(EnvCodecAuthToken)
+	fs.StringVar(&c.PprofAddress, "pprof-address", getenv(EnvPprofAddress), "address of Go's profiler (/debug/pprof/); empty disables it (env "+EnvPprofAddress+")")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -215,6 +241,26 @@ func serve(ctx context.Context, c Config, getenv func(string) string, log *logru
 	if err != nil {
 		return err
 	}
+	if c.CodecAddress != "" {
+		if c.Temporal.Keyring == nil {
+			return fmt.Errorf("--codec-address needs payload encryption: set %s or --codec-keys-file", codec.EnvKeys)
+		}
+		h := codec.Handler(c.Temporal.Keyring, codec.HandlerOptions{CORSOrigins: c.CodecCORSOrigins, AuthToken: c.codecAuthToken})
+		stop, addr, err := serveHTTP(c.CodecAddress, h, log)
+		if err != nil {
+			return fmt.Errorf("codec endpoint: %w", err)
+		}
+		defer stop()
+		log.WithFields(logrus.Fields{"address": addr, "key_ids": c.Temporal.Keyring.IDs()}).Info("codec endpoint for the Web UI on /encode and /decode")
+	}
+	if c.PprofAddress != "" {
+		stop, addr, err := serveHTTP(c.PprofAddress, pprofHandler(), log)
+		if err != nil {
+			return fmt.Errorf("pprof endpoint: %w", err)
+		}
+		defer stop()
+		log.WithField("address", addr).Info("profiler on /debug/pprof/")
+	}
 	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.Temporal.Address, c.Temporal.Namespace, err)
@@ -225,6 +271,7 @@ func serve(ctx context.Context, c Config, getenv func(string) string, log *logru
 	acts := &activities.Activities{
 		Integrations:    ins,
 		Temporal:        tc,
+		DataConverter:   opts.DataConverter,
 		Log:             log,
 		DefaultRPS:      c.JumpCloudRPS,
 		PageConcurrency: c.PageConcurrency,
@@ -279,4 +326,30 @@ func ensureSearchAttribute(ctx context.Context, tc client.Client, namespace stri
 		log.WithError(err).WithField("search_attribute", name).Warn("could not add the search attribute; syncs will fail to start until it exists: " +
 			"temporal operator search-attribute create --namespace " + namespace + " --name " + name + " --type Keyword")
 	}
+}
+
+// serveHTTP serves h on addr until stop is called.
+func serveHTTP(addr string, h http.Handler, log *logrus.Logger) (stop func(), bound string, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.WithError(err).WithField("address", addr).Warn("endpoint stopped")
+		}
+	}()
+	return func() { _ = srv.Shutdown(context.Background()) }, ln.Addr().String(), nil
+}
+
+// pprofHandler serves Go's profiler on its own mux, never on the metrics endpoint.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

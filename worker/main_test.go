@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"jcsync/activities"
+	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
 
@@ -131,15 +132,7 @@ func freePort(t *testing.T) int {
 
 func temporalCLI(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("TEMPORAL_CLI")
-	if p == "" {
-		p = "../bin/temporal"
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("Temporal CLI not found at %s (run make tools)", p)
-	}
-	abs, _ := filepath.Abs(p)
-	return abs
+	return testenv.TemporalCLI(t)
 }
 
 // TestWorkerRunsAgainstDevServer starts the real worker in-process against a dev server

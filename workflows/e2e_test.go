@@ -331,11 +331,11 @@ func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, activit
 
 func historyText(t *testing.T, events []*historypb.HistoryEvent) string {
 	t.Helper()
-	b, err := protojson.Marshal(&historypb.History{Events: events})
+	s, err := testenv.HistoryText(events)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	return s
 }
 
 func writeHistory(t *testing.T, events []*historypb.HistoryEvent, path string) {

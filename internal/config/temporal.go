@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
+
+	"jcsync/internal/codec"
 )
 
 // Environment variables of the Temporal connection (shared by the worker and the starter).
@@ -44,6 +46,12 @@ type Temporal struct {
 	APIKeyFile    string
 	// apiKeyEnv is TEMPORAL_API_KEY as read at flag registration; never printed.
 	apiKeyEnv string
+	// CodecKeysFile holds the payload-encryption keyring (see internal/codec); codecKeysEnv
+	// is JCSYNC_CODEC_KEYS as read at flag registration. Either turns encryption on.
+	CodecKeysFile string
+	codecKeysEnv  string
+	// Keyring is the loaded payload-encryption keyring, set by ClientOptions; nil when off.
+	Keyring *codec.Keyring
 }
 
 // String keeps the API key out of any %v of the options.
@@ -69,11 +77,13 @@ func AddTemporalFlags(fs *pflag.FlagSet, t *Temporal, getenv func(string) string
 	fs.StringVar(&t.TLSServerName, "tls-server-name", getenv(EnvTemporalTLSServerName), "server name to verify, when it differs from the address (env "+EnvTemporalTLSServerName+")")
 	fs.StringVar(&t.APIKeyFile, "api-key-file", getenv(EnvTemporalAPIKeyFile), "file holding a Temporal Cloud API key (env "+EnvTemporalAPIKeyFile+", or the key itself in "+EnvTemporalAPIKey+")")
 	t.apiKeyEnv = strings.TrimSpace(getenv(EnvTemporalAPIKey))
+	fs.StringVar(&t.CodecKeysFile, "codec-keys-file", getenv(codec.EnvKeysFile), "file holding the payload-encryption keyring \"id:base64key,...\" (env "+codec.EnvKeysFile+", or the keyring itself in "+codec.EnvKeys+"); the first key encrypts")
+	t.codecKeysEnv = getenv(codec.EnvKeys)
 }
 
 // ClientOptions builds the SDK's client options. The API key (if any) is read here, from the
 // file or the environment, and only handed to the SDK's credentials.
-func (t Temporal) ClientOptions(readFile func(string) ([]byte, error)) (client.Options, error) {
+func (t *Temporal) ClientOptions(readFile func(string) ([]byte, error)) (client.Options, error) {
 	opts := client.Options{HostPort: t.Address, Namespace: t.Namespace}
 	if t.Address == "" {
 		return opts, errors.New("--temporal-address is empty")
@@ -118,6 +128,17 @@ func (t Temporal) ClientOptions(readFile func(string) ([]byte, error)) (client.O
 	}
 	if apiKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(apiKey)
+	}
+	// Payload encryption: what enters the workflow history (counts, cursors, error text) is
+	// encrypted at rest. Every worker and starter of a namespace needs the same keyring.
+	env := map[string]string{codec.EnvKeys: t.codecKeysEnv, codec.EnvKeysFile: t.CodecKeysFile}
+	k, on, err := codec.LoadKeyring(func(name string) string { return env[name] }, readFile)
+	if err != nil {
+		return opts, fmt.Errorf("payload encryption: %w", err)
+	}
+	if on {
+		t.Keyring = k
+		codec.ClientOptions(k)(&opts)
 	}
 	return opts, nil
 }

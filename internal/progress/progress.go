@@ -136,9 +136,20 @@ func queryHint(err error) string {
 	return "progress query: " + err.Error()
 }
 
+// dataConverter decodes heartbeat details. The SDK's client does not expose the converter it
+// was built with, so a process that turns payload encryption on says so here.
+var dataConverter = converter.GetDefaultDataConverter()
+
+// SetDataConverter sets the converter that decodes checkpoints (the one the client uses).
+func SetDataConverter(dc converter.DataConverter) {
+	if dc != nil {
+		dataConverter = dc
+	}
+}
+
 // overlayHeartbeats puts the live counts of running stages (their last checkpoint) into v.
 func overlayHeartbeats(v *View, pending []*pendingActivity) {
-	dc := converter.GetDefaultDataConverter()
+	dc := dataConverter
 	for _, pa := range pending {
 		stage := stageOf(pa.GetActivityType().GetName())
 		if stage == "" {

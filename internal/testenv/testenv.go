@@ -6,20 +6,26 @@ package testenv
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"jcsync/activities"
 	"jcsync/internal/authomize"
@@ -147,6 +153,12 @@ func FastRetries(a *activities.Activities) {
 	}
 }
 
+// WithDataConverter makes the activities decode what Temporal returns with dc (the client's
+// converter, when payload encryption is on).
+func WithDataConverter(dc converter.DataConverter) func(*activities.Activities) {
+	return func(a *activities.Activities) { a.DataConverter = dc }
+}
+
 // StartWorker runs a worker on taskQueue with the production registration. It stops when
 // the test ends (or earlier, through the returned worker).
 func StartWorker(t testing.TB, c client.Client, taskQueue string, integrations config.Integrations, tune func(*activities.Activities)) worker.Worker {
@@ -173,3 +185,39 @@ func Diff(exp jumpcloudsim.Expected, snap authomizesim.Snapshot) []string {
 
 // Summarize shortens a long diff for a test failure message.
 func Summarize(diff []string) string { return simcheck.Summarize(diff) }
+
+// HistoryText renders a workflow history for scanning: its protojson form plus every payload
+// decoded. (In protojson, payload bytes are base64, so a plain search of the JSON would miss
+// an email or a key inside an input, a result or a heartbeat.)
+func HistoryText(events []*historypb.HistoryEvent) (string, error) {
+	b, err := protojson.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		return "", fmt.Errorf("marshal history: %w", err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return "", fmt.Errorf("re-read history: %w", err)
+	}
+	var sb strings.Builder
+	sb.Write(b)
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case string:
+			if dec, err := base64.StdEncoding.DecodeString(x); err == nil && len(dec) > 0 {
+				sb.WriteByte('\n')
+				sb.Write(dec)
+			}
+		}
+	}
+	walk(v)
+	return sb.String(), nil
+}
