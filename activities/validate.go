@@ -40,13 +40,19 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateRe
 	if err != nil {
 		return ValidateResult{}, err
 	}
-	out := ValidateResult{Integration: in.Integration, AppID: integ.Authomize.AppID}
+	return Check(ctx, a, integ, true)
+}
+
+// Check runs the credential checks of Validate on an integration the caller resolved itself
+// (`starter setup` does, before the app exists: requireApp false skips the app check).
+func Check(ctx context.Context, a *Activities, integ config.Integration, requireApp bool) (ValidateResult, error) {
+	out := ValidateResult{Integration: integ.Name, AppID: integ.Authomize.AppID}
 	jc, err := a.jumpCloud(integ)
 	if err != nil {
 		return out, err
 	}
 	if err := jc.Validate(ctx); err != nil {
-		return out, credentialError(in.Integration, err)
+		return out, credentialError(integ.Name, err)
 	}
 	az, err := a.authomize(integ)
 	if err != nil {
@@ -54,19 +60,21 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateRe
 	}
 	me, err := az.Me(ctx)
 	if err != nil {
-		return out, credentialError(in.Integration, err)
+		return out, credentialError(integ.Name, err)
 	}
 	out.Tenant = me.Tenant
-	if integ.Authomize.AppID == "" {
+	switch {
+	case integ.Authomize.AppID != "":
+		app, err := az.App(ctx)
+		if err != nil {
+			return out, credentialError(integ.Name, err)
+		}
+		out.AppName = app.IntegrationName
+	case requireApp:
 		return out, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"integration %q: no Authomize app id configured: set AUTHOMIZE_APP_ID (or authomize.app_id), or run `starter setup` to create the app",
-			in.Integration), ErrTypeConfig, nil)
+			integ.Name), ErrTypeConfig, nil)
 	}
-	app, err := az.App(ctx)
-	if err != nil {
-		return out, credentialError(in.Integration, err)
-	}
-	out.AppName = app.IntegrationName
 	if err := checkAdmin(ctx, integ, jc, &out); err != nil {
 		return out, err
 	}

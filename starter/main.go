@@ -45,6 +45,7 @@ Commands:
   sync       start a sync of an integration (and with --wait, watch it and print the summary)
   status     show the running or last sync of an integration, with its Web UI link
   validate   check an integration's JumpCloud key and Authomize token through a worker
+  setup      check the credentials and create (or name) the integration's Authomize app, as the vendor's guide does
   schedule   create, update, describe, list, pause, unpause, trigger or delete a sync schedule
 
 Run 'starter <command> --help' for the command's flags and examples.
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdStatus(ctx, rest, stdout, stderr)
 	case "validate":
 		return cmdValidate(ctx, rest, stdout, stderr)
+	case "setup":
+		return cmdSetup(ctx, rest, stdout, stderr)
 	case "schedule":
 		return cmdSchedule(ctx, rest, stdout, stderr)
 	case "-h", "--help", "help":

@@ -38,6 +38,17 @@ var env struct {
 	hostPort string
 	client   client.Client
 	slowJC   *jumpcloudsim.Server
+	org      *jumpcloudsim.Org
+}
+
+// adminEmail is the email of a generated admin whose only role is role.
+func adminEmail(org *jumpcloudsim.Org, role string) string {
+	for _, a := range org.Admins {
+		if r := jumpcloudsim.AdminRoles(a); len(r) == 1 && strings.EqualFold(r[0], role) && !a.Suspended {
+			return a.Email
+		}
+	}
+	panic("the generated org has no admin with the single role " + role)
 }
 
 func TestMain(m *testing.M) {
@@ -78,7 +89,8 @@ func testMain(m *testing.M) int {
 
 	// Simulators: one healthy org, and one whose every request is slow, for the
 	// already-running check.
-	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 7, Users: 120, Groups: 8, Admins: 3, Apps: 5, UserBindingsPerApp: 5, GroupBindingsPerApp: 2})
+	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 7, Users: 120, Groups: 8, Admins: 12, Apps: 5, UserBindingsPerApp: 5, GroupBindingsPerApp: 2})
+	env.org = org
 	jc := httptest.NewServer(jumpcloudsim.New(org, jumpcloudsim.Options{APIKey: jcKey}))
 	defer jc.Close()
 	env.slowJC = jumpcloudsim.New(jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 8, Users: 50}), jumpcloudsim.Options{APIKey: jcKey})
@@ -95,12 +107,21 @@ func testMain(m *testing.M) int {
 			Authomize: config.Authomize{BaseURL: az.URL, Token: azToken, AppID: azs.CreateApp(name), TokenFrom: config.SecretRef{Env: "UNUSED"}},
 		}
 	}
+	// Integrations naming the key's administrator, for the least-privilege checks.
+	withAdmin := func(name, email, owner string) config.Integration {
+		in := integ(name, jc.URL, jcKey)
+		in.JumpCloud.AdminEmail, in.Authomize.OwnerEmail = email, owner
+		return in
+	}
 	acts := &activities.Activities{
 		Integrations: config.Integrations{
-			"acme":   integ("acme", jc.URL, jcKey),
-			"sched":  integ("sched", jc.URL, jcKey),
-			"badkey": integ("badkey", jc.URL, "wrong-key-not-the-right-one"),
-			"slow":   integ("slow", slow.URL, jcKey),
+			"acme":     integ("acme", jc.URL, jcKey),
+			"sched":    integ("sched", jc.URL, jcKey),
+			"badkey":   integ("badkey", jc.URL, "wrong-key-not-the-right-one"),
+			"slow":     integ("slow", slow.URL, jcKey),
+			"readonly": withAdmin("readonly", adminEmail(org, "Read Only"), org.Users[3].Email),
+			"fulladm":  withAdmin("fulladm", adminEmail(org, "Administrator"), "nobody@example.invalid"),
+			"ghost":    withAdmin("ghost", "ghost@example.invalid", ""),
 		},
 		Temporal:        env.client,
 		DefaultRPS:      1000,

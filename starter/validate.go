@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -58,7 +59,11 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if c.output == "json" {
 		return writeJSON(stdout, stderr, map[string]any{"integration": c.integration, "ok": true, "result": res})
 	}
-	fmt.Fprintf(stdout, "integration %s: credentials OK\n  JumpCloud: key accepted\n  Authomize: token accepted", c.integration)
+	fmt.Fprintf(stdout, "integration %s: credentials OK\n  JumpCloud: key accepted", c.integration)
+	if len(res.AdminRoles) > 0 {
+		fmt.Fprintf(stdout, "; its administrator holds %s", strings.Join(res.AdminRoles, ", "))
+	}
+	fmt.Fprintf(stdout, "\n  Authomize: token accepted")
 	if res.Tenant != "" {
 		fmt.Fprintf(stdout, " (tenant %s)", res.Tenant)
 	}
@@ -67,6 +72,9 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stdout, " (%s)", res.AppName)
 	}
 	fmt.Fprintln(stdout)
+	if res.OwnerID != "" {
+		fmt.Fprintf(stdout, "  owner: JumpCloud account %s\n", res.OwnerID)
+	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stdout, "  warning: %s\n", w)
 	}

@@ -153,28 +153,7 @@ func envFloat(getenv func(string) string, name string, def float64) float64 {
 // environment, and resolves every secret now, so a missing key stops the worker at start
 // instead of failing syncs later.
 func loadIntegrations(file string, getenv func(string) string, readFile func(string) ([]byte, error)) (config.Integrations, error) {
-	ins := config.Integrations{}
-	if file != "" {
-		loaded, err := config.Load(file)
-		if err != nil {
-			return nil, err
-		}
-		ins = loaded
-	}
-	fromEnv, ok, err := config.FromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		if _, dup := ins[fromEnv.Name]; dup {
-			return nil, fmt.Errorf("integration %q is in %s and in the environment: rename one (AUTHOMIZE_INTEGRATION_NAME)", fromEnv.Name, file)
-		}
-		ins[fromEnv.Name] = fromEnv
-	}
-	if len(ins) == 0 {
-		return nil, errors.New("no integrations: give --config (" + EnvConfig + ") or set JUMPCLOUD_API_KEY and AUTHOMIZE_TOKEN")
-	}
-	return config.ResolveAll(ins, getenv, readFile)
+	return config.Gather(file, getenv, readFile)
 }
 
 // clientOptions builds the Temporal client's options with our logger and metrics.

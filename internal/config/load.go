@@ -399,3 +399,34 @@ func resolveRef(r SecretRef, getenv func(string) string, readFile func(string) (
 	}
 	return "", errors.New("no source configured: set env or file")
 }
+
+// EnvConfigFile names the JSON file of integrations (the worker's --config).
+const EnvConfigFile = "JCSYNC_CONFIG"
+
+// Gather collects the integrations of a process: those of the config file (if any) and the
+// one described by the environment (if any), with every secret resolved. A name in both is
+// an error rather than a silent choice.
+func Gather(file string, getenv func(string) string, readFile func(string) ([]byte, error)) (Integrations, error) {
+	ins := Integrations{}
+	if file != "" {
+		loaded, err := Load(file)
+		if err != nil {
+			return nil, err
+		}
+		ins = loaded
+	}
+	fromEnv, ok, err := FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if _, dup := ins[fromEnv.Name]; dup {
+			return nil, fmt.Errorf("integration %q is in %s and in the environment: rename one (%s)", fromEnv.Name, file, EnvIntegrationName)
+		}
+		ins[fromEnv.Name] = fromEnv
+	}
+	if len(ins) == 0 {
+		return nil, errors.New("no integrations: give --config (" + EnvConfigFile + ") or set JUMPCLOUD_API_KEY and AUTHOMIZE_TOKEN")
+	}
+	return ResolveAll(ins, getenv, readFile)
+}

@@ -31,6 +31,7 @@ const (
 var TemporalEnvVars = []string{
 	EnvTemporalAddress, EnvTemporalNamespace, EnvTemporalTaskQueue, EnvTemporalTLSCert, EnvTemporalTLSKey,
 	EnvTemporalTLSCA, EnvTemporalTLSServerName, EnvTemporalAPIKey, EnvTemporalAPIKeyFile,
+	codec.EnvKeys, codec.EnvKeysFile,
 }
 
 // Temporal is how a process reaches the Temporal service: a local dev server, a self-hosted

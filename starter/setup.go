@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"jcsync/activities"
+	"jcsync/internal/authomize"
+	"jcsync/internal/config"
+	"jcsync/internal/logging"
+)
+
+const setupExamples = `  # one integration from the environment (JUMPCLOUD_API_KEY, JUMPCLOUD_ADMIN_EMAIL,
+  # AUTHOMIZE_TOKEN, AUTHOMIZE_INTEGRATION_NAME, AUTHOMIZE_OWNER_EMAIL, ...)
+  starter setup
+  # one integration of a config file
+  starter setup --config integrations.json --integration acme
+`
+
+// SetupResult is what `starter setup` did, for --output json.
+type SetupResult struct {
+	Integration string                    `json:"integration"`
+	AppID       string                    `json:"appId"`
+	AppName     string                    `json:"appName"`
+	Action      string                    `json:"action"` // created, found, renamed, unchanged
+	Check       activities.ValidateResult `json:"check"`
+}
+
+// cmdSetup follows the vendor's setup guide: it checks the read-only administrator's key,
+// the Authomize token and the owner, then creates the Authomize app under the integration's
+// name (or finds it, or renames the configured one), and prints the app id to configure. It
+// runs here rather than on a worker because the app does not exist yet: it reads the same
+// secrets the worker would, from the environment or the config file's secret references.
+// Running it again creates nothing new.
+func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c common
+	var file string
+	var timeout time.Duration
+	fs := newFlags("setup", "Checks an integration's JumpCloud and Authomize credentials and creates (or names) its Authomize\napp. Idempotent: a second run finds the app it created.", setupExamples, &c, stderr)
+	addIntegration(fs, &c)
+	addOutput(fs, &c)
+	fs.StringVar(&file, "config", getenv(config.EnvConfigFile), "JSON file of integrations (env "+config.EnvConfigFile+")")
+	fs.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
+	if code, done := parse(fs, args, &c, stderr); done {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ins, err := config.Gather(file, getenv, os.ReadFile)
+	if err != nil {
+		return fail(stderr, "setup", err)
+	}
+	integ, err := ins.Get(c.integration)
+	if err != nil {
+		return fail(stderr, "setup", err)
+	}
+	log, err := logging.New(c.log, stderr)
+	if err != nil {
+		return fail(stderr, "setup", err)
+	}
+	acts := &activities.Activities{Integrations: ins, Log: log}
+	check, err := activities.Check(ctx, acts, integ, false)
+	if err != nil {
+		return fail(stderr, "setup", errors.New(failureMessage(err)))
+	}
+	res, err := ensureApp(ctx, integ)
+	if err != nil {
+		return fail(stderr, "setup", err)
+	}
+	res.Check = check
+	if res.AppID != integ.Authomize.AppID {
+		res.Check.AppID = res.AppID
+	}
+	if c.output == "json" {
+		return writeJSON(stdout, stderr, res)
+	}
+	printSetup(stdout, integ, res)
+	return exitOK
+}
+
+// appName is the name the Authomize app carries: the integration name of the guide's step 2.
+func appName(integ config.Integration) string {
+	if n := strings.TrimSpace(integ.Authomize.IntegrationName); n != "" {
+		return n
+	}
+	return integ.Name
+}
+
+// ensureApp makes sure the integration's Authomize app exists under its name. With an app id
+// configured, the app is checked and renamed if its name differs; without one, an app of that
+// name is looked up first (so a second run does not create a second app), then created.
+func ensureApp(ctx context.Context, integ config.Integration) (SetupResult, error) {
+	name := appName(integ)
+	res := SetupResult{Integration: integ.Name, AppName: name}
+	az, err := authomize.New(authomize.Options{BaseURL: integ.Authomize.BaseURL, Token: integ.Authomize.Token, AppID: integ.Authomize.AppID})
+	if err != nil {
+		return res, fmt.Errorf("Authomize client: %w", err)
+	}
+	if id := integ.Authomize.AppID; id != "" {
+		app, err := az.App(ctx)
+		if err != nil {
+			return res, fmt.Errorf("Authomize app %s: %w", id, err)
+		}
+		res.AppID, res.Action = app.ID, "unchanged"
+		if app.IntegrationName != name {
+			if _, err := az.RenameApp(ctx, name); err != nil {
+				return res, fmt.Errorf("rename Authomize app %s to %q: %w", id, name, err)
+			}
+			res.Action = "renamed"
+		}
+		return res, nil
+	}
+	apps, err := az.ListApps(ctx)
+	if err != nil {
+		return res, fmt.Errorf("list Authomize apps: %w", err)
+	}
+	for _, app := range apps {
+		if app.IntegrationName == name {
+			res.AppID, res.Action = app.ID, "found"
+			return res, nil
+		}
+	}
+	app, err := az.CreateApp(ctx, name)
+	if err != nil {
+		return res, fmt.Errorf("create Authomize app %q: %w", name, err)
+	}
+	res.AppID, res.Action = app.ID, "created"
+	return res, nil
+}
+
+func printSetup(w io.Writer, integ config.Integration, r SetupResult) {
+	fmt.Fprintf(w, "integration %s: setup OK\n", integ.Name)
+	fmt.Fprintf(w, "  JumpCloud: key accepted")
+	if len(r.Check.AdminRoles) > 0 {
+		fmt.Fprintf(w, "; administrator %s holds %s", integ.JumpCloud.AdminEmail, strings.Join(r.Check.AdminRoles, ", "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  Authomize: token accepted")
+	if r.Check.Tenant != "" {
+		fmt.Fprintf(w, " (tenant %s)", r.Check.Tenant)
+	}
+	fmt.Fprintln(w)
+	switch r.Action {
+	case "created":
+		fmt.Fprintf(w, "  Authomize app %q created: id %s\n", r.AppName, r.AppID)
+	case "found":
+		fmt.Fprintf(w, "  Authomize app %q already exists: id %s (nothing created)\n", r.AppName, r.AppID)
+	case "renamed":
+		fmt.Fprintf(w, "  Authomize app %s renamed to %q\n", r.AppID, r.AppName)
+	default:
+		fmt.Fprintf(w, "  Authomize app %s is named %q already\n", r.AppID, r.AppName)
+	}
+	switch {
+	case r.Check.OwnerID != "":
+		fmt.Fprintf(w, "  owner: %s is JumpCloud account %s: assets and groupings will name it as their owner\n", integ.Authomize.OwnerEmail, r.Check.OwnerID)
+	case integ.Authomize.OwnerEmail == "":
+		fmt.Fprintln(w, "  owner: none set (AUTHOMIZE_OWNER_EMAIL): assets and groupings will have no owner")
+	}
+	for _, warn := range r.Check.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+	if integ.Authomize.AppID != r.AppID {
+		fmt.Fprintf(w, "next: set AUTHOMIZE_APP_ID=%s (or \"app_id\" in the integration's \"authomize\" settings) for the worker, then run `starter validate --integration %s`\n", r.AppID, integ.Name)
+	}
+}
