@@ -229,3 +229,14 @@ func TestResolve(t *testing.T) {
 		t.Fatalf("want a not-exist error, got %v", err)
 	}
 }
+
+// The example in the repository must stay a valid config file.
+func TestExampleConfigLoads(t *testing.T) {
+	ins, err := Load("../../integrations.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 2 || ins["acme"].JumpCloud.APIKeyFrom.Env != "ACME_JUMPCLOUD_API_KEY" || !ins["acme"].Identities {
+		t.Fatalf("example: %+v", ins)
+	}
+}
