@@ -77,6 +77,7 @@ type Row struct {
 func main() {
 	var names []string
 	var bin, jsonOut string
+	pflag.StringVar(&profileDir, "profile", "", "write the worker's CPU profile (first 30 s of the sync) and heap profile (at the end) to this directory")
 	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory"}, "scenarios to run: large, huge-memory, small")
 	pflag.StringVar(&bin, "bin", "bin", "directory holding temporal, worker and sim")
 	pflag.StringVar(&jsonOut, "json", "", "also write the rows as JSON to this file")
@@ -167,6 +168,9 @@ func pct(a, b int64) float64 {
 	return 100 * float64(a) / float64(b)
 }
 
+// profileDir, when set, receives the worker's pprof profiles.
+var profileDir string
+
 // Fake credentials of the simulators: the benchmark's only secrets.
 const (
 	benchKey   = "jca_bench_key_0000000000000000000000000000"
@@ -183,7 +187,7 @@ func Run(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, 
 		return Row{}, err
 	}
 	defer os.RemoveAll(tmp)
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return Row{}, err
 	}
@@ -237,7 +241,8 @@ func Run(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, 
 	worker := exec.Command(filepath.Join(binDir, "worker"),
 		"--temporal-address", temporalAddr, "--task-queue", queue, "--metrics-address", "",
 		"--jumpcloud-rps", strconv.FormatFloat(rps, 'f', -1, 64),
-		"--page-concurrency", strconv.Itoa(sc.PageConcurrency), "--log-level", "warn")
+		"--page-concurrency", strconv.Itoa(sc.PageConcurrency), "--log-level", "warn",
+		"--pprof-address", fmt.Sprintf("127.0.0.1:%d", ports[4]))
 	worker.Env = append(os.Environ(),
 		"JUMPCLOUD_API_KEY="+benchKey, "JUMPCLOUD_BASE_URL=http://"+jcAddr,
 		"AUTHOMIZE_TOKEN="+benchToken, "AUTHOMIZE_BASE_URL=http://"+azAddr, "AUTHOMIZE_APP_ID="+benchApp,
@@ -257,11 +262,26 @@ func Run(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, 
 	if err != nil {
 		return Row{}, fmt.Errorf("start the sync: %w", err)
 	}
+	pprofURL := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", ports[4])
+	cpuDone := make(chan error, 1)
+	if profileDir != "" {
+		go func() {
+			cpuDone <- fetch(pprofURL+"/profile?seconds=30", filepath.Join(profileDir, sc.Name+"-cpu.pprof"))
+		}()
+	}
 	var res workflows.SyncResult
 	if err := run.Get(ctx, &res); err != nil {
 		return Row{}, fmt.Errorf("sync failed: %w", err)
 	}
 	wall := time.Since(began)
+	if profileDir != "" {
+		if err := fetch(pprofURL+"/heap", filepath.Join(profileDir, sc.Name+"-heap.pprof")); err != nil {
+			fmt.Fprintf(logw, "bench: heap profile: %v\n", err)
+		}
+		if err := <-cpuDone; err != nil {
+			fmt.Fprintf(logw, "bench: CPU profile: %v\n", err)
+		}
+	}
 	peak, cpu := procStats(worker.Process.Pid)
 
 	var counts control.Counts
@@ -462,3 +482,25 @@ func (quiet) Debug(string, ...any) {}
 func (quiet) Info(string, ...any)  {}
 func (quiet) Warn(string, ...any)  {}
 func (quiet) Error(string, ...any) {}
+
+// fetch saves a URL's body to a file (a pprof profile).
+func fetch(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
