@@ -49,8 +49,8 @@ type Activities struct {
 	// DataConverter decodes what Temporal returns (the baseline's memo); it must be the one
 	// the client uses, or encrypted memos would be unreadable. Nil means the default.
 	DataConverter converter.DataConverter
-	Log      *logrus.Logger
-	Observer Observer
+	Log           *logrus.Logger
+	Observer      Observer
 	// HTTPClient is shared by every API client (connection reuse); nil takes a default.
 	HTTPClient *http.Client
 	// DefaultRPS is the JumpCloud request rate per org when an integration sets none.

@@ -99,12 +99,12 @@ func ensureApp(ctx context.Context, integ config.Integration) (SetupResult, erro
 	res := SetupResult{Integration: integ.Name, AppName: name}
 	az, err := authomize.New(authomize.Options{BaseURL: integ.Authomize.BaseURL, Token: integ.Authomize.Token, AppID: integ.Authomize.AppID})
 	if err != nil {
-		return res, fmt.Errorf("Authomize client: %w", err)
+		return res, fmt.Errorf("the Authomize client: %w", err)
 	}
 	if id := integ.Authomize.AppID; id != "" {
 		app, err := az.App(ctx)
 		if err != nil {
-			return res, fmt.Errorf("Authomize app %s: %w", id, err)
+			return res, fmt.Errorf("the Authomize app %s: %w", id, err)
 		}
 		res.AppID, res.Action = app.ID, "unchanged"
 		if app.IntegrationName != name {

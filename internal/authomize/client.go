@@ -10,13 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"jcsync/internal/httpretry"
 )
 
 // Defaults and hard limits.
@@ -80,8 +81,7 @@ type Client struct {
 	batchSize   int
 	maxBody     int
 	maxAttempts int
-	baseBackoff time.Duration
-	maxWait     time.Duration
+	backoff     httpretry.Backoff
 	onRequest   func(RequestInfo)
 
 	requests, retries, rateLimited atomic.Int64
@@ -118,8 +118,7 @@ func New(opts Options) (*Client, error) {
 		batchSize:   opts.BatchSize,
 		maxBody:     opts.MaxBodyBytes,
 		maxAttempts: opts.MaxAttempts,
-		baseBackoff: opts.BaseBackoff,
-		maxWait:     opts.MaxRetryWait,
+		backoff:     httpretry.Backoff{Base: opts.BaseBackoff, Max: opts.MaxRetryWait},
 		onRequest:   opts.OnRequest,
 	}
 	if c.batchSize <= 0 {
@@ -133,11 +132,11 @@ func New(opts Options) (*Client, error) {
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = DefaultMaxAttempts
 	}
-	if c.baseBackoff <= 0 {
-		c.baseBackoff = DefaultBaseBackoff
+	if c.backoff.Base <= 0 {
+		c.backoff.Base = DefaultBaseBackoff
 	}
-	if c.maxWait <= 0 {
-		c.maxWait = DefaultMaxRetryWait
+	if c.backoff.Max <= 0 {
+		c.backoff.Max = DefaultMaxRetryWait
 	}
 	var hc http.Client
 	if opts.HTTPClient != nil {
@@ -145,21 +144,14 @@ func New(opts Options) (*Client, error) {
 	} else {
 		hc = http.Client{Timeout: 60 * time.Second}
 	}
-	baseHost := base.Host
-	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		// The token travels in a header; following a redirect elsewhere could hand it to a
-		// stranger, and a downgrade to http would expose it on the wire.
-		if req.URL.Host != baseHost {
-			return fmt.Errorf("refusing redirect to another host %q", req.URL.Host)
+	// The token travels in a header; see httpretry.SameHostRedirects for why redirects
+	// elsewhere are refused.
+	hc.CheckRedirect = httpretry.SameHostRedirects(func(r httpretry.Refusal) error {
+		if r.OtherHost {
+			return fmt.Errorf("refusing redirect to another host %q", r.To.Host)
 		}
-		if base.Scheme == "https" && req.URL.Scheme != "https" {
-			return errors.New("refusing redirect from https to http")
-		}
-		if len(via) >= 5 {
-			return errors.New("too many redirects")
-		}
-		return nil
-	}
+		return errors.New("refusing redirect from https to http")
+	}, hc.CheckRedirect)
 	c.hc = &hc
 	return c, nil
 }
@@ -211,8 +203,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		status, hdr, body, err := c.attempt(ctx, cl, attempt)
-		var retryAfter time.Duration
-		var hasRetryAfter bool
+		var retryAfter string // of a status answer; transport and decode failures have none
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -242,59 +233,16 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 				return apiErr
 			}
 			lastErr = apiErr
-			retryAfter, hasRetryAfter = parseRetryAfter(hdr.Get("Retry-After"), time.Now())
+			retryAfter = hdr.Get("Retry-After")
 		}
 		if attempt >= c.maxAttempts {
 			return fmt.Errorf("authomize: giving up after %d attempts: %w", attempt, lastErr)
 		}
-		wait := c.backoff(attempt)
-		if hasRetryAfter {
-			wait = min(retryAfter, c.maxWait)
-		}
 		c.retries.Add(1)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("authomize: %s %s: waiting to retry: %w (last error: %v)", cl.method, cl.endpoint, ctx.Err(), lastErr)
-		case <-t.C:
+		if err := httpretry.Sleep(ctx, c.backoff.Wait(attempt, retryAfter, time.Now())); err != nil {
+			return fmt.Errorf("authomize: %s %s: waiting to retry: %w (last error: %v)", cl.method, cl.endpoint, err, lastErr)
 		}
 	}
-}
-
-// backoff is exponential with full jitter: uniform in [0, min(max, base·2^(attempt-1))], so
-// many workers hitting the same limit spread out instead of retrying in lockstep.
-func (c *Client) backoff(attempt int) time.Duration {
-	ceiling := c.baseBackoff
-	for i := 1; i < attempt && ceiling < c.maxWait; i++ {
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, c.maxWait)
-	if ceiling <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(ceiling) + 1))
-}
-
-// parseRetryAfter reads delta-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(24*time.Hour/time.Second) { // avoid overflow; the cap applies anyway
-			secs = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // attempt sends one HTTP request and reads the (bounded) body.
@@ -344,16 +292,14 @@ func (c *Client) roundTrip(ctx context.Context, cl call) (int, http.Header, []by
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		limit = maxErrorBodyBytes
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, over, err := httpretry.ReadLimited(resp.Body, limit)
 	if err != nil {
 		// A truncated body (connection dropped mid-answer) is a transport failure.
 		return 0, nil, nil, fmt.Errorf("reading %d answer: %w", resp.StatusCode, err)
 	}
-	if int64(len(body)) > limit {
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp.StatusCode, resp.Header, nil, fmt.Errorf("answer larger than %d bytes", limit)
-		}
-		body = body[:limit] // error bodies: the start is enough for "detail"
+	// An error body cut at the limit is kept: its start is enough for "detail".
+	if over && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, resp.Header, nil, fmt.Errorf("answer larger than %d bytes", limit)
 	}
 	return resp.StatusCode, resp.Header, body, nil
 }
@@ -362,17 +308,17 @@ func (c *Client) roundTrip(ctx context.Context, cl call) (int, http.Header, []by
 func (c *Client) apiError(cl call, status int, body []byte) error {
 	base := APIError{Status: status, Method: cl.method, Endpoint: cl.endpoint}
 	// Scrub before parsing so neither Detail nor Items can carry a token a server echoed.
-	body = []byte(scrub(string(body), c.token))
+	body = []byte(httpretry.Scrub(string(body), c.token))
 	var env struct {
 		Detail json.RawMessage `json:"detail"`
 	}
 	if json.Unmarshal(body, &env) != nil || len(env.Detail) == 0 {
-		base.Detail = scrub(snippet(body), c.token)
+		base.Detail = httpretry.Scrub(snippet(body), c.token)
 		return &base
 	}
 	var s string
 	if json.Unmarshal(env.Detail, &s) == nil {
-		base.Detail = scrub(s, c.token) // again: JSON escapes could hide a token from the raw pass
+		base.Detail = httpretry.Scrub(s, c.token) // again: JSON escapes could hide a token from the raw pass
 		if status == http.StatusUnprocessableEntity {
 			return &ValidationError{APIError: base}
 		}
@@ -388,13 +334,13 @@ func (c *Client) apiError(cl call, status int, body []byte) error {
 			}
 			parts = append(parts, it.String())
 		}
-		base.Detail = scrub(strings.Join(parts, "; "), c.token)
+		base.Detail = httpretry.Scrub(strings.Join(parts, "; "), c.token)
 		if status == http.StatusUnprocessableEntity {
 			return &ValidationError{APIError: base, Items: items}
 		}
 		return &base
 	}
-	base.Detail = scrub(snippet(env.Detail), c.token)
+	base.Detail = httpretry.Scrub(snippet(env.Detail), c.token)
 	return &base
 }
 

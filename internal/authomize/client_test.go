@@ -518,34 +518,6 @@ func TestParseTimestamp(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	if d, ok := parseRetryAfter("7", now); !ok || d != 7*time.Second {
-		t.Fatalf("seconds: %v %v", d, ok)
-	}
-	if d, ok := parseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now); !ok || d != 30*time.Second {
-		t.Fatalf("date: %v %v", d, ok)
-	}
-	if d, ok := parseRetryAfter(now.Add(-time.Minute).Format(http.TimeFormat), now); !ok || d != 0 {
-		t.Fatalf("past date: %v %v", d, ok)
-	}
-	for _, v := range []string{"", "-1", "soon"} {
-		if _, ok := parseRetryAfter(v, now); ok {
-			t.Fatalf("%q accepted", v)
-		}
-	}
-}
-
-func TestBackoffBounds(t *testing.T) {
-	c, _ := New(Options{Token: testToken, BaseBackoff: 10 * time.Millisecond, MaxRetryWait: 50 * time.Millisecond})
-	for attempt := 1; attempt < 70; attempt++ {
-		d := c.backoff(attempt)
-		if d < 0 || d > 50*time.Millisecond {
-			t.Fatalf("attempt %d: %v", attempt, d)
-		}
-	}
-}
-
 func TestDeleteDataCutoffFormat(t *testing.T) {
 	var got string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

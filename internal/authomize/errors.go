@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"jcsync/internal/httpretry"
 )
 
 // Sentinels for the statuses a caller must react to differently. Use errors.Is; an *APIError
@@ -109,12 +111,5 @@ type scrubError struct {
 	token string
 }
 
-func (e *scrubError) Error() string { return scrub(e.err.Error(), e.token) }
+func (e *scrubError) Error() string { return httpretry.Scrub(e.err.Error(), e.token) }
 func (e *scrubError) Unwrap() error { return e.err }
-
-func scrub(s, token string) string {
-	if token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, token, "[REDACTED]")
-}

@@ -9,19 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"golang.org/x/time/rate"
+
+	"jcsync/internal/httpretry"
 )
 
 // Base URLs of JumpCloud's data centres.
@@ -89,8 +86,7 @@ type Client struct {
 	hc          *http.Client
 	lim         *rate.Limiter
 	maxAttempts int
-	baseBackoff time.Duration
-	maxWait     time.Duration
+	backoff     httpretry.Backoff
 	pageSize    int
 	onRequest   func(RequestInfo)
 	// sleep waits between attempts; tests replace it to observe the chosen waits.
@@ -114,7 +110,7 @@ func New(opts Options) (*Client, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return nil, &configError{fmt.Sprintf("BaseURL %q is not an absolute http(s) URL", scrub(base, opts.APIKey))}
+		return nil, &configError{fmt.Sprintf("BaseURL %q is not an absolute http(s) URL", httpretry.Scrub(base, opts.APIKey))}
 	}
 	c := &Client{
 		baseURL:     strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
@@ -122,11 +118,10 @@ func New(opts Options) (*Client, error) {
 		orgID:       opts.OrgID,
 		lim:         opts.Limiter,
 		maxAttempts: opts.MaxAttempts,
-		baseBackoff: opts.BaseBackoff,
-		maxWait:     opts.MaxRetryWait,
+		backoff:     httpretry.Backoff{Base: opts.BaseBackoff, Max: opts.MaxRetryWait},
 		pageSize:    opts.PageSize,
 		onRequest:   opts.OnRequest,
-		sleep:       sleepCtx,
+		sleep:       httpretry.Sleep,
 	}
 	if c.lim == nil {
 		rps := opts.RPS
@@ -142,11 +137,11 @@ func New(opts Options) (*Client, error) {
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = 6
 	}
-	if c.baseBackoff <= 0 {
-		c.baseBackoff = 500 * time.Millisecond
+	if c.backoff.Base <= 0 {
+		c.backoff.Base = 500 * time.Millisecond
 	}
-	if c.maxWait <= 0 {
-		c.maxWait = 60 * time.Second
+	if c.backoff.Max <= 0 {
+		c.backoff.Max = 60 * time.Second
 	}
 	if c.pageSize <= 0 || c.pageSize > MaxPageSize {
 		c.pageSize = MaxPageSize
@@ -157,7 +152,9 @@ func New(opts Options) (*Client, error) {
 	} else {
 		hc = http.Client{Timeout: 30 * time.Second}
 	}
-	hc.CheckRedirect = sameHostRedirects(hc.CheckRedirect)
+	hc.CheckRedirect = httpretry.SameHostRedirects(func(r httpretry.Refusal) error {
+		return fmt.Errorf("%w (%s to %s)", ErrRedirectRefused, r.From.Host, r.To.Host)
+	}, hc.CheckRedirect)
 	c.hc = &hc
 	return c, nil
 }
@@ -171,25 +168,6 @@ func (c *Client) PageSize() int { return c.pageSize }
 // Stats returns the cumulative counters.
 func (c *Client) Stats() Stats {
 	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load()}
-}
-
-// sameHostRedirects refuses redirects that leave the original host or downgrade from https:
-// Go re-sends custom headers such as x-api-key on redirects, so following one elsewhere
-// would hand the key to a stranger.
-func sameHostRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		orig := via[0].URL
-		if !strings.EqualFold(req.URL.Host, orig.Host) || (orig.Scheme == "https" && req.URL.Scheme != "https") {
-			return fmt.Errorf("%w (%s to %s)", ErrRedirectRefused, orig.Host, req.URL.Host)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		return nil
-	}
 }
 
 // Validate checks the key, the org header and user-read permission with the cheapest call.
@@ -233,11 +211,10 @@ func (c *Client) do(ctx context.Context, method, endpoint, path string, q url.Va
 		c.requests.Add(1)
 
 		var (
-			result    error
-			retryable bool
-			wait      time.Duration
-			hasWait   bool
-			infoCode  = status
+			result     error
+			retryable  bool
+			retryAfter string // of a status answer; transport and decode failures have none
+			infoCode   = status
 		)
 		switch {
 		case err != nil:
@@ -252,7 +229,7 @@ func (c *Client) do(ctx context.Context, method, endpoint, path string, q url.Va
 			}
 			permanent := errors.Is(err, ErrRedirectRefused) || errors.Is(err, ErrBodyTooLarge)
 			result = c.reqErr(method, endpoint, op, err, permanent)
-			retryable = !permanent && transient(err)
+			retryable = !permanent && httpretry.Transient(err)
 		case status >= 200 && status < 300:
 			if decode != nil {
 				if derr := decode(hdr, data); derr != nil {
@@ -267,7 +244,7 @@ func (c *Client) do(ctx context.Context, method, endpoint, path string, q url.Va
 				c.rateLimited.Add(1)
 			}
 			retryable = retryableStatus(status)
-			wait, hasWait = parseRetryAfter(hdr.Get("Retry-After"), time.Now())
+			retryAfter = hdr.Get("Retry-After")
 		}
 		if c.onRequest != nil {
 			c.onRequest(RequestInfo{Method: method, Endpoint: endpoint, Status: infoCode, Attempt: attempt, Duration: time.Since(start), Err: result})
@@ -275,12 +252,8 @@ func (c *Client) do(ctx context.Context, method, endpoint, path string, q url.Va
 		if result == nil || !retryable || attempt >= c.maxAttempts || ctx.Err() != nil {
 			return result
 		}
-		if !hasWait {
-			wait = c.backoff(attempt)
-		}
-		wait = min(wait, c.maxWait)
 		c.retries.Add(1)
-		if err := c.sleep(ctx, wait); err != nil {
+		if err := c.sleep(ctx, c.backoff.Wait(attempt, retryAfter, time.Now())); err != nil {
 			return c.waitErr(ctx, method, endpoint, err)
 		}
 	}
@@ -309,82 +282,18 @@ func (c *Client) once(ctx context.Context, method, target string, body []byte) (
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	data, over, err := httpretry.ReadLimited(resp.Body, MaxBodyBytes)
 	if err != nil {
 		return resp.StatusCode, resp.Header, nil, err
 	}
-	if len(data) > MaxBodyBytes {
+	if over {
 		return resp.StatusCode, resp.Header, nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, MaxBodyBytes)
 	}
 	return resp.StatusCode, resp.Header, data, nil
 }
 
-// transient reports whether a transport error is worth another attempt: resets, timeouts
-// and bodies cut short. TLS and DNS configuration errors are not.
-func transient(err error) bool {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, os.ErrDeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	// net/http reports some mid-response connection losses only as text.
-	msg := err.Error()
-	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "server closed idle connection") ||
-		strings.Contains(msg, "transport connection broken")
-}
-
-// backoff is exponential with full jitter: uniform in [0, min(maxWait, base·2^(attempt-1))],
-// so many workers that hit the same limit do not come back in lockstep.
-func (c *Client) backoff(attempt int) time.Duration {
-	ceiling := c.baseBackoff
-	for i := 1; i < attempt && ceiling < c.maxWait; i++ {
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, c.maxWait)
-	if ceiling <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(ceiling) + 1))
-}
-
-// parseRetryAfter reads Retry-After as delta-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		n = max(0, min(n, 365*24*3600)) // keep the multiplication from overflowing
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now)), true
-	}
-	return 0, false
-}
-
-// sleepCtx waits d or until ctx is done, whichever comes first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func (c *Client) reqErr(method, endpoint, op string, err error, permanent bool) *RequestError {
-	return &RequestError{Method: method, Endpoint: endpoint, Op: op, Err: err, Permanent: permanent, msg: scrub(err.Error(), c.key)}
+	return &RequestError{Method: method, Endpoint: endpoint, Op: op, Err: err, Permanent: permanent, msg: httpretry.Scrub(err.Error(), c.key)}
 }
 
 // waitErr reports a wait cut short by ctx (or a limiter that cannot fit in ctx's deadline).
@@ -414,7 +323,7 @@ func (c *Client) apiError(method, endpoint string, status int, data []byte) *API
 	// JumpCloud prefixes messages with the status text ("Unauthorized: ..."); Error() already
 	// says it, so drop the repetition.
 	msg = strings.TrimPrefix(msg, http.StatusText(status)+": ")
-	msg = scrub(msg, c.key)
+	msg = httpretry.Scrub(msg, c.key)
 	msg = truncateRunes(msg, 200)
 	return &APIError{Status: status, Method: method, Endpoint: endpoint, Message: msg}
 }

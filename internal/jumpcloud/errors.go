@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 )
 
 // Sentinels for errors.Is. An *APIError matches the sentinel of its status, so callers can
@@ -114,13 +113,4 @@ func retryableStatus(status int) bool {
 		return true
 	}
 	return false
-}
-
-// scrub removes every occurrence of secret from s. JumpCloud or a proxy could echo a header
-// back in an error body, and such text ends up in logs and workflow history.
-func scrub(s, secret string) string {
-	if secret == "" || s == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "[REDACTED]")
 }

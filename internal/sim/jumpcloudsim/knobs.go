@@ -15,17 +15,17 @@ import (
 // Faults injects failures at random, reproducibly for one Seed. Each rate is a probability
 // per request in [0, 1].
 type Faults struct {
-	Rate429       float64 // 429 Too Many Requests (without Retry-After unless Rate429RetryAfter)
+	Rate429 float64 // 429 Too Many Requests (without Retry-After unless Rate429RetryAfter)
 	// Rate429RetryAfter is the fraction of the random 429s above that carry Retry-After: 1,
 	// as JumpCloud's gateway sometimes sends and sometimes does not.
 	Rate429RetryAfter float64
-	Rate5xx       float64 // 502, 503 or 504
-	RateReset     float64 // connection reset before any response
-	RateSlow      float64 // answer only after Slow
-	RateTruncated float64 // 200 with a body cut in half (connection closed mid-body)
-	RateMalformed float64 // 200 with a body that is not valid JSON
-	Slow          time.Duration
-	Seed          int64
+	Rate5xx           float64 // 502, 503 or 504
+	RateReset         float64 // connection reset before any response
+	RateSlow          float64 // answer only after Slow
+	RateTruncated     float64 // 200 with a body cut in half (connection closed mid-body)
+	RateMalformed     float64 // 200 with a body that is not valid JSON
+	Slow              time.Duration
+	Seed              int64
 }
 
 // Special statuses for FailNext and FailFrom.
