@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests that need a real Temporal server find the CLI through this variable.
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build tools lint test demo bench
+.PHONY: all build tools lint test demo bench chaos
 
 all: build
 
@@ -39,6 +39,11 @@ lint: $(STATICCHECK)
 
 test: lint tools build
 	$(GO) test -count=1 -timeout 30m ./...
+
+# The fault-injection soak: 20 trials of worker kills (make test runs 3), plus every other
+# chaos test.
+chaos: tools build
+	JCSYNC_CHAOS_TRIALS=20 $(GO) test -count=1 -timeout 60m -v ./chaos/
 
 # The benchmark: real dev server, worker and simulator processes; tables on stdout.
 bench: tools build
