@@ -8,7 +8,7 @@ import (
 
 // CheckpointVersion is bumped whenever Checkpoint changes shape; a retried attempt that finds
 // a checkpoint of another version starts its stage over rather than misread it.
-const CheckpointVersion = 1
+const CheckpointVersion = 2
 
 // Checkpoint is a stage's heartbeat detail: small, free of page data and personal data.
 // A retried attempt (on this worker or another) continues from NextSkip.
@@ -16,8 +16,11 @@ type Checkpoint struct {
 	Version int `json:"v"`
 	// NextSkip is the offset of the first page not yet accepted by Authomize: every page
 	// before it was uploaded. For fan-out stages it is the offset into the group or app list.
-	NextSkip int         `json:"nextSkip"`
-	Counts   StageCounts `json:"counts"`
+	NextSkip int `json:"nextSkip"`
+	// Total is the size of the stage's list when its first page was read (-1: unknown). A
+	// retried attempt compares it with what JumpCloud says now.
+	Total  int         `json:"total"`
+	Counts StageCounts `json:"counts"`
 }
 
 // StageCounts are a stage's running totals. They survive retries through the checkpoint.
@@ -45,6 +48,19 @@ type StageCounts struct {
 	// EarliestAccepted is the earliest acceptedTimestamp Authomize returned to this stage in
 	// this run: the sweep's cutoff is the minimum over every stage.
 	EarliestAccepted time.Time `json:"earliestAccepted,omitempty"`
+	// Unstable says how a JumpCloud list changed while the stage read it by offset (its
+	// total moved between pages). Items may then have shifted past a page boundary unread,
+	// so the run must not sweep: what it missed would be deleted.
+	Unstable []string `json:"unstable,omitempty"`
+}
+
+// maxUnstable bounds the reasons kept: one is enough to refuse the sweep.
+const maxUnstable = 5
+
+func (c *StageCounts) unstable(reason string) {
+	if len(c.Unstable) < maxUnstable {
+		c.Unstable = append(c.Unstable, reason)
+	}
 }
 
 func (c *StageCounts) addRead(kind string, n int) {

@@ -27,6 +27,11 @@ func (s *stageRun) resume(pages int) {
 	}
 }
 
+// finish ends a stage: its result, and err as the activity's error.
+func (s *stageRun) finish(err error) (StageResult, error) {
+	return s.result(err), err
+}
+
 // Users reads every directory user and uploads them as accounts (and identities).
 func (a *Activities) Users(ctx context.Context, in StageInput) (StageResult, error) {
 	s, err := a.startStage(ctx, StageUsers, in)
@@ -40,22 +45,21 @@ func (a *Activities) Users(ctx context.Context, in StageInput) (StageResult, err
 			return 0, 0, classify(err)
 		}
 		s.page()
-		s.read("users", len(p.Items))
+		s.total(StageUsers, p.Total)
+		t := s.tally(skip)
+		s.read(t, "users", len(p.Items))
 		var r transform.Report
 		users, identities := transform.Users(p.Items, s.topt, &r)
-		s.report(r)
-		if err := upload(ctx, s, "accounts", users, s.az.UploadUsers); err != nil {
+		s.report(t, r)
+		if err := upload(ctx, s, t, "accounts", users, s.az.UploadUsers); err != nil {
 			return 0, 0, err
 		}
-		if err := upload(ctx, s, "identities", identities, s.az.UploadIdentities); err != nil {
+		if err := upload(ctx, s, t, "identities", identities, s.az.UploadIdentities); err != nil {
 			return 0, 0, err
 		}
 		return p.Total, len(p.Items), nil
 	}, func(next int) { s.commit(ctx, next) })
-	if err != nil {
-		return s.result(), err
-	}
-	return s.result(), nil
+	return s.finish(err)
 }
 
 // Groups reads every user group, uploads it as a grouping, then uploads its direct members
@@ -68,48 +72,64 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 		return StageResult{}, err
 	}
 	s.resume(s.cp.NextSkip / pageSize)
-	list := func(ctx context.Context, skip int) ([]string, int, error) {
+	list := func(ctx context.Context, skip int) ([]string, int, int, error) {
 		p, err := s.jc.UserGroupsPage(ctx, skip)
 		if err != nil {
-			return nil, 0, classify(err)
+			return nil, 0, 0, classify(err)
 		}
 		s.page()
-		s.read("groups", len(p.Items))
+		s.total(StageGroups, p.Total)
+		t := s.tally(skip)
+		s.read(t, "groups", len(p.Items))
 		var r transform.Report
 		groupings := transform.Groups(p.Items, s.topt, &r)
-		s.report(r)
+		s.report(t, r)
 		// The groupings go first: the memberships of this page point at them.
-		if err := upload(ctx, s, "groupings", groupings, s.az.UploadGroupings); err != nil {
-			return nil, 0, err
+		if err := upload(ctx, s, t, "groupings", groupings, s.az.UploadGroupings); err != nil {
+			return nil, 0, 0, err
 		}
 		keys := make([]string, 0, len(groupings))
 		for _, g := range groupings {
 			keys = append(keys, g.OriginID)
 		}
-		return keys, p.Total, nil
+		return keys, len(p.Items), p.Total, nil
 	}
-	child := func(ctx context.Context, groupID string, skip int) (int, int, error) {
+	child := func(ctx context.Context, parentSkip int, groupID string, skip int) (int, int, error) {
+		t := s.tally(parentSkip)
 		p, err := s.jc.GroupMembersPage(ctx, groupID, skip)
 		if errors.Is(err, jumpcloud.ErrNotFound) {
 			// The group was deleted since the list was read: nothing to upload for it.
-			s.report(transform.Report{Skipped: map[string]int{"group: deleted during the sync": 1}})
+			s.report(t, transform.Report{Skipped: map[string]int{"group: deleted during the sync": 1}})
 			return 0, 0, nil
 		}
 		if err != nil {
 			return 0, 0, classify(err)
 		}
 		s.page()
-		s.read("members", len(p.Items))
+		childTotal(s, "members of group "+groupID, p)
+		s.read(t, "members", len(p.Items))
 		var r transform.Report
 		assoc := transform.Memberships(groupID, p.Items, &r)
-		s.report(r)
-		if err := upload(ctx, s, "memberships", assoc, s.az.UploadAccountAssociations); err != nil {
+		s.report(t, r)
+		if err := upload(ctx, s, t, "memberships", assoc, s.az.UploadAccountAssociations); err != nil {
 			return 0, 0, err
 		}
 		return p.Total, len(p.Items), nil
 	}
 	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) })
-	return s.result(), err
+	return s.finish(err)
+}
+
+// childTotal checks a child list (members of a group, bindings of an app) for changes
+// across its pages; a list of one page has nothing to compare and is not remembered.
+func childTotal[T any](s *stageRun, list string, p jumpcloud.Page[T]) {
+	if p.Skip == 0 && !p.More() {
+		return
+	}
+	s.total(list, p.Total)
+	if !p.More() {
+		s.forget(list)
+	}
 }
 
 // Apps reads every SSO application, uploads it as an asset (with the one SSO-access
@@ -122,62 +142,64 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 	if err != nil {
 		return StageResult{}, err
 	}
-	if err := upload(ctx, s, "privileges", []authomize.Privilege{transform.SSOPrivilege()}, s.az.UploadPrivileges); err != nil {
-		return s.result(), err
+	end := s.tally(stageEnd)
+	if err := upload(ctx, s, end, "privileges", []authomize.Privilege{transform.SSOPrivilege()}, s.az.UploadPrivileges); err != nil {
+		return s.finish(err)
 	}
 	s.resume(s.cp.NextSkip / pageSize)
-	list := func(ctx context.Context, skip int) ([]string, int, error) {
+	list := func(ctx context.Context, skip int) ([]string, int, int, error) {
 		p, err := s.jc.ApplicationsPage(ctx, skip)
 		if err != nil {
-			return nil, 0, classify(err)
+			return nil, 0, 0, classify(err)
 		}
 		s.page()
-		s.read("apps", len(p.Items))
+		s.total(StageApps, p.Total)
+		t := s.tally(skip)
+		s.read(t, "apps", len(p.Items))
 		var r transform.Report
 		assets := transform.Apps(p.Items, s.topt, &r)
-		s.report(r)
-		if err := upload(ctx, s, "assets", assets, s.az.UploadAssets); err != nil {
-			return nil, 0, err
+		s.report(t, r)
+		if err := upload(ctx, s, t, "assets", assets, s.az.UploadAssets); err != nil {
+			return nil, 0, 0, err
 		}
 		keys := make([]string, 0, 2*len(assets))
 		for _, as := range assets {
 			keys = append(keys, as.OriginID+"|"+jumpcloud.GraphUser, as.OriginID+"|"+jumpcloud.GraphUserGroup)
 		}
-		return keys, p.Total, nil
+		return keys, len(p.Items), p.Total, nil
 	}
-	child := func(ctx context.Context, key string, skip int) (int, int, error) {
+	child := func(ctx context.Context, parentSkip int, key string, skip int) (int, int, error) {
+		t := s.tally(parentSkip)
 		appID, target, _ := strings.Cut(key, "|")
 		p, err := s.jc.AppAssociationsPage(ctx, appID, target, skip)
 		if errors.Is(err, jumpcloud.ErrNotFound) {
-			s.report(transform.Report{Skipped: map[string]int{"app: deleted during the sync": 1}})
+			s.report(t, transform.Report{Skipped: map[string]int{"app: deleted during the sync": 1}})
 			return 0, 0, nil
 		}
 		if err != nil {
 			return 0, 0, classify(err)
 		}
 		s.page()
-		s.read("bindings", len(p.Items))
+		childTotal(s, target+" bindings of app "+appID, p)
+		s.read(t, "bindings", len(p.Items))
 		var r transform.Report
 		perms := transform.AppBindings(appID, p.Items, &r)
-		s.report(r)
-		if err := upload(ctx, s, "permissions", perms, s.az.UploadPermissions); err != nil {
+		s.report(t, r)
+		if err := upload(ctx, s, t, "permissions", perms, s.az.UploadPermissions); err != nil {
 			return 0, 0, err
 		}
 		return p.Total, len(p.Items), nil
 	}
 	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) })
-	if err != nil {
-		return s.result(), err
+	if err == nil {
+		err = s.countOutOfScope(ctx, end)
 	}
-	if err := s.countOutOfScope(ctx); err != nil {
-		return s.result(), err
-	}
-	return s.result(), nil
+	return s.finish(err)
 }
 
 // countOutOfScope counts LDAP and RADIUS servers as skipped. A key without the rights to list
 // them must not fail a sync that does not need them, so 403/404 are noted, not fatal.
-func (s *stageRun) countOutOfScope(ctx context.Context) error {
+func (s *stageRun) countOutOfScope(ctx context.Context, t *tally) error {
 	var r transform.Report
 	err := jumpcloud.Walk(ctx, s.jc.LDAPServersPage, func(p jumpcloud.Page[jumpcloud.LDAPServer]) error {
 		s.page()
@@ -195,7 +217,7 @@ func (s *stageRun) countOutOfScope(ctx context.Context) error {
 	if err != nil && !errors.Is(err, jumpcloud.ErrForbidden) && !errors.Is(err, jumpcloud.ErrNotFound) {
 		return classify(err)
 	}
-	s.report(r)
+	s.report(t, r)
 	return nil
 }
 
@@ -221,31 +243,32 @@ func (a *Activities) Admins(ctx context.Context, in StageInput) (StageResult, er
 	var admins []jumpcloud.Admin
 	err = jumpcloud.Walk(ctx, s.jc.AdminsPage, func(p jumpcloud.Page[jumpcloud.Admin]) error {
 		s.page()
+		s.total(StageAdmins, p.Total)
 		admins = append(admins, p.Items...)
 		return nil
 	})
 	if err != nil {
-		return s.result(), classify(err)
+		return s.finish(classify(err))
 	}
-	s.read("admins", len(admins))
+	t := s.tally(stageEnd)
+	s.read(t, "admins", len(admins))
 	var r transform.Report
 	d := transform.Admins(admins, s.topt, &r)
-	s.report(r)
+	s.report(t, r)
 	steps := []func() error{
 		func() error {
-			return upload(ctx, s, "assets", []authomize.Asset{transform.ConsoleAsset(s.topt)}, s.az.UploadAssets)
+			return upload(ctx, s, t, "assets", []authomize.Asset{transform.ConsoleAsset(s.topt)}, s.az.UploadAssets)
 		},
-		func() error { return upload(ctx, s, "privileges", d.Privileges, s.az.UploadPrivileges) },
-		func() error { return upload(ctx, s, "groupings", d.Roles, s.az.UploadGroupings) },
-		func() error { return upload(ctx, s, "accounts", d.Accounts, s.az.UploadUsers) },
-		func() error { return upload(ctx, s, "memberships", d.Memberships, s.az.UploadAccountAssociations) },
-		func() error { return upload(ctx, s, "permissions", d.Permissions, s.az.UploadPermissions) },
+		func() error { return upload(ctx, s, t, "privileges", d.Privileges, s.az.UploadPrivileges) },
+		func() error { return upload(ctx, s, t, "groupings", d.Roles, s.az.UploadGroupings) },
+		func() error { return upload(ctx, s, t, "accounts", d.Accounts, s.az.UploadUsers) },
+		func() error { return upload(ctx, s, t, "memberships", d.Memberships, s.az.UploadAccountAssociations) },
+		func() error { return upload(ctx, s, t, "permissions", d.Permissions, s.az.UploadPermissions) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
-			return s.result(), err
+			return s.finish(err)
 		}
 	}
-	s.commit(ctx, len(admins))
-	return s.result(), nil
+	return s.finish(nil)
 }

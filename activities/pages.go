@@ -87,15 +87,21 @@ func walkPages(ctx context.Context, start, pageSize, concurrency int, page pageF
 	return g.Wait()
 }
 
-// listFunc reads one page of a parent list (groups, apps) and returns the child keys on it.
-type listFunc func(ctx context.Context, skip int) (keys []string, total int, err error)
+// listFunc reads one page of a parent list (groups, apps) and returns the child keys on it,
+// the number of items the page held (keys can be fewer: the transform may drop an item) and
+// the list's total (-1 when the API did not say).
+type listFunc func(ctx context.Context, skip int) (keys []string, n, total int, err error)
+
+// childFunc processes the child page at skip of one key, found on the parent page at
+// parentSkip.
+type childFunc func(ctx context.Context, parentSkip int, key string, skip int) (total, n int, err error)
 
 // fanOut walks a parent list page by page and, for every key on it, every page of its
 // children (members of a group, bindings of an app). Child pages of all parents share one
 // concurrency bound, and a few parent pages are read ahead so the bound stays full. The
 // checkpoint is the offset into the parent list: it advances past a parent page only when
 // all of its children are uploaded.
-func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc, child func(ctx context.Context, key string, skip int) (total, n int, err error), commit func(next int)) error {
+func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc, child childFunc, commit func(next int)) error {
 	const lookahead = 2
 	sem := make(chan struct{}, max(1, concurrency))
 	acquire := func(ctx context.Context) error {
@@ -108,23 +114,23 @@ func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc
 	}
 	release := func() { <-sem }
 
-	childPage := func(ctx context.Context, key string, skip int) (int, int, error) {
+	childPage := func(ctx context.Context, parentSkip int, key string, skip int) (int, int, error) {
 		if err := acquire(ctx); err != nil {
 			return 0, 0, err
 		}
 		defer release()
-		return child(ctx, key, skip)
+		return child(ctx, parentSkip, key, skip)
 	}
 	// parent processes every child page of one key: the first page alone, then the rest
 	// concurrently once the total is known.
-	parent := func(ctx context.Context, key string) error {
-		total, n, err := childPage(ctx, key, 0)
+	parent := func(ctx context.Context, parentSkip int, key string) error {
+		total, n, err := childPage(ctx, parentSkip, key, 0)
 		if err != nil {
 			return err
 		}
 		if total < 0 {
 			for skip := pageSize; n == pageSize; skip += pageSize {
-				if _, n, err = childPage(ctx, key, skip); err != nil {
+				if _, n, err = childPage(ctx, parentSkip, key, skip); err != nil {
 					return err
 				}
 			}
@@ -133,7 +139,7 @@ func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc
 		cg, cctx := errgroup.WithContext(ctx)
 		for skip := pageSize; skip < total; skip += pageSize {
 			cg.Go(func() error {
-				_, _, err := childPage(cctx, key, skip)
+				_, _, err := childPage(cctx, parentSkip, key, skip)
 				return err
 			})
 		}
@@ -148,19 +154,25 @@ func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc
 	g, gctx := errgroup.WithContext(ctx)
 	queue := make(chan pending, lookahead)
 	g.Go(func() error {
+		// Pages are committed in order, and never past one that failed: a failing child
+		// marks its page before the group's context is cancelled, so the pages after it may
+		// still look finished here.
+		stopped := false
 		for p := range queue {
 			p.wg.Wait()
 			if p.failed.Load() || gctx.Err() != nil {
-				continue // drain; the failing goroutine reports the error
+				stopped = true
 			}
-			commit(p.end)
+			if !stopped {
+				commit(p.end)
+			}
 		}
 		return nil
 	})
 	g.Go(func() error {
 		defer close(queue)
 		for skip := start; ; skip += pageSize {
-			keys, total, err := list(gctx, skip)
+			keys, n, total, err := list(gctx, skip)
 			if err != nil {
 				return err
 			}
@@ -168,7 +180,7 @@ func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc
 			for _, key := range keys {
 				p.wg.Add(1)
 				g.Go(func() error {
-					err := parent(gctx, key)
+					err := parent(gctx, skip, key)
 					if err != nil {
 						p.failed.Store(true)
 					}
@@ -181,7 +193,7 @@ func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc
 			case <-gctx.Done():
 				return nil
 			}
-			more := len(keys) == pageSize
+			more := n == pageSize
 			if total >= 0 {
 				more = skip+pageSize < total
 			}

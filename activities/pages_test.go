@@ -92,14 +92,14 @@ func TestFanOutCommitsAParentPageOnlyWhenAllItsChildrenAreDone(t *testing.T) {
 	var mu sync.Mutex
 	children := map[string]int{}
 	var commits []int
-	list := func(ctx context.Context, skip int) ([]string, int, error) {
+	list := func(ctx context.Context, skip int) ([]string, int, int, error) {
 		var keys []string
 		for i := skip; i < min(skip+100, 250); i++ {
 			keys = append(keys, fmt.Sprintf("p-%d", i))
 		}
-		return keys, 250, nil
+		return keys, len(keys), 250, nil
 	}
-	child := func(ctx context.Context, key string, skip int) (int, int, error) {
+	child := func(ctx context.Context, parentSkip int, key string, skip int) (int, int, error) {
 		mu.Lock()
 		children[fmt.Sprintf("%s@%d", key, skip)]++
 		mu.Unlock()
@@ -134,14 +134,14 @@ func TestFanOutFailureDoesNotCommitTheFailingPage(t *testing.T) {
 	var commits []int
 	var mu sync.Mutex
 	boom := errors.New("boom")
-	list := func(ctx context.Context, skip int) ([]string, int, error) {
+	list := func(ctx context.Context, skip int) ([]string, int, int, error) {
 		var keys []string
 		for i := skip; i < skip+100; i++ {
 			keys = append(keys, fmt.Sprint(i))
 		}
-		return keys, 300, nil
+		return keys, len(keys), 300, nil
 	}
-	child := func(ctx context.Context, key string, skip int) (int, int, error) {
+	child := func(ctx context.Context, parentSkip int, key string, skip int) (int, int, error) {
 		if key == "150" {
 			return 0, 0, boom
 		}
@@ -159,5 +159,58 @@ func TestFanOutFailureDoesNotCommitTheFailingPage(t *testing.T) {
 		if c > 100 {
 			t.Fatalf("committed %d past the failed parent page: %v", c, commits)
 		}
+	}
+}
+
+// A child that fails while later parent pages finish first must not let the checkpoint pass
+// it: the failing page is marked before the group's context is cancelled. Run many times,
+// because the window is a race.
+func TestFanOutNeverCommitsPastAFailedPageUnderRace(t *testing.T) {
+	boom := errors.New("boom")
+	for trial := 0; trial < 300; trial++ {
+		var mu sync.Mutex
+		var commits []int
+		list := func(ctx context.Context, skip int) ([]string, int, int, error) {
+			return []string{fmt.Sprint(skip)}, 100, 1000, nil
+		}
+		child := func(ctx context.Context, parentSkip int, key string, skip int) (int, int, error) {
+			if parentSkip == 100 {
+				return 0, 0, boom
+			}
+			return 1, 1, nil
+		}
+		err := fanOut(context.Background(), 0, 100, 4, list, child, func(next int) {
+			mu.Lock()
+			commits = append(commits, next)
+			mu.Unlock()
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		for _, c := range commits {
+			if c > 100 {
+				t.Fatalf("trial %d committed %d past the failed page at 100: %v", trial, c, commits)
+			}
+		}
+	}
+}
+
+// Without a total, a short page ends the walk: counted in items the API returned, not in
+// keys the transform kept.
+func TestFanOutWithoutTotalCountsRawItems(t *testing.T) {
+	pages := 0
+	list := func(ctx context.Context, skip int) ([]string, int, int, error) {
+		pages++
+		if skip == 200 {
+			return nil, 10, -1, nil
+		}
+		return []string{"kept"}, 100, -1, nil // 99 items dropped by the transform
+	}
+	child := func(ctx context.Context, parentSkip int, key string, skip int) (int, int, error) { return 1, 1, nil }
+	if err := fanOut(context.Background(), 0, 100, 2, list, child, func(int) {}); err != nil {
+		t.Fatal(err)
+	}
+	if pages != 3 {
+		t.Fatalf("read %d parent pages, want 3", pages)
 	}
 }

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -49,6 +50,12 @@ type StageInput struct {
 }
 
 // stageRun is one attempt of one stage: its clients, its checkpoint, and its counters.
+//
+// Counts are kept per page (a tally) and folded into the checkpoint only when the committed
+// prefix passes that page. A retried attempt starts at the checkpoint and reads the pages
+// after it again; their counts from the failed attempt were never folded, so nothing is
+// counted twice. (The earliest accepted timestamp is kept for every upload at once: an
+// earlier cutoff is always the safe side.)
 type stageRun struct {
 	name    string
 	in      StageInput
@@ -59,10 +66,24 @@ type stageRun struct {
 	a       *Activities
 	started time.Time
 
-	mu    sync.Mutex
-	cp    Checkpoint
-	prior StageCounts // the counts of earlier attempts, from the checkpoint
+	mu      sync.Mutex
+	cp      Checkpoint
+	prior   StageCounts    // the counts of earlier attempts, from the checkpoint
+	pending map[int]*tally // counts of pages not yet committed, by page (or parent page) offset
+	totals  map[string]int // the first total seen of every list read, to notice changes
+	stopHB  func()
 }
+
+// tally is the counts of one page.
+type tally struct {
+	read, uploaded map[string]int
+	report         transform.Report
+	invalid        int
+}
+
+// stageEnd is the tally of work an attempt does outside the paged lists (the SSO privilege,
+// the admins, the LDAP/RADIUS counts): folded only when the stage succeeds.
+const stageEnd = math.MaxInt
 
 func (a *Activities) startStage(ctx context.Context, name string, in StageInput) (*stageRun, error) {
 	integ, err := a.integration(in.Integration)
@@ -79,13 +100,18 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 	}
 	s := &stageRun{
 		name: name, in: in, integ: integ, jc: jc, az: az, a: a, started: time.Now(),
-		topt: transform.Options{Identities: integ.Identities, OwnerID: in.OwnerID},
-		cp:   Checkpoint{Version: CheckpointVersion},
+		topt:    transform.Options{Identities: integ.Identities, OwnerID: in.OwnerID},
+		cp:      Checkpoint{Version: CheckpointVersion, Total: -1},
+		pending: map[int]*tally{},
+		totals:  map[string]int{},
 	}
 	if activity.HasHeartbeatDetails(ctx) {
 		var cp Checkpoint
 		if err := activity.GetHeartbeatDetails(ctx, &cp); err == nil && cp.Version == CheckpointVersion {
 			s.cp = cp
+			if cp.Total >= 0 {
+				s.totals[name] = cp.Total
+			}
 			a.logger().WithFields(map[string]any{
 				"integration": in.Integration, "stage": name, "resume_from": cp.NextSkip,
 				"attempt": activity.GetInfo(ctx).Attempt,
@@ -94,22 +120,82 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 	}
 	s.cp.Counts.Attempts++
 	s.prior = s.cp.Counts
+	s.stopHB = s.keepHeartbeating(ctx)
 	return s, nil
 }
 
-// commit records that every page before next was uploaded, and heartbeats the checkpoint.
-// The SDK throttles heartbeats; the last one is flushed when the activity returns an error.
+// keepHeartbeating records the checkpoint on a timer, not only when it moves: a page of
+// groups with large member lists can take longer than the heartbeat timeout, and a stage
+// that stopped heartbeating would be declared dead (and retried from the same checkpoint)
+// while still working. Heartbeats are also how a cancellation reaches the activity.
+func (s *stageRun) keepHeartbeating(ctx context.Context) func() {
+	every := activity.GetInfo(ctx).HeartbeatTimeout / 3
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.mu.Lock()
+				s.foldStats()
+				cp := s.snapshot()
+				s.mu.Unlock()
+				activity.RecordHeartbeat(ctx, cp)
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// snapshot copies the checkpoint for a heartbeat. Callers hold mu.
+func (s *stageRun) snapshot() Checkpoint {
+	cp := s.cp
+	cp.Counts = cloneCounts(s.cp.Counts)
+	return cp
+}
+
+// commit records that every page before next was uploaded, folds those pages' counts into
+// the checkpoint, and heartbeats it. The SDK throttles heartbeats; the last one is flushed
+// when the activity returns an error.
 func (s *stageRun) commit(ctx context.Context, next int) {
 	s.mu.Lock()
 	s.cp.NextSkip = next
+	for start, t := range s.pending {
+		if start < next {
+			s.fold(t)
+			delete(s.pending, start)
+		}
+	}
 	s.foldStats()
-	cp := s.cp
-	cp.Counts = cloneCounts(s.cp.Counts)
+	cp := s.snapshot()
 	s.mu.Unlock()
 	activity.RecordHeartbeat(ctx, cp)
 }
 
-// foldStats adds this attempt's client counters to the counts of earlier attempts.
+// fold adds a page's tally to the checkpoint's counts. Callers hold mu.
+func (s *stageRun) fold(t *tally) {
+	c := &s.cp.Counts
+	for k, n := range t.read {
+		c.addRead(k, n)
+	}
+	for k, n := range t.uploaded {
+		c.addUploaded(k, n)
+	}
+	mergeReport(&c.Report, t.report)
+	c.InvalidReferences += t.invalid
+}
+
+// foldStats adds this attempt's client counters to the counts of earlier attempts. Callers
+// hold mu.
 func (s *stageRun) foldStats() {
 	jc, az := s.jc.Stats(), s.az.Stats()
 	c := &s.cp.Counts
@@ -119,9 +205,21 @@ func (s *stageRun) foldStats() {
 	c.AuthomizeRetries = s.prior.AuthomizeRetries + int(az.Retries)
 }
 
-func (s *stageRun) read(kind string, n int) {
+// tally returns the counts of the page at start.
+func (s *stageRun) tally(start int) *tally {
 	s.mu.Lock()
-	s.cp.Counts.addRead(kind, n)
+	defer s.mu.Unlock()
+	t, ok := s.pending[start]
+	if !ok {
+		t = &tally{}
+		s.pending[start] = t
+	}
+	return t
+}
+
+func (s *stageRun) read(t *tally, kind string, n int) {
+	s.mu.Lock()
+	t.read = addTo(t.read, kind, n)
 	s.mu.Unlock()
 }
 
@@ -131,32 +229,70 @@ func (s *stageRun) page() {
 	s.mu.Unlock()
 }
 
-func (s *stageRun) report(r transform.Report) {
+func (s *stageRun) report(t *tally, r transform.Report) {
 	s.mu.Lock()
-	mergeReport(&s.cp.Counts.Report, r)
+	mergeReport(&t.report, r)
 	s.mu.Unlock()
 }
 
-func (s *stageRun) result() StageResult {
+// total notes the total JumpCloud gave for a list on one of its pages. Offsets are only
+// stable while the list is: a total that moves means items were added or removed while the
+// stage read it, and some may have slid past a page boundary unread.
+func (s *stageRun) total(list string, total int) {
+	if total < 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	first, seen := s.totals[list]
+	switch {
+	case !seen:
+		s.totals[list] = total
+		if list == s.name {
+			s.cp.Total = total
+		}
+	case first != total:
+		s.cp.Counts.unstable(fmt.Sprintf("%s changed from %d to %d items during the sync", list, first, total))
+	}
+}
+
+// forget drops the totals of a finished child list (members of one group), so memory does
+// not grow with the number of groups.
+func (s *stageRun) forget(list string) {
+	s.mu.Lock()
+	delete(s.totals, list)
+	s.mu.Unlock()
+}
+
+// result is the stage's outcome. On success every page was committed, and the work outside
+// the lists is folded too.
+func (s *stageRun) result(err error) StageResult {
+	s.stopHB()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		for start, t := range s.pending {
+			s.fold(t)
+			delete(s.pending, start)
+		}
+	}
 	s.foldStats()
 	r := StageResult{Stage: s.name, Counts: cloneCounts(s.cp.Counts), Duration: time.Since(s.started)}
-	if s.a.Observer != nil {
+	if s.a.Observer != nil && err == nil {
 		s.a.Observer.StageDone(s.in.Integration, s.name, r)
 	}
 	return r
 }
 
-// upload sends items of one kind (or, in a dry run, only counts them) and folds what
-// Authomize accepted into the stage's counts.
-func upload[T any](ctx context.Context, s *stageRun, kind string, items []T, send func(context.Context, []T) (authomize.UploadResult, error)) error {
+// upload sends items of one kind (or, in a dry run, only counts them) and adds what
+// Authomize accepted to the page's tally.
+func upload[T any](ctx context.Context, s *stageRun, t *tally, kind string, items []T, send func(context.Context, []T) (authomize.UploadResult, error)) error {
 	if len(items) == 0 {
 		return nil
 	}
 	if s.in.DryRun {
 		s.mu.Lock()
-		s.cp.Counts.addUploaded(kind, len(items))
+		t.uploaded = addTo(t.uploaded, kind, len(items))
 		s.mu.Unlock()
 		return nil
 	}
@@ -165,9 +301,9 @@ func upload[T any](ctx context.Context, s *stageRun, kind string, items []T, sen
 		return classify(fmt.Errorf("upload %d %s to Authomize: %w", len(items), kind, err))
 	}
 	s.mu.Lock()
-	s.cp.Counts.addUploaded(kind, res.Accepted)
+	t.uploaded = addTo(t.uploaded, kind, res.Accepted)
+	t.invalid += len(res.InvalidIDs)
 	s.cp.Counts.accepted(res.EarliestAccepted)
-	s.cp.Counts.InvalidReferences += len(res.InvalidIDs)
 	s.mu.Unlock()
 	if s.a.Observer != nil {
 		s.a.Observer.Items(s.in.Integration, s.name, kind, res.Accepted)
@@ -196,6 +332,7 @@ func cloneCounts(c StageCounts) StageCounts {
 	out.Uploaded = cloneMap(c.Uploaded)
 	out.Report = transform.Report{}
 	mergeReport(&out.Report, c.Report)
+	out.Unstable = append([]string(nil), c.Unstable...)
 	return out
 }
 

@@ -1,7 +1,10 @@
 package activities_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -9,6 +12,7 @@ import (
 
 	"jcsync/activities"
 	"jcsync/internal/config"
+	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/testenv"
 )
@@ -123,5 +127,37 @@ func TestValidateNamesTheWrongCredential(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A user deleted in JumpCloud after the first page was read shifts every later page by one:
+// the user at the boundary is never read. The stage must notice (the list's total moved)
+// and say so, because a sweep after such a read would delete a user who still exists.
+func TestUsersStageNoticesAListThatChangedWhileRead(t *testing.T) {
+	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 12, Users: 300, Groups: 2, Admins: 1, Apps: 1})
+	jc := jumpcloudsim.New(org, jumpcloudsim.Options{APIKey: testenv.APIKey})
+	az := authomizesim.New(authomizesim.Options{Tokens: []string{testenv.Token}, Apps: []string{testenv.AppID}})
+	var once sync.Once
+	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/systemusers" && r.URL.Query().Get("skip") != "" && r.URL.Query().Get("skip") != "0" {
+			once.Do(func() { jc.Update(func(o *jumpcloudsim.Org) { o.RemoveUser(o.Users[0].ID) }) })
+		}
+		jc.ServeHTTP(w, r)
+	})
+	jcs, azs := httptest.NewServer(wrapped), httptest.NewServer(az)
+	defer jcs.Close()
+	defer azs.Close()
+	sims := &testenv.Sims{Org: org, JC: jc, JCURL: jcs.URL, AZ: az, AZURL: azs.URL}
+	env, a := newActivityEnv(t, sims, false)
+	v, err := env.ExecuteActivity(a.Users, activities.StageInput{Integration: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r activities.StageResult
+	if err := v.Get(&r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Counts.Unstable) == 0 || !strings.Contains(r.Counts.Unstable[0], "users changed from 300 to 299") {
+		t.Fatalf("the change went unnoticed: %+v", r.Counts)
 	}
 }

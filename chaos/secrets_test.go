@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,12 +95,8 @@ func TestNoSecretsAnywhere(t *testing.T) {
 // only after a whole parent page (100 groups or apps and all their child pages). When that
 // takes longer than the heartbeat timeout, Temporal declares a live worker dead, retries
 // the stage from the same checkpoint, and a sync of a large org can fail after
-// StageAttempts such retries. It fails today, so it runs only with
-// JCSYNC_CHAOS_KNOWN_BUGS=1.
+// StageAttempts such retries. Stages therefore heartbeat on a timer as well.
 func TestSlowParentPageKeepsHeartbeating(t *testing.T) {
-	if os.Getenv("JCSYNC_CHAOS_KNOWN_BUGS") == "" {
-		t.Skip("known bug: set JCSYNC_CHAOS_KNOWN_BUGS=1 to run")
-	}
 	tc := devServer(t)
 	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 3, Users: 500, Groups: 150, Admins: 3, Apps: 4, AvgGroupSize: 20}))
 	sims.AZ.SetLatency(60 * time.Millisecond) // 100 groups × one upload each ≈ 1.5 s at 4 in flight, beyond 1 s

@@ -176,9 +176,13 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return nil, fmt.Errorf("validate credentials: %w", err)
 	}
 	var baseline activities.Baseline
+	var baselineErr error
 	if !in.DryRun {
-		if err := workflow.ExecuteActivity(vctx, acts.LastSuccessfulSync, in.Integration).Get(ctx, &baseline); err != nil {
-			log.Warn("no baseline for the sweep's shrink check", "error", err)
+		// A failed lookup is not "no previous sync": the shrink check would be off. It is
+		// remembered, and the sweep is refused unless the operator allows a shrink.
+		baselineErr = workflow.ExecuteActivity(vctx, acts.LastSuccessfulSync, in.Integration).Get(ctx, &baseline)
+		if baselineErr != nil {
+			log.Warn("no baseline for the sweep's shrink check", "error", baselineErr)
 		}
 	}
 
@@ -216,14 +220,22 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return finish(ctx, result), nil
 	}
 	progress.Phase = "sweep"
-	if err := sweepAllowed(in, baseline, result.Read); err != nil {
+	if err := sweepAllowed(in, baseline, baselineErr, result); err != nil {
 		progress.Phase = StatusFailed
 		return nil, err
 	}
 	cutoff := earliestAccepted(result.Stages)
-	if cutoff.IsZero() {
+	unstable := unstableLists(result.Stages)
+	switch {
+	case len(unstable) > 0:
+		// Offsets shifted while a list was read: an item may have been skipped, and the
+		// sweep would delete it. Everything read was uploaded; the next sync sweeps.
+		result.Warnings = append(result.Warnings, fmt.Sprintf(
+			"JumpCloud changed while it was read (%s): the sweep is skipped this time so nothing that still exists is deleted; the next sync removes what is gone",
+			strings.Join(unstable, "; ")))
+	case cutoff.IsZero():
 		result.Warnings = append(result.Warnings, "Authomize returned no acceptedTimestamp: sweep skipped")
-	} else {
+	default:
 		wctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 10 * time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{
@@ -237,9 +249,11 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		}
 		result.Swept, result.SweepCutoff = true, cutoff
 	}
-	// The counts of a successful sync are the next sync's baseline for the shrink check.
-	if err := workflow.UpsertMemo(ctx, map[string]any{activities.MemoCounts: result.Read}); err != nil {
-		log.Warn("could not record the baseline counts", "error", err)
+	// The counts of a complete sync are the next sync's baseline for the shrink check.
+	if result.Swept {
+		if err := workflow.UpsertMemo(ctx, map[string]any{activities.MemoCounts: result.Read}); err != nil {
+			log.Warn("could not record the baseline counts", "error", err)
+		}
 	}
 	progress.Phase = StatusDone
 	return finish(ctx, result), nil
@@ -355,23 +369,50 @@ func earliestAccepted(stages []activities.StageResult) time.Time {
 }
 
 // shrinkKinds are the counts compared with the last successful sync before sweeping.
-var shrinkKinds = []string{"users", "groups", "apps", "members", "admins"}
+var shrinkKinds = []string{"users", "groups", "apps", "members", "admins", "bindings"}
+
+// uploadChecks pair what a stage read with what it uploaded of it: if the transform or
+// Authomize dropped most of a list, the sweep would delete the rest from Authomize.
+var uploadChecks = []struct{ stage, read, uploaded string }{
+	{activities.StageUsers, "users", "accounts"},
+	{activities.StageGroups, "groups", "groupings"},
+	{activities.StageApps, "apps", "assets"},
+}
 
 // sweepAllowed refuses a sweep that would most likely delete good data: JumpCloud returned no
-// users (a wrong org, a key that sees nothing), or a kind shrank sharply since the last
-// successful sync. The operator can allow either explicitly.
-func sweepAllowed(in SyncInput, base activities.Baseline, read map[string]int) error {
-	if read["users"] == 0 && !in.AllowEmpty {
-		return temporal.NewNonRetryableApplicationError(
-			"sweep refused: JumpCloud returned no users, so the sweep would empty the Authomize app; nothing was deleted. Check the key's org, or run with --allow-empty if the org really is empty",
-			activities.ErrTypeSweepRefused, nil)
+// users (a wrong org, a key that sees nothing), most of what was read could not be uploaded,
+// a kind shrank sharply since the last successful sync, or that sync could not be looked up.
+// The operator can allow an empty org or a shrink explicitly.
+func sweepAllowed(in SyncInput, base activities.Baseline, baseErr error, r *SyncResult) error {
+	refuse := func(msg string) error {
+		return temporal.NewNonRetryableApplicationError("sweep refused: "+msg+"; nothing was deleted", activities.ErrTypeSweepRefused, nil)
 	}
-	if !base.Found || in.AllowShrink {
+	if r.Read["users"] == 0 && !in.AllowEmpty {
+		return refuse("JumpCloud returned no users, so the sweep would empty the Authomize app. Check the key's org, or run with --allow-empty if the org really is empty")
+	}
+	for _, c := range uploadChecks {
+		for _, s := range r.Stages {
+			if s.Stage != c.stage {
+				continue
+			}
+			read, up := s.Counts.Read[c.read], s.Counts.Uploaded[c.uploaded]
+			if lost := read - up; lost > MinShrinkItems && lost*100 > read*in.MaxShrinkPercent {
+				return refuse(fmt.Sprintf("only %d of the %d %s read from JumpCloud were uploaded (see the skipped counts)", up, read, c.read))
+			}
+		}
+	}
+	if in.AllowShrink {
+		return nil
+	}
+	if baseErr != nil {
+		return refuse(fmt.Sprintf("the last successful sync could not be looked up (%v), so a shrink could not be ruled out. Run with --allow-shrink to sweep anyway", baseErr))
+	}
+	if !base.Found {
 		return nil
 	}
 	var problems []string
 	for _, k := range shrinkKinds {
-		before, now := base.Counts[k], read[k]
+		before, now := base.Counts[k], r.Read[k]
 		lost := before - now
 		if lost > MinShrinkItems && lost*100 > before*in.MaxShrinkPercent {
 			problems = append(problems, fmt.Sprintf("%s %d → %d (-%d%%)", k, before, now, lost*100/before))
@@ -381,9 +422,17 @@ func sweepAllowed(in SyncInput, base activities.Baseline, read map[string]int) e
 		return nil
 	}
 	sort.Strings(problems)
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-		"sweep refused: JumpCloud returned far less than the last successful sync (%v, limit %d%%); nothing was deleted. If this is expected, run with --allow-shrink",
-		problems, in.MaxShrinkPercent), activities.ErrTypeSweepRefused, nil)
+	return refuse(fmt.Sprintf("JumpCloud returned far less than the last successful sync (%v, limit %d%%). If this is expected, run with --allow-shrink",
+		problems, in.MaxShrinkPercent))
+}
+
+// unstableLists gathers what the stages saw change while they read.
+func unstableLists(stages []activities.StageResult) []string {
+	var out []string
+	for _, s := range stages {
+		out = append(out, s.Counts.Unstable...)
+	}
+	return out
 }
 
 func finish(ctx workflow.Context, r *SyncResult) *SyncResult {

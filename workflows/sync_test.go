@@ -42,9 +42,19 @@ func (r *recorder) index(name string) int {
 
 var accepted = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 
+// uploadedKind is what a stage uploads of each kind it reads.
+var uploadedKind = map[string]string{"users": "accounts", "groups": "groupings", "apps": "assets"}
+
 func stageOK(stage string, read map[string]int, at time.Time) activities.StageResult {
+	uploaded := map[string]int{}
+	for k, n := range read {
+		if u, ok := uploadedKind[k]; ok {
+			k = u
+		}
+		uploaded[k] = n
+	}
 	return activities.StageResult{Stage: stage, Counts: activities.StageCounts{
-		Read: read, Uploaded: read, Pages: 1, EarliestAccepted: at,
+		Read: read, Uploaded: uploaded, Pages: 1, EarliestAccepted: at,
 	}}
 }
 
@@ -250,5 +260,54 @@ func stageFn(r activities.StageResult) any {
 func baselineFn(counts map[string]int) any {
 	return func(ctx context.Context, name string) (activities.Baseline, error) {
 		return activities.Baseline{Found: true, Counts: counts}, nil
+	}
+}
+
+func TestSweepRefusedWhenMostOfAListCouldNotBeUploaded(t *testing.T) {
+	bad := activities.StageResult{Stage: "users", Counts: activities.StageCounts{
+		Read: map[string]int{"users": 1000}, Uploaded: map[string]int{"accounts": 3}, EarliestAccepted: accepted,
+	}}
+	h := newHarness(t, map[string]any{"Users": stageFn(bad)})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "only 3 of the 1000 users") || h.rec.index("Sweep") >= 0 {
+		t.Fatalf("want a refused sweep, got %v (calls %v)", err, h.rec.calls)
+	}
+}
+
+func TestSweepRefusedWhenTheBaselineCannotBeRead(t *testing.T) {
+	lookupFails := func(ctx context.Context, name string) (activities.Baseline, error) {
+		return activities.Baseline{}, temporal.NewNonRetryableApplicationError("visibility unavailable", "Unavailable", nil)
+	}
+	h := newHarness(t, map[string]any{"LastSuccessfulSync": lookupFails})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "could not be looked up") || h.rec.index("Sweep") >= 0 {
+		t.Fatalf("want a refused sweep, got %v", err)
+	}
+	h = newHarness(t, map[string]any{"LastSuccessfulSync": lookupFails})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
+	if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
+		t.Fatalf("--allow-shrink must sweep without a baseline: %v", err)
+	}
+}
+
+// A list that changed while it was read (its total moved) may have had items slide past a
+// page boundary unread: the sync completes, warns, and does not sweep.
+func TestUnstableListSkipsTheSweepWithAWarning(t *testing.T) {
+	shifted := stageOK("users", map[string]int{"users": 299}, accepted)
+	shifted.Counts.Unstable = []string{"users changed from 300 to 299 items during the sync"}
+	h := newHarness(t, map[string]any{"Users": stageFn(shifted)})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("a changing org is not a failure: %v", err)
+	}
+	var res SyncResult
+	_ = h.env.GetWorkflowResult(&res)
+	if res.Swept || h.rec.index("Sweep") >= 0 {
+		t.Fatal("swept although a list changed while it was read")
+	}
+	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[len(res.Warnings)-1], "users changed from 300 to 299") {
+		t.Fatalf("warnings: %v", res.Warnings)
 	}
 }

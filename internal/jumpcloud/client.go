@@ -293,7 +293,24 @@ func (c *Client) once(ctx context.Context, method, target string, body []byte) (
 }
 
 func (c *Client) reqErr(method, endpoint, op string, err error, permanent bool) *RequestError {
+	err = withoutQuery(err)
 	return &RequestError{Method: method, Endpoint: endpoint, Op: op, Err: err, Permanent: permanent, msg: httpretry.Scrub(err.Error(), c.key)}
+}
+
+// withoutQuery drops the query string from the URL that net/http puts in transport errors:
+// a filter such as email:$eq:<address> would otherwise carry personal data into logs and
+// workflow histories. The endpoint template already says what was called.
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil || u.RawQuery == "" {
+		return err
+	}
+	u.RawQuery = ""
+	return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
 }
 
 // waitErr reports a wait cut short by ctx (or a limiter that cannot fit in ctx's deadline).

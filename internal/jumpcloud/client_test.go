@@ -618,3 +618,25 @@ func TestSystemUsersByEmail(t *testing.T) {
 		t.Fatalf("unknown email: %v, %v", none, err)
 	}
 }
+
+// A transport error on a filtered lookup must not carry the filter (an email) in its text.
+func TestTransportErrorsDropTheQuery(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hj, _ := w.(http.Hijacker)
+		conn, _, _ := hj.Hijack()
+		conn.Close() // every request: connection reset
+	}))
+	defer srv.Close()
+	o := fast(srv.URL)
+	o.MaxAttempts = 1
+	c := newClient(t, o)
+	_, err := c.SystemUsersByEmail(context.Background(), "jane.doe@acme.example")
+	if err == nil {
+		t.Fatal("want a transport error")
+	}
+	for _, leak := range []string{"jane.doe", "acme.example", "jane.doe%40acme.example"} {
+		if strings.Contains(err.Error(), leak) {
+			t.Fatalf("the error carries the lookup's email: %v", err)
+		}
+	}
+}
