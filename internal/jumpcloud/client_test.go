@@ -2,10 +2,12 @@ package jumpcloud_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -637,6 +639,79 @@ func TestTransportErrorsDropTheQuery(t *testing.T) {
 	for _, leak := range []string{"jane.doe", "acme.example", "jane.doe%40acme.example"} {
 		if strings.Contains(err.Error(), leak) {
 			t.Fatalf("the error carries the lookup's email: %v", err)
+		}
+	}
+}
+
+// The projection asks for exactly what the models decode: a projected page decodes to the
+// same users and apps as the full records, and the full records' extras (SAML keys in app
+// configs, SSH keys) are not transferred.
+func TestProjectionLosesNothingTheModelsHold(t *testing.T) {
+	org, opts := simOrg(jumpcloudsim.GenConfig{Seed: 5, Users: 150, Groups: 2, Admins: 1, Apps: 20})
+	var bodies strings.Builder
+	var mu sync.Mutex
+	sim := jumpcloudsim.New(org, opts)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, r)
+		mu.Lock()
+		bodies.Write(rec.Body.Bytes())
+		mu.Unlock()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	defer srv.Close()
+	c := newClient(t, fast(srv.URL))
+	ctx := context.Background()
+	users, err := c.AllSystemUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := c.AllApplications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := func(path string, v any) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("x-api-key", key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var env struct{ Results json.RawMessage }
+		if err := json.NewDecoder(res.Body).Decode(&env); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(env.Results, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var fullUsers []jumpcloud.SystemUser
+	var fullApps []jumpcloud.Application
+	full("/api/systemusers?limit=100&sort=_id", &fullUsers)
+	full("/api/applications?limit=100&sort=_id", &fullApps)
+	if !reflect.DeepEqual(users[:100], fullUsers) || !reflect.DeepEqual(apps, fullApps) {
+		t.Fatal("the projected records differ from the full ones: a model field is missing from the projection")
+	}
+	// The full reads above transferred everything; from here on, only the client's reads.
+	mu.Lock()
+	bodies.Reset()
+	mu.Unlock()
+	if _, err := c.AllApplications(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SystemUsersPage(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, never := range []string{jumpcloudsim.PrivateKeyMarker, jumpcloudsim.CertificateMarker, `"ssh_keys"`, `"config"`} {
+		if strings.Contains(bodies.String(), never) {
+			t.Fatalf("the client's reads transferred %s", never)
 		}
 	}
 }
