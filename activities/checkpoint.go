@@ -19,8 +19,12 @@ type Checkpoint struct {
 	NextSkip int `json:"nextSkip"`
 	// Total is the size of the stage's list when its first page was read (-1: unknown). A
 	// retried attempt compares it with what JumpCloud says now.
-	Total  int         `json:"total"`
-	Counts StageCounts `json:"counts"`
+	Total int `json:"total"`
+	// Done holds, for fan-out stages, the parents (groups, app targets) beyond NextSkip whose
+	// children were all uploaded, with the offset of their parent page. At most a few hundred
+	// short ids: the parent pages in flight.
+	Done   map[string]int `json:"done,omitempty"`
+	Counts StageCounts    `json:"counts"`
 }
 
 // StageCounts are a stage's running totals. They survive retries through the checkpoint.

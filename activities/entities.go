@@ -95,7 +95,7 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 		return keys, len(p.Items), p.Total, nil
 	}
 	child := func(ctx context.Context, parentSkip int, groupID string, skip int) (int, int, error) {
-		t := s.tally(parentSkip)
+		t := s.parentTally(parentSkip, groupID)
 		p, err := s.jc.GroupMembersPage(ctx, groupID, skip)
 		if errors.Is(err, jumpcloud.ErrNotFound) {
 			// The group was deleted since the list was read: nothing to upload for it.
@@ -116,8 +116,17 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 		}
 		return p.Total, len(p.Items), nil
 	}
-	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) })
+	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) }, s.parents(ctx))
 	return s.finish(err)
+}
+
+// parents hooks the stage's checkpoint into the fan-out: parents finished by an earlier
+// attempt are skipped, finished ones are recorded.
+func (s *stageRun) parents(ctx context.Context) parents {
+	return parents{
+		done:   func(_ int, key string) bool { return s.wasDone(key) },
+		finish: func(page int, key string) { s.parentDone(ctx, page, key) },
+	}
 }
 
 // childTotal checks a child list (members of a group, bindings of an app) for changes
@@ -169,7 +178,7 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 		return keys, len(p.Items), p.Total, nil
 	}
 	child := func(ctx context.Context, parentSkip int, key string, skip int) (int, int, error) {
-		t := s.tally(parentSkip)
+		t := s.parentTally(parentSkip, key)
 		appID, target, _ := strings.Cut(key, "|")
 		p, err := s.jc.AppAssociationsPage(ctx, appID, target, skip)
 		if errors.Is(err, jumpcloud.ErrNotFound) {
@@ -190,7 +199,7 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 		}
 		return p.Total, len(p.Items), nil
 	}
-	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) })
+	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) }, s.parents(ctx))
 	if err == nil {
 		err = s.countOutOfScope(ctx, end)
 	}

@@ -12,7 +12,8 @@ func TestLimiterIsPerIntegration(t *testing.T) {
 	a := &Activities{DefaultRPS: 50}
 	acme := config.Integration{Name: "acme", JumpCloud: config.JumpCloud{BaseURL: "https://console.jumpcloud.com"}}
 	other := config.Integration{Name: "other", JumpCloud: config.JumpCloud{BaseURL: "https://console.jumpcloud.com", RPS: 5}}
-	if a.limiter(acme) != a.limiter(acme) {
+	first, second := a.limiter(acme), a.limiter(acme)
+	if first != second {
 		t.Fatal("two stages of one integration got different limiters")
 	}
 	if a.limiter(acme) == a.limiter(other) {

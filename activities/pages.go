@@ -101,7 +101,18 @@ type childFunc func(ctx context.Context, parentSkip int, key string, skip int) (
 // concurrency bound, and a few parent pages are read ahead so the bound stays full. The
 // checkpoint is the offset into the parent list: it advances past a parent page only when
 // all of its children are uploaded.
-func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc, child childFunc, commit func(next int)) error {
+// parents lets fanOut skip parents an earlier attempt finished and report the ones it
+// finishes, so a checkpoint can be finer than a parent page. Either func may be nil.
+type parents struct {
+	done   func(parentSkip int, key string) bool // finished by an earlier attempt
+	finish func(parentSkip int, key string)      // all children of key uploaded
+}
+
+func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc, child childFunc, commit func(next int), ps ...parents) error {
+	var hooks parents
+	if len(ps) > 0 {
+		hooks = ps[0]
+	}
 	const lookahead = 2
 	sem := make(chan struct{}, max(1, concurrency))
 	acquire := func(ctx context.Context) error {
@@ -178,11 +189,16 @@ func fanOut(ctx context.Context, start, pageSize, concurrency int, list listFunc
 			}
 			p := pending{end: skip + pageSize, wg: &sync.WaitGroup{}, failed: &atomic.Bool{}}
 			for _, key := range keys {
+				if hooks.done != nil && hooks.done(skip, key) {
+					continue
+				}
 				p.wg.Add(1)
 				g.Go(func() error {
 					err := parent(gctx, skip, key)
 					if err != nil {
 						p.failed.Store(true)
+					} else if hooks.finish != nil {
+						hooks.finish(skip, key)
 					}
 					p.wg.Done()
 					return err

@@ -68,14 +68,18 @@ type stageRun struct {
 
 	mu      sync.Mutex
 	cp      Checkpoint
-	prior   StageCounts    // the counts of earlier attempts, from the checkpoint
-	pending map[int]*tally // counts of pages not yet committed, by page (or parent page) offset
-	totals  map[string]int // the first total seen of every list read, to notice changes
-	stopHB  func()
+	prior   StageCounts       // the counts of earlier attempts, from the checkpoint
+	pending map[string]*tally // counts not yet in the checkpoint: of a page, or of one parent's children
+	totals  map[string]int    // the first total seen of every list read, to notice changes
+	// resumedDone are the parents an earlier attempt finished (from the checkpoint).
+	resumedDone map[string]int
+	stopHB      func()
 }
 
-// tally is the counts of one page.
+// tally is the counts of one page, or of the children of one parent (a group's members).
 type tally struct {
+	page           int  // the offset of the (parent) page it belongs to
+	parent         bool // the children of one parent: folded when that parent is done
 	read, uploaded map[string]int
 	report         transform.Report
 	invalid        int
@@ -102,13 +106,17 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 		name: name, in: in, integ: integ, jc: jc, az: az, a: a, started: time.Now(),
 		topt:    transform.Options{Identities: integ.Identities, OwnerID: in.OwnerID},
 		cp:      Checkpoint{Version: CheckpointVersion, Total: -1},
-		pending: map[int]*tally{},
+		pending: map[string]*tally{},
 		totals:  map[string]int{},
 	}
 	if activity.HasHeartbeatDetails(ctx) {
 		var cp Checkpoint
 		if err := activity.GetHeartbeatDetails(ctx, &cp); err == nil && cp.Version == CheckpointVersion {
 			s.cp = cp
+			s.resumedDone = map[string]int{}
+			for k, v := range cp.Done {
+				s.resumedDone[k] = v
+			}
 			if cp.Total >= 0 {
 				s.totals[name] = cp.Total
 			}
@@ -160,6 +168,12 @@ func (s *stageRun) keepHeartbeating(ctx context.Context) func() {
 func (s *stageRun) snapshot() Checkpoint {
 	cp := s.cp
 	cp.Counts = cloneCounts(s.cp.Counts)
+	if s.cp.Done != nil {
+		cp.Done = make(map[string]int, len(s.cp.Done))
+		for k, v := range s.cp.Done {
+			cp.Done[k] = v
+		}
+	}
 	return cp
 }
 
@@ -169,16 +183,55 @@ func (s *stageRun) snapshot() Checkpoint {
 func (s *stageRun) commit(ctx context.Context, next int) {
 	s.mu.Lock()
 	s.cp.NextSkip = next
-	for start, t := range s.pending {
-		if start < next {
+	for k, t := range s.pending {
+		if !t.parent && t.page < next {
 			s.fold(t)
-			delete(s.pending, start)
+			delete(s.pending, k)
+		}
+	}
+	// Parents done on pages now behind the cursor need not be remembered any more.
+	for key, page := range s.cp.Done {
+		if page < next {
+			delete(s.cp.Done, key)
 		}
 	}
 	s.foldStats()
 	cp := s.snapshot()
 	s.mu.Unlock()
 	activity.RecordHeartbeat(ctx, cp)
+}
+
+// parentDone records that every child of key (on the parent page at page) was uploaded: its
+// counts go into the checkpoint and a retried attempt skips it, even before the whole parent
+// page is committed. This keeps what a crash costs to a few parents, not a page of 100.
+func (s *stageRun) parentDone(ctx context.Context, page int, key string) {
+	s.mu.Lock()
+	if t, ok := s.pending["parent:"+key]; ok {
+		s.fold(t)
+		delete(s.pending, "parent:"+key)
+	}
+	if page >= s.cp.NextSkip {
+		if s.cp.Done == nil {
+			s.cp.Done = map[string]int{}
+		}
+		s.cp.Done[key] = page
+	}
+	cp := s.snapshot()
+	s.mu.Unlock()
+	activity.RecordHeartbeat(ctx, cp)
+}
+
+// wasDone reports whether an earlier attempt finished the parent key, and counts it as
+// resumed.
+func (s *stageRun) wasDone(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.resumedDone[key]
+	if ok {
+		delete(s.resumedDone, key)
+		s.cp.Counts.PagesResumed++
+	}
+	return ok
 }
 
 // fold adds a page's tally to the checkpoint's counts. Callers hold mu.
@@ -207,12 +260,21 @@ func (s *stageRun) foldStats() {
 
 // tally returns the counts of the page at start.
 func (s *stageRun) tally(start int) *tally {
+	return s.pendingTally(fmt.Sprintf("page:%d", start), start, false)
+}
+
+// parentTally returns the counts of the children of key, a parent on the page at page.
+func (s *stageRun) parentTally(page int, key string) *tally {
+	return s.pendingTally("parent:"+key, page, true)
+}
+
+func (s *stageRun) pendingTally(k string, page int, parent bool) *tally {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.pending[start]
+	t, ok := s.pending[k]
 	if !ok {
-		t = &tally{}
-		s.pending[start] = t
+		t = &tally{page: page, parent: parent}
+		s.pending[k] = t
 	}
 	return t
 }
@@ -271,10 +333,11 @@ func (s *stageRun) result(err error) StageResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
-		for start, t := range s.pending {
+		for k, t := range s.pending {
 			s.fold(t)
-			delete(s.pending, start)
+			delete(s.pending, k)
 		}
+		s.cp.Done = nil
 	}
 	s.foldStats()
 	r := StageResult{Stage: s.name, Counts: cloneCounts(s.cp.Counts), Duration: time.Since(s.started)}

@@ -161,3 +161,45 @@ func TestUsersStageNoticesAListThatChangedWhileRead(t *testing.T) {
 		t.Fatalf("the change went unnoticed: %+v", r.Counts)
 	}
 }
+
+// Groups finished by an earlier attempt are not read again, even inside a parent page that
+// was not committed: what a crash costs is a few groups, not a page of 100.
+func TestGroupsStageSkipsGroupsAnEarlierAttemptFinished(t *testing.T) {
+	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 4, Users: 200, Groups: 30, Admins: 1, Apps: 1})
+	sims := testenv.StartSims(t, org)
+	env, a := newActivityEnv(t, sims, false)
+	done := map[string]int{org.Groups[3].ID: 0, org.Groups[7].ID: 0}
+	env.SetHeartbeatDetails(activities.Checkpoint{
+		Version: activities.CheckpointVersion, Total: 30, Done: done,
+		Counts: activities.StageCounts{Attempts: 1, Read: map[string]int{"members": membersOf(org, 3) + membersOf(org, 7)}},
+	})
+	v, err := env.ExecuteActivity(a.Groups, activities.StageInput{Integration: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r activities.StageResult
+	if err := v.Get(&r); err != nil {
+		t.Fatal(err)
+	}
+	for k := range sims.JC.Counts().Pages {
+		if _, skipped := done[k.ID]; skipped {
+			t.Fatalf("members of group %s read again although an earlier attempt finished them", k.ID)
+		}
+	}
+	if r.Counts.PagesResumed != 2 || len(r.Counts.Unstable) != 0 {
+		t.Fatalf("resumed %d, unstable %v", r.Counts.PagesResumed, r.Counts.Unstable)
+	}
+	members := 0
+	for i := range org.Groups {
+		members += membersOf(org, i)
+	}
+	if r.Counts.Read["members"] != members || r.Counts.Read["groups"] != 30 {
+		t.Fatalf("read %v, want %d members (each counted once) and 30 groups", r.Counts.Read, members)
+	}
+}
+
+// membersOf counts what /members serves for the i-th group: users and nested groups.
+func membersOf(org *jumpcloudsim.Org, i int) int {
+	id := org.Groups[i].ID
+	return len(org.Members[id]) + len(org.NestedGroups[id])
+}
