@@ -784,6 +784,15 @@ func (s *Server) handleUpload(kind Kind) http.HandlerFunc {
 			accepted++
 		}
 		exists := func(k Kind, id string) bool { _, ok := a.data[k][id]; return ok }
+		// ref checks one reference and files its id as valid or invalid.
+		ref := func(k Kind, id string, valid, invalid *idList) bool {
+			if exists(k, id) {
+				valid.add(id)
+				return true
+			}
+			invalid.add(id)
+			return false
+		}
 		var validOwner, invalidOwner idList
 		var vs, vt, is, it idList                 // associations
 		var vu, vg, va, vp, iu, ig, ia, ip idList // permissions
@@ -792,57 +801,26 @@ func (s *Server) handleUpload(kind Kind) http.HandlerFunc {
 			switch kind {
 			case KindGroupings, KindAssets:
 				if owner := text(m, "owner"); owner != "" {
-					if exists(KindUsers, owner) {
-						validOwner.add(owner)
-					} else {
-						invalidOwner.add(owner)
-					}
+					ref(KindUsers, owner, &validOwner, &invalidOwner)
 				}
 				put([]string{text(m, "uniqueId")}, raw)
 			case KindAccountAssociations:
 				src, dst := text(m, "sourceId"), text(m, "targetId")
-				good := true
-				if exists(KindUsers, src) {
-					vs.add(src)
-				} else {
-					is.add(src)
-					good = false
-				}
-				if exists(KindGroupings, dst) {
-					vt.add(dst)
-				} else {
-					it.add(dst)
-					good = false
-				}
+				goodSrc := ref(KindUsers, src, &vs, &is)
+				good := ref(KindGroupings, dst, &vt, &it) && goodSrc
 				if good || !s.opts.DropInvalidRelations {
 					put([]string{src, dst}, raw)
 				}
 			case KindPermissions:
 				st, src, priv, asset := text(m, "sourceType"), text(m, "sourceUniqueId"), text(m, "privilegeId"), text(m, "assetId")
-				good := true
 				srcKind, valid, invalid := KindUsers, &vu, &iu
 				if st == "Grouping" {
 					srcKind, valid, invalid = KindGroupings, &vg, &ig
 				}
-				if exists(srcKind, src) {
-					valid.add(src)
-				} else {
-					invalid.add(src)
-					good = false
-				}
-				if exists(KindPrivileges, priv) {
-					vp.add(priv)
-				} else {
-					ip.add(priv)
-					good = false
-				}
+				good := ref(srcKind, src, valid, invalid)
+				good = ref(KindPrivileges, priv, &vp, &ip) && good
 				if asset != "" {
-					if exists(KindAssets, asset) {
-						va.add(asset)
-					} else {
-						ia.add(asset)
-						good = false
-					}
+					good = ref(KindAssets, asset, &va, &ia) && good
 				}
 				if good || !s.opts.DropInvalidRelations {
 					put([]string{st, src, priv, asset}, raw)

@@ -769,21 +769,25 @@ func (s *Server) listMembership(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := "membership|" + gid
-	items := s.cached(key, func() any {
-		var items []gPaths
-		pos := map[string]int{}
-		for _, u := range o.Members[gid] {
-			items = addPath(items, pos, u, jumpcloud.GraphUser, []gEdge{edge(u, jumpcloud.GraphUser)})
-		}
-		for _, ng := range o.NestedGroups[gid] {
-			for _, u := range o.Members[ng] {
-				items = addPath(items, pos, u, jumpcloud.GraphUser,
-					[]gEdge{edge(ng, jumpcloud.GraphUserGroup), edge(u, jumpcloud.GraphUser)})
-			}
-		}
-		return items
-	}).([]gPaths)
+	items := s.cached(key, func() any { return usersThrough(o, o.Members[gid], o.NestedGroups[gid]) }).([]gPaths)
 	s.traversal(w, r, key, gid, items)
+}
+
+// usersThrough is a traversal's user list: the direct users (one-edge paths) and the members
+// of each group (two-edge paths through the group), one item per user with all its paths.
+func usersThrough(o *Org, direct, groups []string) []gPaths {
+	var items []gPaths
+	pos := map[string]int{}
+	for _, u := range direct {
+		items = addPath(items, pos, u, jumpcloud.GraphUser, []gEdge{edge(u, jumpcloud.GraphUser)})
+	}
+	for _, g := range groups {
+		for _, u := range o.Members[g] {
+			items = addPath(items, pos, u, jumpcloud.GraphUser,
+				[]gEdge{edge(g, jumpcloud.GraphUserGroup), edge(u, jumpcloud.GraphUser)})
+		}
+	}
+	return items
 }
 
 func (s *Server) listAppUsers(w http.ResponseWriter, r *http.Request) {
@@ -794,20 +798,7 @@ func (s *Server) listAppUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := "appusers|" + aid
-	items := s.cached(key, func() any {
-		var items []gPaths
-		pos := map[string]int{}
-		for _, u := range o.AppUsers[aid] {
-			items = addPath(items, pos, u, jumpcloud.GraphUser, []gEdge{edge(u, jumpcloud.GraphUser)})
-		}
-		for _, g := range o.AppGroups[aid] {
-			for _, u := range o.Members[g] {
-				items = addPath(items, pos, u, jumpcloud.GraphUser,
-					[]gEdge{edge(g, jumpcloud.GraphUserGroup), edge(u, jumpcloud.GraphUser)})
-			}
-		}
-		return items
-	}).([]gPaths)
+	items := s.cached(key, func() any { return usersThrough(o, o.AppUsers[aid], o.AppGroups[aid]) }).([]gPaths)
 	s.traversal(w, r, key, aid, items)
 }
 
