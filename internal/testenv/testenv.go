@@ -169,7 +169,7 @@ func StartWorker(t testing.TB, c client.Client, taskQueue string, integrations c
 	if tune != nil {
 		tune(a)
 	}
-	w := worker.New(c, taskQueue, worker.Options{})
+	w := worker.New(c, taskQueue, worker.Options{MaxHeartbeatThrottleInterval: time.Second}) // as the worker binary
 	workflows.Register(w, a)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
