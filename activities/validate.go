@@ -75,10 +75,11 @@ func Check(ctx context.Context, a *Activities, integ config.Integration, require
 			"integration %q: no Authomize app id configured: set AUTHOMIZE_APP_ID (or authomize.app_id), or run `starter setup` to create the app",
 			integ.Name), ErrTypeConfig, nil)
 	}
-	if err := checkAdmin(ctx, integ, jc, &out); err != nil {
+	admins := &adminList{jc: jc}
+	if err := checkAdmin(ctx, integ, admins, &out); err != nil {
 		return out, err
 	}
-	if err := resolveOwner(ctx, integ, jc, &out); err != nil {
+	if err := resolveOwner(ctx, integ, jc, admins, &out); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -88,13 +89,13 @@ func Check(ctx context.Context, a *Activities, integ config.Integration, require
 // dedicated administrator with the Read Only role. A named admin that does not exist, or is
 // suspended, is an error; one with more rights than Read Only is allowed with a warning.
 // Warnings name the role, not the person: they end up in the workflow history.
-func checkAdmin(ctx context.Context, integ config.Integration, jc *jumpcloud.Client, out *ValidateResult) error {
+func checkAdmin(ctx context.Context, integ config.Integration, adminsOf *adminList, out *ValidateResult) error {
 	email := strings.TrimSpace(integ.JumpCloud.AdminEmail)
 	if email == "" {
 		out.Warnings = append(out.Warnings, "JUMPCLOUD_ADMIN_EMAIL (jumpcloud.admin_email) is not set: the check that the key belongs to a Read Only administrator was skipped")
 		return nil
 	}
-	admins, err := jc.AllAdmins(ctx)
+	admins, err := adminsOf.get(ctx)
 	if err != nil {
 		if errors.Is(err, jumpcloud.ErrForbidden) {
 			out.Warnings = append(out.Warnings, "the key may not list JumpCloud administrators, so its administrator's role could not be checked")
@@ -149,7 +150,7 @@ func adminRoles(a jumpcloud.Admin) []string {
 
 // resolveOwner finds the account of the app owner (AUTHOMIZE_OWNER_EMAIL): a directory user
 // first (the person), else a console administrator. No match is a note, not a failure.
-func resolveOwner(ctx context.Context, integ config.Integration, jc *jumpcloud.Client, out *ValidateResult) error {
+func resolveOwner(ctx context.Context, integ config.Integration, jc *jumpcloud.Client, adminsOf *adminList, out *ValidateResult) error {
 	email := strings.TrimSpace(integ.Authomize.OwnerEmail)
 	if email == "" {
 		return nil
@@ -168,7 +169,7 @@ func resolveOwner(ctx context.Context, integ config.Integration, jc *jumpcloud.C
 			return nil
 		}
 	}
-	admins, err := jc.AllAdmins(ctx)
+	admins, err := adminsOf.get(ctx)
 	if err == nil {
 		for _, a := range admins {
 			if strings.EqualFold(a.Email, email) && a.ID != "" {
@@ -199,4 +200,21 @@ func credentialError(integration string, err error) error {
 		return classify(err)
 	}
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeCredentials, nil)
+}
+
+// adminList reads the console administrators at most once per check: the least-privilege
+// check and the owner lookup both need them.
+type adminList struct {
+	jc     *jumpcloud.Client
+	done   bool
+	admins []jumpcloud.Admin
+	err    error
+}
+
+func (l *adminList) get(ctx context.Context) ([]jumpcloud.Admin, error) {
+	if !l.done {
+		l.admins, l.err = l.jc.AllAdmins(ctx)
+		l.done = true
+	}
+	return l.admins, l.err
 }
