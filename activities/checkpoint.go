@@ -8,7 +8,7 @@ import (
 
 // CheckpointVersion is bumped whenever Checkpoint changes shape; a retried attempt that finds
 // a checkpoint of another version starts its stage over rather than misread it.
-const CheckpointVersion = 2
+const CheckpointVersion = 3
 
 // Checkpoint is a stage's heartbeat detail: small, free of page data and personal data.
 // A retried attempt (on this worker or another) continues from NextSkip.
@@ -16,7 +16,13 @@ type Checkpoint struct {
 	Version int `json:"v"`
 	// NextSkip is the offset of the first page not yet accepted by Authomize: every page
 	// before it was uploaded. For fan-out stages it is the offset into the group or app list.
+	// Pages overlap by one item, so the page at NextSkip starts at the last committed item.
 	NextSkip int `json:"nextSkip"`
+	// Tail is the last few ids of the last committed page: the page at NextSkip must share
+	// one of them, or the list moved and the gap is repaired (see read.go).
+	Tail []string `json:"tail,omitempty"`
+	// Ended says the last committed page ended the list: nothing is left to read.
+	Ended bool `json:"ended,omitempty"`
 	// Total is the size of the stage's list when its first page was read (-1: unknown). A
 	// retried attempt compares it with what JumpCloud says now.
 	Total int `json:"total"`
@@ -52,9 +58,20 @@ type StageCounts struct {
 	// EarliestAccepted is the earliest acceptedTimestamp Authomize returned to this stage in
 	// this run: the sweep's cutoff is the minimum over every stage.
 	EarliestAccepted time.Time `json:"earliestAccepted,omitempty"`
-	// Unstable says how a JumpCloud list changed while the stage read it by offset (its
-	// total moved between pages). Items may then have shifted past a page boundary unread,
-	// so the run must not sweep: what it missed would be deleted.
+	// Sent counts items sent to Authomize by kind; Rejected counts those it did not take
+	// (not accepted, or named as invalid references). Relations Authomize drops gate the
+	// sweep like lost entities do.
+	Sent     map[string]int `json:"sent,omitempty"`
+	Rejected map[string]int `json:"rejected,omitempty"`
+	// NoTimestamp counts upload responses without an acceptedTimestamp: the sweep's cutoff
+	// would not cover what they wrote, so the run does not sweep.
+	NoTimestamp int `json:"noTimestamp,omitempty"`
+	// ListsChanged counts lists whose total moved while they were read, and RepairReads the
+	// extra pages read to close the gaps that left between pages.
+	ListsChanged int `json:"listsChanged,omitempty"`
+	RepairReads  int `json:"repairReads,omitempty"`
+	// Unstable names lists that kept changing faster than they could be re-read: an item
+	// may have been missed, so the run must not sweep (what it missed would be deleted).
 	Unstable []string `json:"unstable,omitempty"`
 }
 

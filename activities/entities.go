@@ -5,13 +5,12 @@ import (
 	"errors"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"jcsync/internal/authomize"
 	"jcsync/internal/jumpcloud"
 	"jcsync/internal/transform"
 )
-
-// pageSize is JumpCloud's maximum page: the fewest requests per list.
-const pageSize = 100
 
 func (s *stageRun) concurrency() int {
 	if s.a.PageConcurrency > 0 {
@@ -20,17 +19,57 @@ func (s *stageRun) concurrency() int {
 	return 8
 }
 
-// resume notes how many pages the checkpoint spared this attempt.
-func (s *stageRun) resume(pages int) {
-	if s.cp.Counts.Attempts > 1 && pages > 0 {
-		s.cp.Counts.PagesResumed += pages
-	}
-}
+// parentLookahead is how many pages of groups or apps are in flight at once; their members
+// and bindings share the stage's fetch slots.
+const parentLookahead = 2
 
 // finish ends a stage: its result, and err as the activity's error.
 func (s *stageRun) finish(err error) (StageResult, error) {
 	return s.result(err), err
 }
+
+// reader builds a list reader wired to the stage: fetches take one of the stage's slots and
+// count as pages, changes and repairs are counted, an unstable list is noted.
+func reader[T any](s *stageRun, name string, fetch func(ctx context.Context, skip int) (jumpcloud.Page[T], error), key func(T) string) *listReader[T] {
+	return &listReader[T]{
+		name: name,
+		size: s.jc.PageSize(),
+		fetch: func(ctx context.Context, skip int) (jumpcloud.Page[T], error) {
+			if err := s.acquire(ctx); err != nil {
+				return jumpcloud.Page[T]{}, err
+			}
+			p, err := fetch(ctx, skip)
+			s.release()
+			if errors.Is(err, errListGone) {
+				return p, err
+			}
+			if err != nil {
+				return p, classify(err)
+			}
+			s.notePage()
+			return p, nil
+		},
+		key:      key,
+		parallel: s.concurrency(),
+		changed:  s.noteChange,
+		repaired: s.noteRepair,
+		unstable: s.noteUnstable,
+	}
+}
+
+// top sets a reader up for the stage's own list: its pages are the checkpoint.
+func top[T any](ctx context.Context, s *stageRun, r *listReader[T]) error {
+	r.commit = func(next int, tail []string, ended bool) { s.commit(ctx, next, tail, ended) }
+	r.first = s.noteTotal
+	s.resume(s.cp.NextSkip / r.stride())
+	return r.read(ctx, s.cp.NextSkip, s.cp.Tail, s.cp.Ended)
+}
+
+func systemUserID(u jumpcloud.SystemUser) string { return u.ID }
+func groupID(g jumpcloud.UserGroup) string       { return g.ID }
+func appID(a jumpcloud.Application) string       { return a.ID }
+func adminID(a jumpcloud.Admin) string           { return a.ID }
+func edgeKey(c jumpcloud.GraphConnection) string { return c.To.Type + ":" + c.To.ID }
 
 // Users reads every directory user and uploads them as accounts (and identities).
 func (a *Activities) Users(ctx context.Context, in StageInput) (StageResult, error) {
@@ -38,28 +77,55 @@ func (a *Activities) Users(ctx context.Context, in StageInput) (StageResult, err
 	if err != nil {
 		return StageResult{}, err
 	}
-	s.resume(s.cp.NextSkip / pageSize)
-	err = walkPages(ctx, s.cp.NextSkip, pageSize, s.concurrency(), func(ctx context.Context, skip int) (int, int, error) {
-		p, err := s.jc.SystemUsersPage(ctx, skip)
-		if err != nil {
-			return 0, 0, classify(err)
-		}
-		s.page()
-		s.total(StageUsers, p.Total)
-		t := s.tally(skip)
-		s.read(t, "users", len(p.Items))
-		var r transform.Report
-		users, identities := transform.Users(p.Items, s.topt, &r)
-		s.report(t, r)
+	r := reader(s, StageUsers, s.jc.SystemUsersPage, systemUserID)
+	r.process = func(ctx context.Context, page int, items []jumpcloud.SystemUser) error {
+		t := s.tally(page)
+		s.read(t, "users", len(items))
+		var rep transform.Report
+		users, identities := transform.Users(items, s.topt, &rep)
+		s.report(t, rep)
 		if err := upload(ctx, s, t, "accounts", users, s.az.UploadUsers); err != nil {
-			return 0, 0, err
+			return err
 		}
-		if err := upload(ctx, s, t, "identities", identities, s.az.UploadIdentities); err != nil {
-			return 0, 0, err
+		return upload(ctx, s, t, "identities", identities, s.az.UploadIdentities)
+	}
+	return s.finish(top(ctx, s, r))
+}
+
+// children reads the child lists (members, bindings) of the keys on one parent page, each
+// whole, and records each finished key so a retried attempt skips it.
+func (s *stageRun) children(ctx context.Context, page int, keys []string, one func(ctx context.Context, t *tally, key string) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, key := range keys {
+		if s.wasDone(key) {
+			continue
 		}
-		return p.Total, len(p.Items), nil
-	}, func(next int) { s.commit(ctx, next) })
-	return s.finish(err)
+		g.Go(func() error {
+			if err := one(gctx, s.parentTally(page, key), key); err != nil {
+				return err
+			}
+			s.parentDone(ctx, page, key)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// ownedBy reads a 404 on a child list as its owner (a group, an app) having been deleted.
+func ownedBy[T any](p jumpcloud.Page[T], err error) (jumpcloud.Page[T], error) {
+	if errors.Is(err, jumpcloud.ErrNotFound) {
+		return p, errListGone
+	}
+	return p, err
+}
+
+// gone notes a child list whose owner was deleted during the sync: nothing more to upload.
+func gone(s *stageRun, t *tally, err error, what string) error {
+	if errors.Is(err, errListGone) {
+		s.report(t, transform.Report{Skipped: map[string]int{what + ": deleted during the sync": 1}})
+		return nil
+	}
+	return err
 }
 
 // Groups reads every user group, uploads it as a grouping, then uploads its direct members
@@ -71,74 +137,38 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 	if err != nil {
 		return StageResult{}, err
 	}
-	s.resume(s.cp.NextSkip / pageSize)
-	list := func(ctx context.Context, skip int) ([]string, int, int, error) {
-		p, err := s.jc.UserGroupsPage(ctx, skip)
-		if err != nil {
-			return nil, 0, 0, classify(err)
+	members := func(ctx context.Context, t *tally, gid string) error {
+		r := reader(s, "members of group "+gid, func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error) {
+			return ownedBy(s.jc.GroupMembersPage(ctx, gid, skip))
+		}, edgeKey)
+		r.process = func(ctx context.Context, _ int, items []jumpcloud.GraphConnection) error {
+			s.read(t, "members", len(items))
+			var rep transform.Report
+			assoc := transform.Memberships(gid, items, &rep)
+			s.report(t, rep)
+			return upload(ctx, s, t, "memberships", assoc, s.az.UploadAccountAssociations)
 		}
-		s.page()
-		s.total(StageGroups, p.Total)
-		t := s.tally(skip)
-		s.read(t, "groups", len(p.Items))
-		var r transform.Report
-		groupings := transform.Groups(p.Items, s.topt, &r)
-		s.report(t, r)
+		return gone(s, t, r.read(ctx, 0, nil, false), "group")
+	}
+	r := reader(s, StageGroups, s.jc.UserGroupsPage, groupID)
+	r.parallel = parentLookahead
+	r.process = func(ctx context.Context, page int, items []jumpcloud.UserGroup) error {
+		t := s.tally(page)
+		s.read(t, "groups", len(items))
+		var rep transform.Report
+		groupings := transform.Groups(items, s.topt, &rep)
+		s.report(t, rep)
 		// The groupings go first: the memberships of this page point at them.
 		if err := upload(ctx, s, t, "groupings", groupings, s.az.UploadGroupings); err != nil {
-			return nil, 0, 0, err
+			return err
 		}
 		keys := make([]string, 0, len(groupings))
 		for _, g := range groupings {
 			keys = append(keys, g.OriginID)
 		}
-		return keys, len(p.Items), p.Total, nil
+		return s.children(ctx, page, keys, members)
 	}
-	child := func(ctx context.Context, parentSkip int, groupID string, skip int) (int, int, error) {
-		t := s.parentTally(parentSkip, groupID)
-		p, err := s.jc.GroupMembersPage(ctx, groupID, skip)
-		if errors.Is(err, jumpcloud.ErrNotFound) {
-			// The group was deleted since the list was read: nothing to upload for it.
-			s.report(t, transform.Report{Skipped: map[string]int{"group: deleted during the sync": 1}})
-			return 0, 0, nil
-		}
-		if err != nil {
-			return 0, 0, classify(err)
-		}
-		s.page()
-		childTotal(s, "members of group "+groupID, p)
-		s.read(t, "members", len(p.Items))
-		var r transform.Report
-		assoc := transform.Memberships(groupID, p.Items, &r)
-		s.report(t, r)
-		if err := upload(ctx, s, t, "memberships", assoc, s.az.UploadAccountAssociations); err != nil {
-			return 0, 0, err
-		}
-		return p.Total, len(p.Items), nil
-	}
-	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) }, s.parents(ctx))
-	return s.finish(err)
-}
-
-// parents hooks the stage's checkpoint into the fan-out: parents finished by an earlier
-// attempt are skipped, finished ones are recorded.
-func (s *stageRun) parents(ctx context.Context) parents {
-	return parents{
-		done:   func(_ int, key string) bool { return s.wasDone(key) },
-		finish: func(page int, key string) { s.parentDone(ctx, page, key) },
-	}
-}
-
-// childTotal checks a child list (members of a group, bindings of an app) for changes
-// across its pages; a list of one page has nothing to compare and is not remembered.
-func childTotal[T any](s *stageRun, list string, p jumpcloud.Page[T]) {
-	if p.Skip == 0 && !p.More() {
-		return
-	}
-	s.total(list, p.Total)
-	if !p.More() {
-		s.forget(list)
-	}
+	return s.finish(top(ctx, s, r))
 }
 
 // Apps reads every SSO application, uploads it as an asset (with the one SSO-access
@@ -155,51 +185,38 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 	if err := upload(ctx, s, end, "privileges", []authomize.Privilege{transform.SSOPrivilege()}, s.az.UploadPrivileges); err != nil {
 		return s.finish(err)
 	}
-	s.resume(s.cp.NextSkip / pageSize)
-	list := func(ctx context.Context, skip int) ([]string, int, int, error) {
-		p, err := s.jc.ApplicationsPage(ctx, skip)
-		if err != nil {
-			return nil, 0, 0, classify(err)
+	bindings := func(ctx context.Context, t *tally, key string) error {
+		aid, target, _ := strings.Cut(key, "|")
+		r := reader(s, target+" bindings of app "+aid, func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error) {
+			return ownedBy(s.jc.AppAssociationsPage(ctx, aid, target, skip))
+		}, edgeKey)
+		r.process = func(ctx context.Context, _ int, items []jumpcloud.GraphConnection) error {
+			s.read(t, "bindings", len(items))
+			var rep transform.Report
+			perms := transform.AppBindings(aid, items, &rep)
+			s.report(t, rep)
+			return upload(ctx, s, t, "permissions", perms, s.az.UploadPermissions)
 		}
-		s.page()
-		s.total(StageApps, p.Total)
-		t := s.tally(skip)
-		s.read(t, "apps", len(p.Items))
-		var r transform.Report
-		assets := transform.Apps(p.Items, s.topt, &r)
-		s.report(t, r)
+		return gone(s, t, r.read(ctx, 0, nil, false), "app")
+	}
+	r := reader(s, StageApps, s.jc.ApplicationsPage, appID)
+	r.parallel = parentLookahead
+	r.process = func(ctx context.Context, page int, items []jumpcloud.Application) error {
+		t := s.tally(page)
+		s.read(t, "apps", len(items))
+		var rep transform.Report
+		assets := transform.Apps(items, s.topt, &rep)
+		s.report(t, rep)
 		if err := upload(ctx, s, t, "assets", assets, s.az.UploadAssets); err != nil {
-			return nil, 0, 0, err
+			return err
 		}
 		keys := make([]string, 0, 2*len(assets))
 		for _, as := range assets {
 			keys = append(keys, as.OriginID+"|"+jumpcloud.GraphUser, as.OriginID+"|"+jumpcloud.GraphUserGroup)
 		}
-		return keys, len(p.Items), p.Total, nil
+		return s.children(ctx, page, keys, bindings)
 	}
-	child := func(ctx context.Context, parentSkip int, key string, skip int) (int, int, error) {
-		t := s.parentTally(parentSkip, key)
-		appID, target, _ := strings.Cut(key, "|")
-		p, err := s.jc.AppAssociationsPage(ctx, appID, target, skip)
-		if errors.Is(err, jumpcloud.ErrNotFound) {
-			s.report(t, transform.Report{Skipped: map[string]int{"app: deleted during the sync": 1}})
-			return 0, 0, nil
-		}
-		if err != nil {
-			return 0, 0, classify(err)
-		}
-		s.page()
-		childTotal(s, target+" bindings of app "+appID, p)
-		s.read(t, "bindings", len(p.Items))
-		var r transform.Report
-		perms := transform.AppBindings(appID, p.Items, &r)
-		s.report(t, r)
-		if err := upload(ctx, s, t, "permissions", perms, s.az.UploadPermissions); err != nil {
-			return 0, 0, err
-		}
-		return p.Total, len(p.Items), nil
-	}
-	err = fanOut(ctx, s.cp.NextSkip, pageSize, s.concurrency(), list, child, func(next int) { s.commit(ctx, next) }, s.parents(ctx))
+	err = top(ctx, s, r)
 	if err == nil {
 		err = s.countOutOfScope(ctx, end)
 	}
@@ -211,7 +228,7 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 func (s *stageRun) countOutOfScope(ctx context.Context, t *tally) error {
 	var r transform.Report
 	err := jumpcloud.Walk(ctx, s.jc.LDAPServersPage, func(p jumpcloud.Page[jumpcloud.LDAPServer]) error {
-		s.page()
+		s.notePage()
 		r.Skipped = addTo(r.Skipped, "ldap server: out of scope", len(p.Items))
 		return nil
 	})
@@ -219,7 +236,7 @@ func (s *stageRun) countOutOfScope(ctx context.Context, t *tally) error {
 		return classify(err)
 	}
 	err = jumpcloud.Walk(ctx, s.jc.RadiusServersPage, func(p jumpcloud.Page[jumpcloud.RadiusServer]) error {
-		s.page()
+		s.notePage()
 		r.Skipped = addTo(r.Skipped, "radius server: out of scope", len(p.Items))
 		return nil
 	})
@@ -250,20 +267,20 @@ func (a *Activities) Admins(ctx context.Context, in StageInput) (StageResult, er
 		return StageResult{}, err
 	}
 	var admins []jumpcloud.Admin
-	err = jumpcloud.Walk(ctx, s.jc.AdminsPage, func(p jumpcloud.Page[jumpcloud.Admin]) error {
-		s.page()
-		s.total(StageAdmins, p.Total)
-		admins = append(admins, p.Items...)
+	r := reader(s, StageAdmins, s.jc.AdminsPage, adminID)
+	r.parallel = 1
+	r.process = func(_ context.Context, _ int, items []jumpcloud.Admin) error {
+		admins = append(admins, items...)
 		return nil
-	})
-	if err != nil {
-		return s.finish(classify(err))
+	}
+	if err := r.read(ctx, 0, nil, false); err != nil {
+		return s.finish(err)
 	}
 	t := s.tally(stageEnd)
 	s.read(t, "admins", len(admins))
-	var r transform.Report
-	d := transform.Admins(admins, s.topt, &r)
-	s.report(t, r)
+	var rep transform.Report
+	d := transform.Admins(admins, s.topt, &rep)
+	s.report(t, rep)
 	steps := []func() error{
 		func() error {
 			return upload(ctx, s, t, "assets", []authomize.Asset{transform.ConsoleAsset(s.topt)}, s.az.UploadAssets)

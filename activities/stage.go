@@ -70,7 +70,7 @@ type stageRun struct {
 	cp      Checkpoint
 	prior   StageCounts       // the counts of earlier attempts, from the checkpoint
 	pending map[string]*tally // counts not yet in the checkpoint: of a page, or of one parent's children
-	totals  map[string]int    // the first total seen of every list read, to notice changes
+	slots   chan struct{}     // fetch slots shared by every list the stage reads
 	// resumedDone are the parents an earlier attempt finished (from the checkpoint).
 	resumedDone map[string]int
 	stopHB      func()
@@ -81,6 +81,7 @@ type tally struct {
 	page           int  // the offset of the (parent) page it belongs to
 	parent         bool // the children of one parent: folded when that parent is done
 	read, uploaded map[string]int
+	sent, rejected map[string]int
 	report         transform.Report
 	invalid        int
 }
@@ -107,8 +108,8 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 		topt:    transform.Options{Identities: integ.Identities, OwnerID: in.OwnerID},
 		cp:      Checkpoint{Version: CheckpointVersion, Total: -1},
 		pending: map[string]*tally{},
-		totals:  map[string]int{},
 	}
+	s.slots = make(chan struct{}, s.concurrency())
 	if activity.HasHeartbeatDetails(ctx) {
 		var cp Checkpoint
 		if err := activity.GetHeartbeatDetails(ctx, &cp); err == nil && cp.Version == CheckpointVersion {
@@ -116,9 +117,6 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 			s.resumedDone = map[string]int{}
 			for k, v := range cp.Done {
 				s.resumedDone[k] = v
-			}
-			if cp.Total >= 0 {
-				s.totals[name] = cp.Total
 			}
 			a.logger().WithFields(map[string]any{
 				"integration": in.Integration, "stage": name, "resume_from": cp.NextSkip,
@@ -178,11 +176,12 @@ func (s *stageRun) snapshot() Checkpoint {
 }
 
 // commit records that every page before next was uploaded, folds those pages' counts into
-// the checkpoint, and heartbeats it. The SDK throttles heartbeats; the last one is flushed
-// when the activity returns an error.
-func (s *stageRun) commit(ctx context.Context, next int) {
+// the checkpoint, and heartbeats it. tail is the ids of the last of those pages, for the next
+// page to link to; ended says it ended the list. The SDK throttles heartbeats; the last one
+// is flushed when the activity returns an error.
+func (s *stageRun) commit(ctx context.Context, next int, tail []string, ended bool) {
 	s.mu.Lock()
-	s.cp.NextSkip = next
+	s.cp.NextSkip, s.cp.Tail, s.cp.Ended = next, append([]string(nil), tail...), ended
 	for k, t := range s.pending {
 		if !t.parent && t.page < next {
 			s.fold(t)
@@ -243,6 +242,8 @@ func (s *stageRun) fold(t *tally) {
 	for k, n := range t.uploaded {
 		c.addUploaded(k, n)
 	}
+	c.Sent = addAll(c.Sent, t.sent)
+	c.Rejected = addAll(c.Rejected, t.rejected)
 	mergeReport(&c.Report, t.report)
 	c.InvalidReferences += t.invalid
 }
@@ -285,7 +286,7 @@ func (s *stageRun) read(t *tally, kind string, n int) {
 	s.mu.Unlock()
 }
 
-func (s *stageRun) page() {
+func (s *stageRun) notePage() {
 	s.mu.Lock()
 	s.cp.Counts.Pages++
 	s.mu.Unlock()
@@ -297,34 +298,54 @@ func (s *stageRun) report(t *tally, r transform.Report) {
 	s.mu.Unlock()
 }
 
-// total notes the total JumpCloud gave for a list on one of its pages. Offsets are only
-// stable while the list is: a total that moves means items were added or removed while the
-// stage read it, and some may have slid past a page boundary unread.
-func (s *stageRun) total(list string, total int) {
-	if total < 0 {
-		return
-	}
+// noteTotal records the total of the stage's own list as this attempt first saw it. A
+// resumed attempt keeps the total of the first attempt.
+func (s *stageRun) noteTotal(total int) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	first, seen := s.totals[list]
-	switch {
-	case !seen:
-		s.totals[list] = total
-		if list == s.name {
-			s.cp.Total = total
-		}
-	case first != total:
-		s.cp.Counts.unstable(fmt.Sprintf("%s changed from %d to %d items during the sync", list, first, total))
+	if s.cp.Total < 0 {
+		s.cp.Total = total
+	}
+	s.mu.Unlock()
+}
+
+// noteChange counts a list whose total moved while it was read: visible in the result, and
+// handled by the reader's links and repairs.
+func (s *stageRun) noteChange(list string, first, now int) {
+	s.mu.Lock()
+	s.cp.Counts.ListsChanged++
+	s.mu.Unlock()
+	s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "list": list, "first_total": first, "total": now}).
+		Debug("list changed while it was read")
+}
+
+// noteRepair counts windows read to repair links between pages.
+func (s *stageRun) noteRepair(reads int) {
+	s.mu.Lock()
+	s.cp.Counts.RepairReads += reads
+	s.mu.Unlock()
+}
+
+// noteUnstable records a list that could not be proven complete: the sync will not sweep.
+// It goes into the checkpoint at once, so a crash cannot erase it.
+func (s *stageRun) noteUnstable(reason string) {
+	s.mu.Lock()
+	s.cp.Counts.unstable(reason)
+	s.mu.Unlock()
+	s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name}).Warn(reason)
+}
+
+// acquire takes one of the stage's fetch slots: the pages of every list a stage reads (its
+// own, and the members or bindings of each parent) share one bound.
+func (s *stageRun) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// forget drops the totals of a finished child list (members of one group), so memory does
-// not grow with the number of groups.
-func (s *stageRun) forget(list string) {
-	s.mu.Lock()
-	delete(s.totals, list)
-	s.mu.Unlock()
-}
+func (s *stageRun) release() { <-s.slots }
 
 // result is the stage's outcome. On success every page was committed, and the work outside
 // the lists is folded too.
@@ -365,8 +386,13 @@ func upload[T any](ctx context.Context, s *stageRun, t *tally, kind string, item
 	}
 	s.mu.Lock()
 	t.uploaded = addTo(t.uploaded, kind, res.Accepted)
+	t.sent = addTo(t.sent, kind, res.Sent)
+	t.rejected = addTo(t.rejected, kind, max(res.Sent-res.Accepted, len(res.InvalidIDs)))
 	t.invalid += len(res.InvalidIDs)
+	// Timestamps go into the checkpoint at once, from every attempt: an earlier cutoff, or
+	// one more response without a timestamp, only ever errs on the side of keeping data.
 	s.cp.Counts.accepted(res.EarliestAccepted)
+	s.cp.Counts.NoTimestamp += res.MissingTimestamps
 	s.mu.Unlock()
 	if s.a.Observer != nil {
 		s.a.Observer.Items(s.in.Integration, s.name, kind, res.Accepted)
@@ -393,6 +419,8 @@ func cloneCounts(c StageCounts) StageCounts {
 	out := c
 	out.Read = cloneMap(c.Read)
 	out.Uploaded = cloneMap(c.Uploaded)
+	out.Sent = cloneMap(c.Sent)
+	out.Rejected = cloneMap(c.Rejected)
 	out.Report = transform.Report{}
 	mergeReport(&out.Report, c.Report)
 	out.Unstable = append([]string(nil), c.Unstable...)
@@ -408,4 +436,19 @@ func cloneMap(m map[string]int) map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// addAll adds src into dst, allocating dst when there is something to add.
+func addAll(dst, src map[string]int) map[string]int {
+	for k, n := range src {
+		dst = addTo(dst, k, n)
+	}
+	return dst
+}
+
+// resume notes how many pages the checkpoint spared this attempt.
+func (s *stageRun) resume(pages int) {
+	if s.cp.Counts.Attempts > 1 && pages > 0 {
+		s.cp.Counts.PagesResumed += pages
+	}
 }

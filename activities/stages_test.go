@@ -15,6 +15,7 @@ import (
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/testenv"
+	"jcsync/internal/transform"
 )
 
 func newActivityEnv(t *testing.T, sims *testenv.Sims, identities bool) (*testsuite.TestActivityEnvironment, *activities.Activities) {
@@ -37,10 +38,16 @@ func newActivityEnv(t *testing.T, sims *testenv.Sims, identities bool) (*testsui
 func TestUsersStageResumesFromHeartbeatCheckpoint(t *testing.T) {
 	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 3, Users: 750, Groups: 3, Admins: 1, Apps: 1}))
 	env, a := newActivityEnv(t, sims, false)
+	// Three pages were committed: they start at 0, 99 and 198 (pages overlap by one user),
+	// so the first 298 users are in, and the next page starts at the last of them.
+	var tail []string
+	for _, u := range sims.Org.Users[290:298] {
+		tail = append(tail, u.ID)
+	}
 	env.SetHeartbeatDetails(activities.Checkpoint{
 		Version:  activities.CheckpointVersion,
-		NextSkip: 300,
-		Counts:   activities.StageCounts{Read: map[string]int{"users": 300}, Uploaded: map[string]int{"accounts": 300}, Attempts: 1},
+		NextSkip: 297, Tail: tail,
+		Counts: activities.StageCounts{Read: map[string]int{"users": 298}, Uploaded: map[string]int{"accounts": 298}, Attempts: 1},
 	})
 	v, err := env.ExecuteActivity(a.Users, activities.StageInput{Integration: "acme"})
 	if err != nil {
@@ -51,8 +58,8 @@ func TestUsersStageResumesFromHeartbeatCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k := range sims.JC.Counts().Pages {
-		if k.Endpoint == "/api/systemusers" && k.Skip < 300 {
-			t.Fatalf("page at skip %d fetched although the checkpoint is at 300", k.Skip)
+		if k.Endpoint == "/api/systemusers" && k.Skip < 297 {
+			t.Fatalf("page at skip %d fetched although the checkpoint is at 297", k.Skip)
 		}
 	}
 	if r.Counts.Read["users"] != 750 || r.Counts.Uploaded["accounts"] != 750 {
@@ -61,8 +68,8 @@ func TestUsersStageResumesFromHeartbeatCheckpoint(t *testing.T) {
 	if r.Counts.PagesResumed != 3 || r.Counts.Attempts != 2 {
 		t.Fatalf("pagesResumed=%d attempts=%d, want 3 and 2", r.Counts.PagesResumed, r.Counts.Attempts)
 	}
-	if got := len(sims.AZ.Snapshot(testenv.AppID).Users); got != 450 {
-		t.Fatalf("%d accounts uploaded by the resumed attempt, want 450", got)
+	if got := len(sims.AZ.Snapshot(testenv.AppID).Users); got != 452 {
+		t.Fatalf("%d accounts uploaded by the resumed attempt, want 452", got)
 	}
 }
 
@@ -131,9 +138,10 @@ func TestValidateNamesTheWrongCredential(t *testing.T) {
 }
 
 // A user deleted in JumpCloud after the first page was read shifts every later page by one:
-// the user at the boundary is never read. The stage must notice (the list's total moved)
-// and say so, because a sweep after such a read would delete a user who still exists.
-func TestUsersStageNoticesAListThatChangedWhileRead(t *testing.T) {
+// the user at the boundary would be in neither page, and a sweep would delete a user who
+// still exists. The stage notices (the pages no longer share a user), reads the gap again,
+// and uploads every user that still exists: the read stays complete, so the sync can sweep.
+func TestUsersStageRepairsAListThatChangedWhileRead(t *testing.T) {
 	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 12, Users: 300, Groups: 2, Admins: 1, Apps: 1})
 	jc := jumpcloudsim.New(org, jumpcloudsim.Options{APIKey: testenv.APIKey})
 	az := authomizesim.New(authomizesim.Options{Tokens: []string{testenv.Token}, Apps: []string{testenv.AppID}})
@@ -157,8 +165,17 @@ func TestUsersStageNoticesAListThatChangedWhileRead(t *testing.T) {
 	if err := v.Get(&r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Counts.Unstable) == 0 || !strings.Contains(r.Counts.Unstable[0], "users changed from 300 to 299") {
-		t.Fatalf("the change went unnoticed: %+v", r.Counts)
+	if r.Counts.ListsChanged != 1 || r.Counts.RepairReads == 0 || len(r.Counts.Unstable) != 0 {
+		t.Fatalf("change %d, repairs %d, unstable %v; want the change seen and repaired", r.Counts.ListsChanged, r.Counts.RepairReads, r.Counts.Unstable)
+	}
+	snap := sims.AZ.Snapshot(testenv.AppID)
+	for _, u := range org.Users { // the 299 that still exist
+		if _, ok := snap.Users[transform.UserAccountID(u.ID)]; !ok {
+			t.Fatalf("user %s exists in JumpCloud but was not uploaded", u.ID)
+		}
+	}
+	if r.Counts.Read["users"] != 299 && r.Counts.Read["users"] != 300 {
+		t.Fatalf("read %d users; each user is counted once", r.Counts.Read["users"])
 	}
 }
 

@@ -74,10 +74,21 @@ func escapeQuery(s string) string {
 	return string(out)
 }
 
+// DefaultSweepMargin is how far before the run's first acceptedTimestamp the sweep's cutoff
+// lies. Authomize may stamp a record a moment before it computes the acceptedTimestamp it
+// returns, or store coarser times; a record written by this run must never fall before the
+// cutoff. What the margin costs is that records last written by a sync that ended less than
+// the margin before this one started are removed one sync later.
+const DefaultSweepMargin = 2 * time.Minute
+
 // SweepInput says what to delete: every record of the app last modified before Cutoff.
 type SweepInput struct {
 	Integration string    `json:"integration"`
 	Cutoff      time.Time `json:"cutoff"`
+	// MarginApplied says the workflow already moved Cutoff back by its safety margin. Runs
+	// started by earlier versions pass the first acceptedTimestamp itself; the activity then
+	// applies DefaultSweepMargin, so those runs cannot delete what they just wrote either.
+	MarginApplied bool `json:"marginApplied,omitempty"`
 }
 
 // Sweep deletes from Authomize what this run did not re-send. The workflow calls it only
@@ -93,6 +104,9 @@ func (a *Activities) Sweep(ctx context.Context, in SweepInput) error {
 	az, err := a.authomize(integ)
 	if err != nil {
 		return err
+	}
+	if !in.MarginApplied {
+		in.Cutoff = in.Cutoff.Add(-DefaultSweepMargin)
 	}
 	if err := az.DeleteData(ctx, in.Cutoff); err != nil {
 		return classify(fmt.Errorf("sweep records modified before %s: %w", in.Cutoff.Format(time.RFC3339Nano), err))

@@ -239,8 +239,13 @@ func (w *workerProc) scrapeMetrics(t *testing.T) string {
 // startSync starts one sync of in.Integration on queue.
 func startSync(t *testing.T, c client.Client, queue string, in workflows.SyncInput) client.WorkflowRun {
 	t.Helper()
+	if in.SweepMargin == 0 {
+		// Syncs here follow each other within seconds: the default margin would defer every
+		// deletion to a sync minutes later.
+		in.SweepMargin = time.Millisecond
+	}
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID:        fmt.Sprintf("chaos-%s-%d", in.Integration, time.Now().UnixNano()),
+		ID:        workflows.WorkflowID(in.Integration),
 		TaskQueue: queue,
 	}, workflows.WorkflowName, in)
 	if err != nil {

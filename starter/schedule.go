@@ -69,6 +69,7 @@ type scheduleFlags struct {
 	overlap        string
 	note           string
 	dryRun         bool
+	sweepMargin    time.Duration
 }
 
 func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -109,6 +110,7 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fs.BoolVar(&f.pauseOnFailure, "pause-on-failure", false, "pause the schedule when a sync fails")
 		fs.StringVar(&f.overlap, "overlap", "skip", "what to do when the previous sync still runs: "+overlapNames())
 		fs.BoolVar(&f.dryRun, "dry-run", false, "scheduled syncs are dry runs")
+		fs.DurationVar(&f.sweepMargin, "sweep-margin", 0, "how far before its first Authomize write each sync's sweep cutoff lies (default 2m)")
 	}
 	if action == "create" || action == "update" || action == "pause" || action == "unpause" {
 		fs.StringVar(&f.note, "note", "", "note kept with the schedule (why it was paused, ...)")
@@ -204,7 +206,7 @@ func scheduleCreate(ctx context.Context, sc client.ScheduleClient, c *common, f 
 			// collide with the id of a manual sync.
 			ID:                    workflows.WorkflowID(c.integration),
 			Workflow:              workflows.WorkflowName,
-			Args:                  []any{workflows.SyncInput{Integration: c.integration, DryRun: f.dryRun}},
+			Args:                  []any{workflows.SyncInput{Integration: c.integration, DryRun: f.dryRun, SweepMargin: f.sweepMargin}},
 			TaskQueue:             c.temporal.TaskQueue,
 			TypedSearchAttributes: temporal.NewSearchAttributes(activities.SearchAttribute.ValueSet(c.integration)),
 		},
@@ -265,7 +267,7 @@ func applyScheduleFlags(s *client.Schedule, changed func(string) bool, f schedul
 	}
 	if changed("dry-run") {
 		if a, ok := s.Action.(*client.ScheduleWorkflowAction); ok {
-			in := workflows.SyncInput{Integration: integrationOfAction(a), DryRun: f.dryRun}
+			in := workflows.SyncInput{Integration: integrationOfAction(a), DryRun: f.dryRun, SweepMargin: f.sweepMargin}
 			a.Args = []any{in}
 		}
 	}

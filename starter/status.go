@@ -103,6 +103,11 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return writeJSON(stdout, stderr, out)
 	}
 	fmt.Fprintf(stdout, "sync of %s: %s\nworkflow %s, run %s, started %s\n", c.integration, v.Status, id, runID, v.Started.Local().Format("2006-01-02 15:04:05"))
+	if p := e.GetParentExecution(); p != nil {
+		// Syncs a schedule (or the Web UI) starts run under the integration's own id, as a
+		// child of the workflow that was started.
+		fmt.Fprintf(stdout, "started by workflow %s\n", p.GetWorkflowId())
+	}
 	switch {
 	case v.Running():
 		fmt.Fprintln(stdout, progress.Line(v, false))

@@ -1,18 +1,42 @@
 package workflows
 
 import (
+	"os"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
-// TestReplaySyncHistory replays the committed history of a real 5,000-user sync (exported by
-// TestE2EFullSyncThenChanges with UPDATE_HISTORY=1). A change to SyncWorkflow that would
-// make running syncs non-deterministic fails here; such a change needs workflow.GetVersion.
-func TestReplaySyncHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	RegisterWorkflows(r)
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/sync_history.json"); err != nil {
-		t.Fatalf("replay of testdata/sync_history.json: %v", err)
+// Replay tests: committed histories of real 5,000-user syncs (exported by
+// TestE2EFullSyncThenChanges with UPDATE_HISTORY=1) must replay against today's SyncWorkflow.
+// A change that would make running syncs non-deterministic fails here; such a change needs
+// workflow.GetVersion, and a new history beside the old ones.
+var histories = []struct{ path, what, workflowID string }{
+	// Before changeSafeSweep: replays through syncLegacy.
+	{"testdata/sync_history.json", "the sync before the safe sweep", "jcsync-teste2efullsyncthenchanges-1"},
+	// With changeSafeSweep: baseline in Authomize, margin, repaired reads. A sync's own
+	// workflow id decides whether it runs or hands over, so replay needs the original.
+	{"testdata/sync_history_safe_sweep.json", "the safe-sweep sync", WorkflowID("teste2efullsyncthenchanges")},
+}
+
+func TestReplaySyncHistories(t *testing.T) {
+	for _, h := range histories {
+		f, err := os.Open(h.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", h.path, err)
+		}
+		r := worker.NewWorkflowReplayer()
+		RegisterWorkflows(r)
+		opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: h.workflowID}}
+		if err := r.ReplayWorkflowHistoryWithOptions(nil, hist, opts); err != nil {
+			t.Errorf("replay of %s (%s): %v", h.path, h.what, err)
+		}
 	}
 }

@@ -5,7 +5,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -47,6 +46,9 @@ type SyncInput struct {
 	HeartbeatTimeout time.Duration `json:"heartbeatTimeout,omitempty"`
 	// StageAttempts bounds the attempts of each stage on transient errors. Default 10.
 	StageAttempts int `json:"stageAttempts,omitempty"`
+	// SweepMargin moves the sweep's cutoff back from the run's first acceptedTimestamp, so
+	// that nothing this run wrote can fall before it. Default activities.DefaultSweepMargin.
+	SweepMargin time.Duration `json:"sweepMargin,omitempty"`
 }
 
 // MinShrinkItems keeps the shrink check from refusing small orgs over a handful of items.
@@ -61,6 +63,9 @@ func (in SyncInput) withDefaults() SyncInput {
 	}
 	if in.StageAttempts <= 0 {
 		in.StageAttempts = 10
+	}
+	if in.SweepMargin <= 0 {
+		in.SweepMargin = activities.DefaultSweepMargin
 	}
 	return in
 }
@@ -114,11 +119,29 @@ type SyncResult struct {
 	PagesResumed      int `json:"pagesResumed"`
 	InvalidReferences int `json:"invalidReferences,omitempty"`
 
+	// ListsChanged counts JumpCloud lists that changed while they were read, RepairReads the
+	// pages read again to keep those reads complete, and Unstable the lists that still could
+	// not be proven complete (the sweep is then skipped).
+	ListsChanged int      `json:"listsChanged,omitempty"`
+	RepairReads  int      `json:"repairReads,omitempty"`
+	Unstable     []string `json:"unstable,omitempty"`
+	// NoTimestamp counts Authomize answers without an acceptedTimestamp.
+	NoTimestamp int `json:"noTimestamp,omitempty"`
+
 	Swept       bool      `json:"swept"`
 	SweepCutoff time.Time `json:"sweepCutoff,omitempty"`
-	Warnings    []string  `json:"warnings,omitempty"`
-	StartedAt   time.Time `json:"startedAt"`
-	FinishedAt  time.Time `json:"finishedAt"`
+	// SweepSkipped says why a complete sync did not sweep (empty when it swept, or in a dry
+	// run).
+	SweepSkipped string `json:"sweepSkipped,omitempty"`
+	// Baseline says what the shrink check compared with.
+	Baseline string `json:"baseline,omitempty"`
+	// NotRun is set when this workflow did not sync because another sync of the integration
+	// was running; RanAs names the workflow that synced when this one handed over to it.
+	NotRun     string    `json:"notRun,omitempty"`
+	RanAs      string    `json:"ranAs,omitempty"`
+	Warnings   []string  `json:"warnings,omitempty"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
 	// Duration is the wall time of the sync.
 	Duration time.Duration `json:"duration"`
 }
@@ -140,13 +163,33 @@ func stageActivity(stage string) any {
 	panic("unknown stage " + stage)
 }
 
+// changeSafeSweep versions SyncWorkflow's safe sweep: the baseline kept in Authomize, the
+// cutoff margin, relations gating the sweep, lists repaired rather than given up on, and one
+// sync of an integration at a time. Histories without its marker replay through syncLegacy.
+const changeSafeSweep = "safe-sweep"
+
 // SyncWorkflow keeps one Authomize app in step with one JumpCloud org:
-// validate → users+admins → groups (and members) → apps (and bindings) → sweep → result.
+// validate → baseline → users+admins → groups (and members) → apps (and bindings) → sweep
+// → new baseline → result.
 func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
+	if workflow.GetVersion(ctx, changeSafeSweep, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return syncLegacy(ctx, in)
+	}
 	in = in.withDefaults()
 	if in.Integration == "" {
 		return nil, temporal.NewNonRetryableApplicationError("sync input names no integration", activities.ErrTypeConfig, nil)
 	}
+	// Two syncs of one integration at once would sweep each other's records. Temporal runs
+	// one workflow per id at a time, so every sync runs under the integration's own id:
+	// one started under another (by a schedule, or from the Web UI) hands over to it.
+	if workflow.GetInfo(ctx).WorkflowExecution.ID != WorkflowID(in.Integration) {
+		return runAsIntegration(ctx, in)
+	}
+	return runSync(ctx, in)
+}
+
+// runSync is one sync of the integration, under its own workflow id.
+func runSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	log := workflow.GetLogger(ctx)
 	started := workflow.Now(ctx)
 	progress := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: started}
@@ -156,40 +199,85 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (*Progress, error) { return progress, nil }); err != nil {
 		return nil, fmt.Errorf("register progress query: %w", err)
 	}
-	// The search attribute lets the Web UI filter by integration and the next sync find this
-	// one; whoever started the workflow (starter, schedule) need not remember to set it.
+	// The search attribute lets the Web UI filter by integration; whoever started the
+	// workflow need not remember to set it.
 	if err := workflow.UpsertTypedSearchAttributes(ctx, activities.SearchAttribute.ValueSet(in.Integration)); err != nil {
 		return nil, fmt.Errorf("set search attribute: %w", err)
 	}
+	failed := func(err error) (*SyncResult, error) {
+		progress.Phase = StatusFailed
+		return nil, err
+	}
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
-	vctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
-			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
-		},
-	})
+	vctx := workflow.WithActivityOptions(ctx, shortActivity(3))
 	var v activities.ValidateResult
 	if err := workflow.ExecuteActivity(vctx, acts.Validate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
-		progress.Phase = StatusFailed
-		return nil, fmt.Errorf("validate credentials: %w", err)
+		return failed(fmt.Errorf("validate credentials: %w", err))
 	}
-	var baseline activities.Baseline
-	var baselineErr error
+
+	// 2. Baseline: what the last complete sync read, kept in the Authomize app. A failed
+	// read is not "no baseline": it is remembered, and the sweep refused.
+	var base activities.SweepBaseline
+	var baseErr error
 	if !in.DryRun {
-		// A failed lookup is not "no previous sync": the shrink check would be off. It is
-		// remembered, and the sweep is refused unless the operator allows a shrink.
-		baselineErr = workflow.ExecuteActivity(vctx, acts.LastSuccessfulSync, in.Integration).Get(ctx, &baseline)
-		if baselineErr != nil {
-			log.Warn("no baseline for the sweep's shrink check", "error", baselineErr)
+		progress.Phase = "baseline"
+		if baseErr = workflow.ExecuteActivity(vctx, acts.ReadBaseline, in.Integration).Get(ctx, &base); baseErr != nil {
+			log.Warn("no baseline for the sweep's shrink check", "error", baseErr)
 		}
 	}
 
+	// 3. The stages, phase by phase: Authomize checks references when relations arrive, so
+	// users and admins come first, then groups with their members, then apps with their
+	// bindings.
 	stageIn := activities.StageInput{Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID}
-	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// Start-to-close bounds one attempt of a stage of the largest org; the heartbeat
-		// timeout is what detects a dead worker, within seconds.
+	sctx := workflow.WithActivityOptions(ctx, stageOptions(in))
+	result := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: started, Warnings: v.Warnings}
+	for _, phase := range activities.Phases {
+		progress.Phase = strings.Join(phase, "+")
+		if err := runStages(sctx, progress, stageIn, phase, result); err != nil {
+			return failed(err)
+		}
+	}
+	summarize(result)
+	if in.DryRun {
+		progress.Phase = StatusDone
+		return finish(ctx, result), nil
+	}
+
+	// 4. Sweep, only when it cannot delete what still exists; then the counts of this
+	// complete sync become the next one's baseline.
+	progress.Phase = "sweep"
+	if err := sweep(ctx, in, base, baseErr, result); err != nil {
+		return failed(err)
+	}
+	if result.Swept {
+		rec := activities.RecordBaselineInput{Integration: in.Integration, Counts: baselineCounts(result.Read), SyncedAt: started}
+		if err := workflow.ExecuteActivity(vctx, acts.RecordBaseline, rec).Get(ctx, nil); err != nil {
+			// The previous record was rewritten at the start and survives: the next sync
+			// compares with it.
+			result.Warnings = append(result.Warnings, fmt.Sprintf("the new baseline could not be recorded (%v): the next sync compares with the previous one", err))
+		}
+	}
+	progress.Phase = StatusDone
+	return finish(ctx, result), nil
+}
+
+// shortActivity is the options of the short activities (validate, baseline, sweep).
+func shortActivity(attempts int32) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: attempts, NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	}
+}
+
+// stageOptions is the options of the stages. Start-to-close bounds one attempt of a stage
+// of the largest org; the heartbeat timeout is what detects a dead worker, within seconds.
+func stageOptions(in SyncInput) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
 		StartToCloseTimeout: 12 * time.Hour,
 		HeartbeatTimeout:    in.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -199,64 +287,7 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 			MaximumAttempts:        int32(in.StageAttempts),
 			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
 		},
-	})
-	result := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: started, Warnings: v.Warnings}
-
-	// 2. The stages, phase by phase: Authomize checks references when relations arrive, so
-	// users and admins come first, then groups with their members, then apps with their
-	// bindings.
-	for _, phase := range activities.Phases {
-		progress.Phase = strings.Join(phase, "+")
-		if err := runStages(sctx, progress, stageIn, phase, result); err != nil {
-			progress.Phase = StatusFailed
-			return nil, err
-		}
 	}
-	summarize(result)
-
-	// 4. Sweep: only after every stage succeeded, and only when the read looks sane.
-	if in.DryRun {
-		progress.Phase = StatusDone
-		return finish(ctx, result), nil
-	}
-	progress.Phase = "sweep"
-	if err := sweepAllowed(in, baseline, baselineErr, result); err != nil {
-		progress.Phase = StatusFailed
-		return nil, err
-	}
-	cutoff := earliestAccepted(result.Stages)
-	unstable := unstableLists(result.Stages)
-	switch {
-	case len(unstable) > 0:
-		// Offsets shifted while a list was read: an item may have been skipped, and the
-		// sweep would delete it. Everything read was uploaded; the next sync sweeps.
-		result.Warnings = append(result.Warnings, fmt.Sprintf(
-			"JumpCloud changed while it was read (%s): the sweep is skipped this time so nothing that still exists is deleted; the next sync removes what is gone",
-			strings.Join(unstable, "; ")))
-	case cutoff.IsZero():
-		result.Warnings = append(result.Warnings, "Authomize returned no acceptedTimestamp: sweep skipped")
-	default:
-		wctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: 10 * time.Minute,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-				MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
-			},
-		})
-		if err := workflow.ExecuteActivity(wctx, acts.Sweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff}).Get(ctx, nil); err != nil {
-			progress.Phase = StatusFailed
-			return nil, fmt.Errorf("sweep: %w", err)
-		}
-		result.Swept, result.SweepCutoff = true, cutoff
-	}
-	// The counts of a complete sync are the next sync's baseline for the shrink check.
-	if result.Swept {
-		if err := workflow.UpsertMemo(ctx, map[string]any{activities.MemoCounts: result.Read}); err != nil {
-			log.Warn("could not record the baseline counts", "error", err)
-		}
-	}
-	progress.Phase = StatusDone
-	return finish(ctx, result), nil
 }
 
 // runStages runs stages in parallel. The first failure cancels the others: the sync will not
@@ -347,6 +378,10 @@ func summarize(r *SyncResult) {
 		r.AuthomizeRetries += c.AuthomizeRetries
 		r.PagesResumed += c.PagesResumed
 		r.InvalidReferences += c.InvalidReferences
+		r.ListsChanged += c.ListsChanged
+		r.RepairReads += c.RepairReads
+		r.NoTimestamp += c.NoTimestamp
+		r.Unstable = append(r.Unstable, c.Unstable...)
 		r.Warnings = append(r.Warnings, s.Warnings...)
 	}
 }
@@ -377,53 +412,6 @@ var uploadChecks = []struct{ stage, read, uploaded string }{
 	{activities.StageUsers, "users", "accounts"},
 	{activities.StageGroups, "groups", "groupings"},
 	{activities.StageApps, "apps", "assets"},
-}
-
-// sweepAllowed refuses a sweep that would most likely delete good data: JumpCloud returned no
-// users (a wrong org, a key that sees nothing), most of what was read could not be uploaded,
-// a kind shrank sharply since the last successful sync, or that sync could not be looked up.
-// The operator can allow an empty org or a shrink explicitly.
-func sweepAllowed(in SyncInput, base activities.Baseline, baseErr error, r *SyncResult) error {
-	refuse := func(msg string) error {
-		return temporal.NewNonRetryableApplicationError("sweep refused: "+msg+"; nothing was deleted", activities.ErrTypeSweepRefused, nil)
-	}
-	if r.Read["users"] == 0 && !in.AllowEmpty {
-		return refuse("JumpCloud returned no users, so the sweep would empty the Authomize app. Check the key's org, or run with --allow-empty if the org really is empty")
-	}
-	for _, c := range uploadChecks {
-		for _, s := range r.Stages {
-			if s.Stage != c.stage {
-				continue
-			}
-			read, up := s.Counts.Read[c.read], s.Counts.Uploaded[c.uploaded]
-			if lost := read - up; lost > MinShrinkItems && lost*100 > read*in.MaxShrinkPercent {
-				return refuse(fmt.Sprintf("only %d of the %d %s read from JumpCloud were uploaded (see the skipped counts)", up, read, c.read))
-			}
-		}
-	}
-	if in.AllowShrink {
-		return nil
-	}
-	if baseErr != nil {
-		return refuse(fmt.Sprintf("the last successful sync could not be looked up (%v), so a shrink could not be ruled out. Run with --allow-shrink to sweep anyway", baseErr))
-	}
-	if !base.Found {
-		return nil
-	}
-	var problems []string
-	for _, k := range shrinkKinds {
-		before, now := base.Counts[k], r.Read[k]
-		lost := before - now
-		if lost > MinShrinkItems && lost*100 > before*in.MaxShrinkPercent {
-			problems = append(problems, fmt.Sprintf("%s %d → %d (-%d%%)", k, before, now, lost*100/before))
-		}
-	}
-	if len(problems) == 0 {
-		return nil
-	}
-	sort.Strings(problems)
-	return refuse(fmt.Sprintf("JumpCloud returned far less than the last successful sync (%v, limit %d%%). If this is expected, run with --allow-shrink",
-		problems, in.MaxShrinkPercent))
 }
 
 // unstableLists gathers what the stages saw change while they read.

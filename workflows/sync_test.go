@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -69,17 +70,20 @@ func newHarness(t *testing.T, overrides map[string]any) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(acts)
+	// A sync runs under its integration's workflow id (see runAsIntegration).
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WorkflowID("acme")})
 	h := &harness{env: env, rec: &recorder{}}
 	mocks := map[string]any{
 		"Validate": func(ctx context.Context, in activities.ValidateInput) (activities.ValidateResult, error) {
 			return activities.ValidateResult{Integration: in.Integration}, nil
 		},
-		"LastSuccessfulSync": func(ctx context.Context, name string) (activities.Baseline, error) {
-			return activities.Baseline{}, nil
+		"ReadBaseline": func(ctx context.Context, name string) (activities.SweepBaseline, error) {
+			return activities.SweepBaseline{}, nil // a first sync into an empty app
 		},
+		"RecordBaseline": func(ctx context.Context, in activities.RecordBaselineInput) error { return nil },
 		"Sweep": func(ctx context.Context, in activities.SweepInput) error {
-			if !in.Cutoff.Equal(accepted) {
-				return errors.New("sweep cutoff is not the earliest accepted timestamp")
+			if !in.Cutoff.Equal(accepted.Add(-activities.DefaultSweepMargin)) || !in.MarginApplied {
+				return errors.New("sweep cutoff is not the earliest accepted timestamp less the margin")
 			}
 			return nil
 		},
@@ -138,11 +142,14 @@ func TestSyncRunsStepsInOrder(t *testing.T) {
 		}
 		lastOfPrevious = last
 	}
-	if h.rec.index("Sweep") != len(h.rec.calls)-1 {
-		t.Fatalf("sweep must run last: %v", h.rec.calls)
+	if h.rec.index("ReadBaseline") != 1 {
+		t.Fatalf("the baseline must be read before the stages: %v", h.rec.calls)
 	}
-	if !res.Swept || !res.SweepCutoff.Equal(accepted) {
-		t.Fatalf("swept=%v cutoff=%v, want the earliest accepted timestamp %v", res.Swept, res.SweepCutoff, accepted)
+	if h.rec.index("Sweep") != len(h.rec.calls)-2 || h.rec.index("RecordBaseline") != len(h.rec.calls)-1 {
+		t.Fatalf("sweep, then the new baseline, must run last: %v", h.rec.calls)
+	}
+	if want := accepted.Add(-activities.DefaultSweepMargin); !res.Swept || !res.SweepCutoff.Equal(want) {
+		t.Fatalf("swept=%v cutoff=%v, want the earliest accepted timestamp less the margin, %v", res.Swept, res.SweepCutoff, want)
 	}
 	if res.Read["users"] != 500 || len(res.Stages) != 4 {
 		t.Fatalf("result counts: %+v", res)
@@ -196,8 +203,8 @@ func TestSweepRefusedOnEmptyReadAndSharpShrink(t *testing.T) {
 	})
 	t.Run("shrink", func(t *testing.T) {
 		h := newHarness(t, map[string]any{
-			"LastSuccessfulSync": baselineFn(map[string]int{"users": 1000, "groups": 100}),
-			"Users":              stageFn(stageOK("users", map[string]int{"users": 400}, accepted)),
+			"ReadBaseline": baselineFn(map[string]int{"users": 1000, "groups": 100}),
+			"Users":        stageFn(stageOK("users", map[string]int{"users": 400}, accepted)),
 		})
 		h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
 		err := h.env.GetWorkflowError()
@@ -207,8 +214,8 @@ func TestSweepRefusedOnEmptyReadAndSharpShrink(t *testing.T) {
 	})
 	t.Run("shrink allowed", func(t *testing.T) {
 		h := newHarness(t, map[string]any{
-			"LastSuccessfulSync": baselineFn(map[string]int{"users": 1000}),
-			"Users":              stageFn(stageOK("users", map[string]int{"users": 400}, accepted)),
+			"ReadBaseline": baselineFn(map[string]int{"users": 1000}),
+			"Users":        stageFn(stageOK("users", map[string]int{"users": 400}, accepted)),
 		})
 		h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
 		if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
@@ -227,7 +234,7 @@ func TestDryRunNeverSweeps(t *testing.T) {
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if !sawDry || h.rec.index("Sweep") >= 0 || h.rec.index("LastSuccessfulSync") >= 0 {
+	if !sawDry || h.rec.index("Sweep") >= 0 || h.rec.index("ReadBaseline") >= 0 {
 		t.Fatalf("dry run: stage saw dry=%v, calls %v", sawDry, h.rec.calls)
 	}
 }
@@ -258,8 +265,8 @@ func stageFn(r activities.StageResult) any {
 }
 
 func baselineFn(counts map[string]int) any {
-	return func(ctx context.Context, name string) (activities.Baseline, error) {
-		return activities.Baseline{Found: true, Counts: counts}, nil
+	return func(ctx context.Context, name string) (activities.SweepBaseline, error) {
+		return activities.SweepBaseline{Found: true, Source: activities.BaselineFromAuthomize, Counts: counts}, nil
 	}
 }
 
@@ -276,24 +283,24 @@ func TestSweepRefusedWhenMostOfAListCouldNotBeUploaded(t *testing.T) {
 }
 
 func TestSweepRefusedWhenTheBaselineCannotBeRead(t *testing.T) {
-	lookupFails := func(ctx context.Context, name string) (activities.Baseline, error) {
-		return activities.Baseline{}, temporal.NewNonRetryableApplicationError("visibility unavailable", "Unavailable", nil)
+	lookupFails := func(ctx context.Context, name string) (activities.SweepBaseline, error) {
+		return activities.SweepBaseline{}, temporal.NewNonRetryableApplicationError("authomize unavailable", "Unavailable", nil)
 	}
-	h := newHarness(t, map[string]any{"LastSuccessfulSync": lookupFails})
+	h := newHarness(t, map[string]any{"ReadBaseline": lookupFails})
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
 	err := h.env.GetWorkflowError()
-	if err == nil || !strings.Contains(err.Error(), "could not be looked up") || h.rec.index("Sweep") >= 0 {
+	if err == nil || !strings.Contains(err.Error(), "could not be read") || h.rec.index("Sweep") >= 0 {
 		t.Fatalf("want a refused sweep, got %v", err)
 	}
-	h = newHarness(t, map[string]any{"LastSuccessfulSync": lookupFails})
+	h = newHarness(t, map[string]any{"ReadBaseline": lookupFails})
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
 	if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
 		t.Fatalf("--allow-shrink must sweep without a baseline: %v", err)
 	}
 }
 
-// A list that changed while it was read (its total moved) may have had items slide past a
-// page boundary unread: the sync completes, warns, and does not sweep.
+// A list that kept changing faster than its gaps could be re-read may have had items slide
+// past a page boundary unread: the sync completes, warns, and does not sweep.
 func TestUnstableListSkipsTheSweepWithAWarning(t *testing.T) {
 	shifted := stageOK("users", map[string]int{"users": 299}, accepted)
 	shifted.Counts.Unstable = []string{"users changed from 300 to 299 items during the sync"}
@@ -307,7 +314,79 @@ func TestUnstableListSkipsTheSweepWithAWarning(t *testing.T) {
 	if res.Swept || h.rec.index("Sweep") >= 0 {
 		t.Fatal("swept although a list changed while it was read")
 	}
-	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[len(res.Warnings)-1], "users changed from 300 to 299") {
-		t.Fatalf("warnings: %v", res.Warnings)
+	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[len(res.Warnings)-1], "users changed from 300 to 299") ||
+		!strings.Contains(res.SweepSkipped, "kept changing") || h.rec.index("RecordBaseline") >= 0 {
+		t.Fatalf("warnings %v, skipped %q, calls %v", res.Warnings, res.SweepSkipped, h.rec.calls)
+	}
+}
+
+// No record of a complete sync in an app that already holds data: a blind sweep could
+// delete what a narrower key no longer sees. Refused, with the way out in the message; a
+// first sync into an empty app needs no flag.
+func TestSweepRefusedWithoutABaselineWhenTheAppHoldsData(t *testing.T) {
+	noRecord := func(ctx context.Context, name string) (activities.SweepBaseline, error) {
+		return activities.SweepBaseline{AppHasData: true}, nil
+	}
+	h := newHarness(t, map[string]any{"ReadBaseline": noRecord})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "--allow-shrink") || !strings.Contains(err.Error(), "already holds data") || h.rec.index("Sweep") >= 0 {
+		t.Fatalf("want a refused sweep that says how to proceed, got %v (calls %v)", err, h.rec.calls)
+	}
+	h = newHarness(t, map[string]any{"ReadBaseline": noRecord})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
+	if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 || h.rec.index("RecordBaseline") < 0 {
+		t.Fatalf("--allow-shrink must sweep and record the baseline: %v %v", err, h.rec.calls)
+	}
+}
+
+// One upload answer without acceptedTimestamp, and the cutoff cannot be trusted to spare
+// what it wrote: no sweep, a warning, and no new baseline.
+func TestSweepSkippedWhenAnAnswerHadNoTimestamp(t *testing.T) {
+	users := stageOK("users", map[string]int{"users": 100}, time.Time{})
+	users.Counts.NoTimestamp = 2
+	h := newHarness(t, map[string]any{"Users": stageFn(users)})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res SyncResult
+	_ = h.env.GetWorkflowResult(&res)
+	if res.Swept || h.rec.index("Sweep") >= 0 || !strings.Contains(res.SweepSkipped, "acceptedTimestamp") || res.NoTimestamp != 2 {
+		t.Fatalf("swept=%v skipped=%q calls=%v", res.Swept, res.SweepSkipped, h.rec.calls)
+	}
+}
+
+// The baseline record is rewritten before the stages: its time is part of the cutoff, so
+// the sweep keeps it.
+func TestCutoffCoversTheBaselineRecord(t *testing.T) {
+	early := accepted.Add(-time.Hour)
+	var cutoff time.Time
+	h := newHarness(t, map[string]any{
+		"ReadBaseline": func(ctx context.Context, name string) (activities.SweepBaseline, error) {
+			return activities.SweepBaseline{Found: true, Counts: map[string]int{"users": 100}, Refreshed: early}, nil
+		},
+		"Sweep": func(ctx context.Context, in activities.SweepInput) error { cutoff = in.Cutoff; return nil },
+	})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", SweepMargin: 5 * time.Minute})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if want := early.Add(-5 * time.Minute); !cutoff.Equal(want) {
+		t.Fatalf("cutoff %v, want %v", cutoff, want)
+	}
+}
+
+// Authomize dropped most memberships as invalid references: sweeping would delete the
+// previous sync's good memberships.
+func TestSweepRefusedWhenAuthomizeRejectsMostRelations(t *testing.T) {
+	groups := stageOK("groups", map[string]int{"groups": 10, "members": 1000}, accepted)
+	groups.Counts.Sent = map[string]int{"memberships": 1000}
+	groups.Counts.Rejected = map[string]int{"memberships": 800}
+	h := newHarness(t, map[string]any{"Groups": stageFn(groups)})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "did not accept 800 of the 1000 memberships") || h.rec.index("Sweep") >= 0 {
+		t.Fatalf("want a refused sweep, got %v (calls %v)", err, h.rec.calls)
 	}
 }

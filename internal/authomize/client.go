@@ -174,6 +174,9 @@ type call struct {
 	// idempotent says whether a failure after the request may have been processed can be
 	// retried. Creating an app is not: a retry could create a second app.
 	idempotent bool
+	// stream, when set, reads a 2xx body as it arrives instead of buffering it: GET listings
+	// have no paging and can be as large as the app. Its error counts as a transport failure.
+	stream func(r io.Reader) error
 }
 
 func (c *Client) appCall(method, suffix string, body []byte) (call, error) {
@@ -288,6 +291,12 @@ func (c *Client) roundTrip(ctx context.Context, cl call) (int, http.Header, []by
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
+	if cl.stream != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if err := cl.stream(resp.Body); err != nil {
+			return 0, nil, nil, fmt.Errorf("reading %d answer: %w", resp.StatusCode, err)
+		}
+		return resp.StatusCode, resp.Header, nil, nil
+	}
 	limit := int64(maxResponseBytes)
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		limit = maxErrorBodyBytes

@@ -18,6 +18,10 @@ type UploadResult struct {
 	// EarliestAccepted is the earliest acceptedTimestamp of this call; zero if none. The sweep
 	// cutoff of a run is the minimum of this over every upload of the run.
 	EarliestAccepted time.Time
+	// MissingTimestamps counts responses that carried no acceptedTimestamp (optional in
+	// Authomize's spec). What they wrote has no known time, so no cutoff can be trusted to
+	// spare it: a run with any of them must not sweep.
+	MissingTimestamps int
 	// InvalidIDs are the referenced ids Authomize reported as unknown (invalidSourceIds /
 	// invalidTargetIds for memberships; invalidUserIds / GroupingIds / AssetIds /
 	// PrivilegeIds for permissions; invalidOwnerIds for groupings and assets), deduplicated.
@@ -149,7 +153,9 @@ func upload[T any](ctx context.Context, c *Client, suffix string, items []T, idO
 		if resp.NumberOfAcceptedEntities != nil {
 			res.Accepted += *resp.NumberOfAcceptedEntities
 		}
-		if resp.AcceptedTimestamp != "" {
+		if resp.AcceptedTimestamp == "" {
+			res.MissingTimestamps++
+		} else {
 			ts, err := ParseTimestamp(resp.AcceptedTimestamp)
 			if err != nil {
 				// Without it the sweep cutoff would be wrong; better to fail the stage.

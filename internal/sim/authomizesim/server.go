@@ -97,6 +97,8 @@ type Server struct {
 	rng     *rand.Rand
 	rules   []failRule
 
+	knobs knobState // upload behaviour knobs (knobs.go); has its own lock
+
 	cmu    sync.Mutex // guards the counters
 	counts map[string]map[int]int
 	total  int
@@ -776,11 +778,15 @@ func (s *Server) handleUpload(kind Kind) http.HandlerFunc {
 			return
 		}
 		ts := s.acceptTime()
-		resp := map[string]any{"requestId": s.nextRequestID(), "acceptedTimestamp": fmtTS(ts)}
+		resp := map[string]any{"requestId": s.nextRequestID()}
+		kn := s.knobs.forUpload(kind, s.requests)
+		if !kn.omitTS {
+			resp["acceptedTimestamp"] = fmtTS(ts)
+		}
 		store := a.data[kind]
 		accepted := 0
 		put := func(key []string, raw json.RawMessage) {
-			store[strings.Join(key, "\x1f")] = &record{key: key, raw: compact(raw), modifiedAt: ts}
+			store[strings.Join(key, "\x1f")] = &record{key: key, raw: compact(raw), modifiedAt: kn.stamp(ts)}
 			accepted++
 		}
 		exists := func(k Kind, id string) bool { _, ok := a.data[k][id]; return ok }
@@ -806,6 +812,11 @@ func (s *Server) handleUpload(kind Kind) http.HandlerFunc {
 				put([]string{text(m, "uniqueId")}, raw)
 			case KindAccountAssociations:
 				src, dst := text(m, "sourceId"), text(m, "targetId")
+				if kn.rejects(src, dst) {
+					is.add(src)
+					it.add(dst)
+					continue
+				}
 				goodSrc := ref(KindUsers, src, &vs, &is)
 				good := ref(KindGroupings, dst, &vt, &it) && goodSrc
 				if good || !s.opts.DropInvalidRelations {
@@ -816,6 +827,14 @@ func (s *Server) handleUpload(kind Kind) http.HandlerFunc {
 				srcKind, valid, invalid := KindUsers, &vu, &iu
 				if st == "Grouping" {
 					srcKind, valid, invalid = KindGroupings, &vg, &ig
+				}
+				if kn.rejects(st, src, priv, asset) {
+					invalid.add(src)
+					ip.add(priv)
+					if asset != "" {
+						ia.add(asset)
+					}
+					continue
 				}
 				good := ref(srcKind, src, valid, invalid)
 				good = ref(KindPrivileges, priv, &vp, &ip) && good

@@ -14,25 +14,36 @@ func pages(n int) int {
 	return (n + PageSize - 1) / PageSize
 }
 
+// linkedPages is the fewest requests of a read that proves it missed nothing while the list
+// may change: each page after the first starts at the last item of the one before, so every
+// page adds 99 items (see activities/read.go).
+func linkedPages(n int) int {
+	if n <= PageSize {
+		return 1
+	}
+	return 1 + (n-PageSize+PageSize-2)/(PageSize-1)
+}
+
 // MinRequests is the fewest JumpCloud requests a complete sync of o can make: every list read
-// once at 100 a page (users, admins, groups and each group's members, apps and each app's user
-// and group bindings, the LDAP and RADIUS lists), plus the one credential check.
+// once in linked pages of 100 (users, admins, groups and each group's members, apps and each
+// app's user and group bindings), the LDAP and RADIUS lists (only counted) in plain pages,
+// plus the one credential check.
 func MinRequests(o *jumpcloudsim.Org) map[string]int {
 	m := map[string]int{
-		"/api/systemusers":                       pages(len(o.Users)) + 1, // + the credential check
-		"/api/users":                             pages(len(o.Admins)),
-		"/api/v2/usergroups":                     pages(len(o.Groups)),
-		"/api/applications":                      pages(len(o.Apps)),
+		"/api/systemusers":                       linkedPages(len(o.Users)) + 1, // + the credential check
+		"/api/users":                             linkedPages(len(o.Admins)),
+		"/api/v2/usergroups":                     linkedPages(len(o.Groups)),
+		"/api/applications":                      linkedPages(len(o.Apps)),
 		"/api/v2/ldapservers":                    1,
 		"/api/radiusservers":                     1,
 		"/api/v2/usergroups/{id}/members":        0,
 		"/api/v2/applications/{id}/associations": 0,
 	}
 	for _, g := range o.Groups {
-		m["/api/v2/usergroups/{id}/members"] += pages(len(o.Members[g.ID]) + len(o.NestedGroups[g.ID]))
+		m["/api/v2/usergroups/{id}/members"] += linkedPages(len(o.Members[g.ID]) + len(o.NestedGroups[g.ID]))
 	}
 	for _, a := range o.Apps {
-		m["/api/v2/applications/{id}/associations"] += pages(len(o.AppUsers[a.ID])) + pages(len(o.AppGroups[a.ID]))
+		m["/api/v2/applications/{id}/associations"] += linkedPages(len(o.AppUsers[a.ID])) + linkedPages(len(o.AppGroups[a.ID]))
 	}
 	return m
 }

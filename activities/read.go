@@ -1,0 +1,318 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"jcsync/internal/jumpcloud"
+)
+
+// The list reader. JumpCloud lists are paged by offset (skip), and offsets move while the org
+// changes: a deletion before a page boundary shifts every later item one place to the left,
+// so the item that stood at the boundary is in neither page. A sweep after such a read would
+// delete it from Authomize although it still exists. The reader makes that impossible
+// without giving up concurrent pages:
+//
+//   - Pages overlap by one item: page k starts at the last item of page k-1 (stride = page
+//     size − 1). Each page is a contiguous run of the list at the moment it was served.
+//   - Two runs that share an item leave no gap between them: every item that existed at both
+//     moments and lies between the start of the first and the end of the second is in one of
+//     them. This holds for any order in which items never overtake each other (JumpCloud's
+//     _id sort, or a member list's storage order), so it needs no comparison of ids.
+//   - So each page must share an item with the page before it (its "link"), the first page
+//     starts the list (skip 0, or the checkpoint's tail), and the last page must prove the end
+//     (its own response says nothing lies beyond it). Then every object that existed for the
+//     whole read was handed to process.
+//   - A page that does not link is repaired, not given up on: fresh windows are read from the
+//     earlier page's offset on, each linked to the one before, until one links to the page or
+//     ends the list. One extra request per change, typically.
+//   - Only a list that keeps moving faster than it can be re-read is reported unstable, and
+//     the sync then skips its sweep: the last resort, counted and shown.
+//
+// Items seen twice (the overlap, a repair window) are handed to process once.
+
+// maxRepairReads bounds the windows read to repair one broken link.
+const maxRepairReads = 10
+
+// tailLen is how many ids of the last committed page the checkpoint keeps, for the first
+// page of a resumed attempt to link to.
+const tailLen = 8
+
+// errListGone is returned by a fetch when the list's owner (a group, an app) no longer exists.
+var errListGone = errors.New("list no longer exists")
+
+// listReader reads one list. T is the item type; key identifies an item within the list.
+type listReader[T any] struct {
+	name  string // for messages: "users", "members of group …"
+	size  int    // the page size asked of JumpCloud
+	fetch func(ctx context.Context, skip int) (jumpcloud.Page[T], error)
+	key   func(T) string
+	// process receives each item once, in batches; page is the offset of the page whose
+	// checkpoint tally the batch belongs to.
+	process func(ctx context.Context, page int, items []T) error
+	// commit, when set, is told the end of the contiguous prefix of finished pages, the ids
+	// of the last of them and whether it ended the list.
+	commit func(next int, tail []string, ended bool)
+	// parallel bounds the pages in flight (fetch, link, process).
+	parallel int
+	// first, when set, is told the list's total as the first page of this read gave it.
+	first func(total int)
+	// changed is told once when the list's total moves during the read; repaired counts the
+	// windows read to repair links; unstable says a list could not be proven complete.
+	changed  func(list string, first, now int)
+	repaired func(reads int)
+	unstable func(reason string)
+}
+
+// run is what the reader keeps of one page: its ids and what its response said of the end.
+type run struct {
+	skip  int
+	ids   []string
+	total int
+	ends  bool
+}
+
+func (r *run) has(id string) bool {
+	for _, x := range r.ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// links reports whether two runs share an item.
+func links(a, b *run) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	small, big := a, b
+	if len(small.ids) > len(big.ids) {
+		small, big = big, small
+	}
+	set := make(map[string]struct{}, len(big.ids))
+	for _, id := range big.ids {
+		set[id] = struct{}{}
+	}
+	for _, id := range small.ids {
+		if _, ok := set[id]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// slot is one page of a read in flight.
+type slot[T any] struct {
+	skip    int
+	fetched chan struct{} // closed when page/items/err are set
+	linked  chan struct{} // closed when the link to the previous page is settled
+	page    *run
+	items   []T
+	err     error
+	// ended is true when this page or an earlier one proved the end of the list.
+	ended bool
+}
+
+func newSlot[T any](skip int) *slot[T] {
+	return &slot[T]{skip: skip, fetched: make(chan struct{}), linked: make(chan struct{})}
+}
+
+func (r *listReader[T]) stride() int { return max(1, r.size-1) }
+
+// get fetches the page at skip.
+func (r *listReader[T]) get(ctx context.Context, skip int) (*run, []T, error) {
+	p, err := r.fetch(ctx, skip)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, len(p.Items))
+	for i, it := range p.Items {
+		ids[i] = r.key(it)
+	}
+	ends := len(p.Items) == 0
+	if p.Total >= 0 {
+		ends = ends || skip+len(p.Items) >= p.Total
+	} else {
+		ends = ends || len(p.Items) < r.size
+	}
+	return &run{skip: skip, ids: ids, total: p.Total, ends: ends}, p.Items, nil
+}
+
+// read reads the list from start. A resumed read passes the ids of the last page an earlier
+// attempt committed (tail) and whether that page ended the list.
+func (r *listReader[T]) read(ctx context.Context, start int, tail []string, ended bool) error {
+	if ended {
+		return nil
+	}
+	var prev *slot[T]
+	if start > 0 {
+		// The committed page stands in as the previous page of the first one.
+		prev = newSlot[T](start - r.stride())
+		prev.page = &run{skip: prev.skip, ids: tail, total: -1}
+		close(prev.fetched)
+		close(prev.linked)
+	}
+	tr := newPrefix(start, r.commit)
+	first := newSlot[T](start)
+	first.page, first.items, first.err = r.get(ctx, start)
+	close(first.fetched)
+	if first.err != nil {
+		return first.err
+	}
+	firstTotal := first.page.total
+	if r.first != nil {
+		r.first(firstTotal)
+	}
+	var changedOnce sync.Once
+	noteTotal := func(p *run) {
+		if p != nil && firstTotal >= 0 && p.total >= 0 && p.total != firstTotal && r.changed != nil {
+			changedOnce.Do(func() { r.changed(r.name, firstTotal, p.total) })
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, r.parallel))
+	step := func(s, before *slot[T]) {
+		g.Go(func() error { return r.page(gctx, s, before, tr, noteTotal) })
+	}
+	// Plan the pages the first total asks for; they run concurrently.
+	last, before := first, prev
+	step(first, before)
+	if !first.page.ends && firstTotal >= 0 {
+		for skip := start + r.stride(); skip-r.stride()+r.size < firstTotal; skip += r.stride() {
+			if gctx.Err() != nil {
+				break
+			}
+			s := newSlot[T](skip)
+			step(s, last)
+			last = s
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// The list may have grown past the planned pages: go on until a page proves the end.
+	for !last.ended {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s := newSlot[T](last.skip + r.stride())
+		if err := r.page(ctx, s, last, tr, noteTotal); err != nil {
+			return err
+		}
+		last = s
+	}
+	return nil
+}
+
+// page fetches one page (unless already fetched), links it to the page before it (repairing
+// the link if needed), hands its new items to process and records it as finished.
+func (r *listReader[T]) page(ctx context.Context, s, before *slot[T], tr *prefix, noteTotal func(*run)) error {
+	select {
+	case <-s.fetched:
+	default:
+		s.page, s.items, s.err = r.get(ctx, s.skip)
+		close(s.fetched)
+	}
+	linkErr := func() error {
+		defer close(s.linked)
+		if s.err != nil {
+			return s.err
+		}
+		noteTotal(s.page)
+		if before == nil {
+			s.ended = s.page.ends
+			return nil
+		}
+		select {
+		case <-before.linked:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if before.err != nil {
+			return fmt.Errorf("%s: an earlier page failed: %w", r.name, context.Canceled)
+		}
+		s.ended = before.ended || s.page.ends
+		return nil
+	}()
+	if linkErr != nil {
+		return linkErr
+	}
+	seen := map[string]struct{}{}
+	if before != nil {
+		for _, id := range before.page.ids {
+			seen[id] = struct{}{}
+		}
+		if !before.ended && !links(before.page, s.page) {
+			if err := r.repair(ctx, before.page, s.page, seen); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.handOver(ctx, s.skip, s.items, seen); err != nil {
+		return err
+	}
+	tail := s.page.ids[max(0, len(s.page.ids)-tailLen):]
+	tr.finish(s.skip, s.skip+r.stride(), tail, s.ended)
+	s.items = nil // the ids stay for the next page's link; the items are done with
+	return nil
+}
+
+// handOver passes the items whose keys are not in seen to process, and adds them to seen.
+func (r *listReader[T]) handOver(ctx context.Context, page int, items []T, seen map[string]struct{}) error {
+	fresh := make([]T, 0, len(items))
+	for _, it := range items {
+		k := r.key(it)
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		seen[k] = struct{}{}
+		fresh = append(fresh, it)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	return r.process(ctx, page, fresh)
+}
+
+// repair closes the gap between an earlier page (from) and a later one (to) that share no
+// item: windows are read from from's offset on, each linked to the one before it, until one
+// shares an item with to or ends the list. Their new items are handed to process with to's
+// page. A window that links to nothing means the items moved by more than the overlap: the
+// next one is read further back if the list shrank, further on if it grew.
+func (r *listReader[T]) repair(ctx context.Context, from, to *run, seen map[string]struct{}) error {
+	anchor, skip := from, from.skip
+	for reads := 1; reads <= maxRepairReads; reads++ {
+		w, items, err := r.get(ctx, max(0, skip))
+		if err != nil {
+			return err
+		}
+		if r.repaired != nil {
+			r.repaired(1)
+		}
+		if w.skip > 0 && !links(anchor, w) {
+			if anchor.total >= 0 && w.total > anchor.total {
+				skip += r.stride()
+			} else {
+				skip -= r.stride()
+			}
+			continue
+		}
+		if err := r.handOver(ctx, to.skip, items, seen); err != nil {
+			return err
+		}
+		if w.ends || links(w, to) {
+			return nil
+		}
+		anchor, skip = w, w.skip+r.stride()
+	}
+	if r.unstable != nil {
+		r.unstable(fmt.Sprintf("%s kept changing near offset %d: %d re-reads did not close the gap", r.name, to.skip, maxRepairReads))
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package workflows
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"jcsync/activities"
+)
+
+// Sweep outcomes, as the jcsync_sweeps metric counts them.
+const (
+	outcomeSwept   = "swept"
+	outcomeSkipped = "skipped"
+	outcomeRefused = "refused"
+)
+
+// sweep deletes from Authomize what this complete run did not refresh, but only when that
+// cannot delete anything that still exists in JumpCloud:
+//   - refused (the sync fails, nothing deleted) when the read looks wrong: no users, most of a
+//     list or of its relations not accepted by Authomize, a sharp shrink since the last
+//     complete sync, or no baseline for an app that already holds data;
+//   - skipped with a warning (the sync succeeds; the next one sweeps) when the run cannot
+//     prove its read complete or its cutoff safe: a list that kept changing, or an upload
+//     answer without acceptedTimestamp.
+func sweep(ctx workflow.Context, in SyncInput, base activities.SweepBaseline, baseErr error, r *SyncResult) error {
+	count := func(outcome string) {
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"integration": in.Integration, "outcome": outcome}).
+			Counter("jcsync_sweeps").Inc(1)
+	}
+	r.Baseline = describeBaseline(base)
+	if err := sweepAllowed(in, base, baseErr, r); err != nil {
+		count(outcomeRefused)
+		return err
+	}
+	cutoff := earliestAccepted(r.Stages)
+	if t := base.Refreshed; !t.IsZero() && (cutoff.IsZero() || t.Before(cutoff)) {
+		cutoff = t
+	}
+	var skip string
+	switch {
+	case len(r.Unstable) > 0:
+		skip = fmt.Sprintf("JumpCloud kept changing while it was read (%s): an object may have been missed, so nothing is deleted this time; the next sync removes what is gone",
+			strings.Join(r.Unstable, "; "))
+	case r.NoTimestamp > 0 || base.RefreshUnstamped:
+		skip = fmt.Sprintf("%d Authomize answers carried no acceptedTimestamp, so no cutoff is known to spare what they wrote: nothing is deleted this time", r.NoTimestamp+boolInt(base.RefreshUnstamped))
+	case cutoff.IsZero():
+		skip = "Authomize returned no acceptedTimestamp: nothing is deleted"
+	}
+	if skip != "" {
+		r.SweepSkipped = skip
+		r.Warnings = append(r.Warnings, "sweep skipped: "+skip)
+		count(outcomeSkipped)
+		return nil
+	}
+	cutoff = cutoff.Add(-in.SweepMargin)
+	wctx := workflow.WithActivityOptions(ctx, shortActivity(10))
+	if err := workflow.ExecuteActivity(wctx, acts.Sweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff, MarginApplied: true}).Get(ctx, nil); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	r.Swept, r.SweepCutoff = true, cutoff
+	count(outcomeSwept)
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func describeBaseline(b activities.SweepBaseline) string {
+	switch {
+	case b.Found:
+		return fmt.Sprintf("last complete sync of %s (from %s)", b.SyncedAt.UTC().Format(time.RFC3339), b.Source)
+	case b.AppHasData:
+		return "none found; the Authomize app already holds data"
+	default:
+		return "none: the Authomize app is empty (first sync)"
+	}
+}
+
+// baselineCounts are the counts a complete sync records for the next one's shrink check.
+func baselineCounts(read map[string]int) map[string]int {
+	out := map[string]int{}
+	for _, k := range shrinkKinds {
+		out[k] = read[k]
+	}
+	return out
+}
+
+// relationChecks pair a stage with the relations it uploads: when Authomize drops most of
+// them (invalid references, validation), the sweep would delete the last sync's good ones.
+var relationChecks = []struct{ stage, kind string }{
+	{activities.StageAdmins, "memberships"},
+	{activities.StageAdmins, "permissions"},
+	{activities.StageGroups, "memberships"},
+	{activities.StageApps, "permissions"},
+}
+
+// sweepAllowed refuses a sweep that would most likely delete good data. The operator can
+// allow an empty org or a shrink explicitly.
+func sweepAllowed(in SyncInput, base activities.SweepBaseline, baseErr error, r *SyncResult) error {
+	refuse := func(msg string) error {
+		return temporal.NewNonRetryableApplicationError("sweep refused: "+msg+"; nothing was deleted", activities.ErrTypeSweepRefused, nil)
+	}
+	sharp := func(lost, of int) bool { return lost > MinShrinkItems && lost*100 > of*in.MaxShrinkPercent }
+	if r.Read["users"] == 0 && !in.AllowEmpty {
+		return refuse("JumpCloud returned no users, so the sweep would empty the Authomize app. Check the key's org, or run with --allow-empty if the org really is empty")
+	}
+	for _, s := range r.Stages {
+		for _, c := range uploadChecks {
+			if s.Stage != c.stage {
+				continue
+			}
+			read, up := s.Counts.Read[c.read], s.Counts.Uploaded[c.uploaded]
+			if sharp(read-up, read) {
+				return refuse(fmt.Sprintf("only %d of the %d %s read from JumpCloud were uploaded (see the skipped counts)", up, read, c.read))
+			}
+		}
+		for _, c := range relationChecks {
+			if s.Stage != c.stage {
+				continue
+			}
+			sent, lost := s.Counts.Sent[c.kind], s.Counts.Rejected[c.kind]
+			if sharp(lost, sent) {
+				return refuse(fmt.Sprintf("Authomize did not accept %d of the %d %s the %s stage sent (invalid references or validation), so the sweep would delete the last sync's %s",
+					lost, sent, c.kind, s.Stage, c.kind))
+			}
+		}
+	}
+	if in.AllowShrink {
+		return nil
+	}
+	if baseErr != nil {
+		return refuse(fmt.Sprintf("the baseline (what the last complete sync read) could not be read (%v), so a shrink could not be ruled out. Run with --allow-shrink to sweep anyway", baseErr))
+	}
+	if !base.Found {
+		if !base.AppHasData {
+			return nil // a first sync into an empty app: nothing to protect
+		}
+		return refuse(fmt.Sprintf("the Authomize app already holds data but no record of a complete sync was found in it, so a shrink since then cannot be ruled out. "+
+			"Everything read was uploaded. If %d users, %d groups and %d apps is all of the org, run `starter sync --integration %s --allow-shrink` once: it sweeps and records the baseline",
+			r.Read["users"], r.Read["groups"], r.Read["apps"], in.Integration))
+	}
+	var problems []string
+	for _, k := range shrinkKinds {
+		before, now := base.Counts[k], r.Read[k]
+		if lost := before - now; sharp(lost, before) {
+			problems = append(problems, fmt.Sprintf("%s %d → %d (-%d%%)", k, before, now, lost*100/before))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	return refuse(fmt.Sprintf("JumpCloud returned far less than the last complete sync (%v, limit %d%%). If this is expected, run with --allow-shrink",
+		problems, in.MaxShrinkPercent))
+}
