@@ -76,16 +76,7 @@ type run struct {
 	ends  bool
 }
 
-func (r *run) has(id string) bool {
-	for _, x := range r.ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
-// links reports whether two runs share an item.
+// links reports whether two runs share an item. A record without an id proves nothing.
 func links(a, b *run) bool {
 	if a == nil || b == nil {
 		return false
@@ -99,7 +90,7 @@ func links(a, b *run) bool {
 		set[id] = struct{}{}
 	}
 	for _, id := range small.ids {
-		if _, ok := set[id]; ok {
+		if _, ok := set[id]; ok && id != "" {
 			return true
 		}
 	}
@@ -263,16 +254,18 @@ func (r *listReader[T]) page(ctx context.Context, s, before *slot[T], tr *prefix
 	return nil
 }
 
-// handOver passes the items whose keys are not in seen to process, and adds them to seen.
+// handOver passes the items whose keys an earlier page of the same read did not hold (seen)
+// to process, and adds this page's keys to seen. Within a page nothing is dropped: records
+// without an id, or with an id twice, are for the transform to skip and count.
 func (r *listReader[T]) handOver(ctx context.Context, page int, items []T, seen map[string]struct{}) error {
 	fresh := make([]T, 0, len(items))
 	for _, it := range items {
-		k := r.key(it)
-		if _, ok := seen[k]; ok {
-			continue
+		if _, ok := seen[r.key(it)]; !ok || r.key(it) == "" {
+			fresh = append(fresh, it)
 		}
-		seen[k] = struct{}{}
-		fresh = append(fresh, it)
+	}
+	for _, it := range items {
+		seen[r.key(it)] = struct{}{}
 	}
 	if len(fresh) == 0 {
 		return nil

@@ -59,6 +59,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		TaskQueue:                c.temporal.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Temporal itself refuses a second open sync of the id; without this the client would
+		// quietly return the running one.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		// Set at start (the workflow sets it too) so `status` finds the sync at once.
 		TypedSearchAttributes: temporal.NewSearchAttributes(activities.SearchAttribute.ValueSet(c.integration)),
 	}, workflows.WorkflowName, in)

@@ -131,6 +131,10 @@ func PrintSummary(w io.Writer, r *workflows.SyncResult, format string) error {
 		}
 		return nil
 	}
+	if r.NotRun != "" {
+		fmt.Fprintf(w, "Sync of %s %s\n", r.Integration, r.NotRun)
+		return nil
+	}
 	title := "Sync"
 	if r.DryRun {
 		title = "Dry run"
@@ -156,6 +160,12 @@ func PrintSummary(w io.Writer, r *workflows.SyncResult, format string) error {
 	if r.InvalidReferences > 0 {
 		fmt.Fprintf(w, "invalid references reported by Authomize: %d\n", r.InvalidReferences)
 	}
+	if r.ListsChanged > 0 {
+		fmt.Fprintf(w, "JumpCloud changed during the read: %d lists moved, %d pages read again to keep the read complete\n", r.ListsChanged, r.RepairReads)
+	}
+	if r.Baseline != "" {
+		fmt.Fprintf(w, "baseline: %s\n", r.Baseline)
+	}
 	var stages []string
 	for _, s := range r.Stages {
 		stages = append(stages, fmt.Sprintf("%s %s", s.Stage, s.Duration.Round(time.Millisecond)))
@@ -168,6 +178,8 @@ func PrintSummary(w io.Writer, r *workflows.SyncResult, format string) error {
 		fmt.Fprintln(w, "sweep: not run (dry run: nothing was written)")
 	case r.Swept:
 		fmt.Fprintf(w, "sweep: removed what JumpCloud no longer has (modified before %s)\n", r.SweepCutoff.UTC().Format(time.RFC3339))
+	case r.SweepSkipped != "":
+		fmt.Fprintln(w, "sweep: skipped, nothing was deleted (the warning below says why)")
 	default:
 		fmt.Fprintln(w, "sweep: not run")
 	}

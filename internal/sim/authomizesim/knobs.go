@@ -173,3 +173,20 @@ func mix64(x uint64) uint64 {
 
 // unitFloat maps x uniformly onto [0, 1).
 func unitFloat(x uint64) float64 { return float64(x>>11) / (1 << 53) }
+
+// DeleteRecord removes one stored record, as an operator deleting it by hand would; key is
+// as for ModifiedAt. It reports whether the record existed.
+func (s *Server) DeleteRecord(appID string, kind Kind, key ...string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[appID]
+	if a == nil {
+		return false
+	}
+	k := strings.Join(key, "\x1f")
+	if _, ok := a.data[kind][k]; !ok {
+		return false
+	}
+	delete(a.data[kind], k)
+	return true
+}

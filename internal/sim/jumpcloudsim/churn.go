@@ -1,6 +1,7 @@
 package jumpcloudsim
 
 import (
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -41,6 +42,10 @@ type ChurnOptions struct {
 	// order). Default 150, so deletions land in the first pages, which a paginating reader has
 	// already passed: the case where skip-based paging silently drops later items.
 	Front int
+	// MaxGroupMembers spares groups with more direct members from deletion (0: no limit).
+	// Day-to-day change does not delete the all-staff group; losing it is a sharp shrink
+	// that the sweep's guard is right to refuse.
+	MaxGroupMembers int
 }
 
 // bigList is the length past which a member or binding list spans more than one page.
@@ -113,12 +118,14 @@ type ChurnChange struct {
 
 // churner picks and applies changes. It only runs under the server's write lock.
 type churner struct {
-	rng     *rand.Rand
-	front   int
-	bag     []string // the current round, shuffled
-	next    int
-	joiners int // names handed to created users and groups
-	log     ChurnLog
+	rng   *rand.Rand
+	front int
+	// maxMembers: see ChurnOptions.MaxGroupMembers.
+	maxMembers int
+	bag        []string // the current round, shuffled
+	next       int
+	joiners    int // names handed to created users and groups
+	log        ChurnLog
 }
 
 func newChurner(opts ChurnOptions) *churner {
@@ -128,7 +135,7 @@ func newChurner(opts ChurnOptions) *churner {
 	seed := uint64(opts.Seed)
 	bag := slices.Clone(ChurnKinds)
 	return &churner{rng: rand.New(rand.NewPCG(seed^0xc4a5e, seed+0x51)), front: opts.Front,
-		bag: bag, next: len(bag), log: newChurnLog()}
+		maxMembers: opts.MaxGroupMembers, bag: bag, next: len(bag), log: newChurnLog()}
 }
 
 // step applies one change, taking the next kind of the shuffled round. A kind with nothing to
@@ -168,6 +175,9 @@ func (c *churner) apply(o *Org, kind string) (ChurnChange, churnKeys, bool) {
 		k.users = []string{ch.ID}
 	case ChurnDeleteGroup:
 		ids := frontIDs(o.Groups, func(g *jumpcloud.UserGroup) string { return g.ID }, c.front)
+		if c.maxMembers > 0 {
+			ids = slices.DeleteFunc(ids, func(id string) bool { return len(o.Members[id]) > c.maxMembers })
+		}
 		if len(ids) == 0 {
 			return ch, k, false
 		}
@@ -358,4 +368,17 @@ func (c *churner) newGroup(o *Org) jumpcloud.UserGroup {
 	}
 	return jumpcloud.UserGroup{Name: name, Type: jumpcloud.GraphUserGroup, MembershipMethod: "STATIC",
 		Description: "Group " + name}
+}
+
+// Log is a copy of the log so far, for a test that checks between syncs while the churn
+// goes on.
+func (c *Churn) Log() ChurnLog {
+	var out ChurnLog
+	c.s.View(func(*Org) {
+		l := c.eng.log
+		out = ChurnLog{Total: l.Total, ByKind: maps.Clone(l.ByKind), Changes: slices.Clone(l.Changes),
+			Accounts: maps.Clone(l.Accounts), Identities: maps.Clone(l.Identities), Groupings: maps.Clone(l.Groupings),
+			Memberships: maps.Clone(l.Memberships), Permissions: maps.Clone(l.Permissions)}
+	})
+	return out
 }
