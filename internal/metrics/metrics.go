@@ -47,6 +47,8 @@ type Metrics struct {
 	pagesResumed  *prometheus.CounterVec
 	stageDuration *prometheus.HistogramVec
 	stages        *prometheus.CounterVec
+	readRepairs   *prometheus.CounterVec
+	unstable      *prometheus.CounterVec
 }
 
 var _ activities.Observer = (*Metrics)(nil)
@@ -97,8 +99,16 @@ func New() (*Metrics, error) {
 			Name: "jcsync_stages_total",
 			Help: "Finished stages.",
 		}, []string{"integration", "stage"}),
+		readRepairs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jcsync_read_repairs_total",
+			Help: "JumpCloud pages read again because the org changed between two pages of a list.",
+		}, []string{"integration", "stage"}),
+		unstable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jcsync_lists_unstable_total",
+			Help: "Lists that kept changing faster than they could be re-read: the sync skipped its sweep.",
+		}, []string{"integration", "stage"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.retries, m.reqDuration, m.items, m.pagesResumed, m.stageDuration, m.stages} {
+	for _, c := range []prometheus.Collector{m.requests, m.retries, m.reqDuration, m.items, m.pagesResumed, m.stageDuration, m.stages, m.readRepairs, m.unstable} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metric: %w", err)
 		}
@@ -154,6 +164,12 @@ func (m *Metrics) StageDone(integration, stage string, r activities.StageResult)
 	m.stageDuration.WithLabelValues(integration, stage).Observe(r.Duration.Seconds())
 	if r.Counts.PagesResumed > 0 {
 		m.pagesResumed.WithLabelValues(integration, stage).Add(float64(r.Counts.PagesResumed))
+	}
+	if r.Counts.RepairReads > 0 {
+		m.readRepairs.WithLabelValues(integration, stage).Add(float64(r.Counts.RepairReads))
+	}
+	if n := len(r.Counts.Unstable); n > 0 {
+		m.unstable.WithLabelValues(integration, stage).Add(float64(n))
 	}
 }
 

@@ -34,7 +34,9 @@ func TestObserverCountersAreScraped(t *testing.T) {
 	m.JumpCloudRequest("acme", jumpcloud.RequestInfo{Method: "GET", Endpoint: "/api/systemusers", Status: 200, Attempt: 2})
 	m.AuthomizeRequest("acme", authomize.RequestInfo{Method: "POST", Endpoint: "/v2/apps/{appId}/accounts/users", Status: 202, Attempt: 1})
 	m.Items("acme", "users", "users", 100)
-	m.StageDone("acme", "users", activities.StageResult{Stage: "users", Duration: 3 * time.Second, Counts: activities.StageCounts{PagesResumed: 4}})
+	m.StageDone("acme", "users", activities.StageResult{Stage: "users", Duration: 3 * time.Second, Counts: activities.StageCounts{PagesResumed: 4, RepairReads: 3, Unstable: []string{"users kept changing"}}})
+	// The workflow counts sweep outcomes through the SDK's handler.
+	m.TemporalHandler().WithTags(map[string]string{"integration": "acme", "outcome": "swept"}).Counter("jcsync_sweeps").Inc(1)
 	// The SDK's handler reports into the same registry.
 	m.TemporalHandler().WithTags(map[string]string{"namespace": "default"}).Counter("temporal_request").Inc(1)
 
@@ -48,6 +50,9 @@ func TestObserverCountersAreScraped(t *testing.T) {
 		`jcsync_pages_resumed_total{integration="acme",stage="users"} 4`,
 		`jcsync_stage_duration_seconds_count{integration="acme",stage="users"} 1`,
 		`jcsync_stages_total{integration="acme",stage="users"} 1`,
+		`jcsync_read_repairs_total{integration="acme",stage="users"} 3`,
+		`jcsync_lists_unstable_total{integration="acme",stage="users"} 1`,
+		`jcsync_sweeps`,
 		`temporal_request`,
 		`go_goroutines`,
 	} {
