@@ -73,7 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "JumpCloud requests per second before 429s (0: unlimited)")
 	fs.IntVar(&o.rateBurst, "rate-burst", 0, "requests JumpCloud accepts above the rate in a burst (0: a tenth of --rate-limit)")
 	fs.BoolVar(&o.noRetryAfter, "no-retry-after", false, "answer 429 without a Retry-After header")
-	fs.StringVar(&o.controlAddr, "control-address", "", "listen address of the admin endpoint (/counts, /verify, /reset); empty: off")
+	fs.StringVar(&o.controlAddr, "control-address", "", "listen address of the admin endpoint (/counts, /verify, /reset, /churn/start, /churn/stop, /window/begin, /window/check); empty: off")
 	fs.BoolVar(&o.identities, "identities", false, "whether the connector under test uploads identities (for /verify)")
 	fs.StringVar(&o.apiKey, "api-key", DemoJumpCloudKey, "the one JumpCloud API key the simulator accepts")
 	fs.StringVar(&o.token, "token", DemoAuthomizeKey, "the one Authomize token the simulator accepts")

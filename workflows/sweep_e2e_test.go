@@ -266,8 +266,8 @@ func TestE2EOneSyncOfAnIntegrationAtATime(t *testing.T) {
 	// The schedule's sync runs; a manual start meanwhile is refused.
 	run := scheduledRun()
 	for {
-		d, err := e.tc.Client.DescribeWorkflowExecution(ctx, workflows.WorkflowID(e.name), "")
-		if err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		d, err := e.tc.Client.DescribeWorkflow(ctx, workflows.WorkflowID(e.name), "")
+		if err == nil && d.RawResponse.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)

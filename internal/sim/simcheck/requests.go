@@ -5,15 +5,6 @@ import "jcsync/internal/sim/jumpcloudsim"
 // PageSize is JumpCloud's largest page.
 const PageSize = 100
 
-// pages is the fewest requests that read a list of n items when the total is known from the
-// first page: one request even for an empty list, no trailing empty page.
-func pages(n int) int {
-	if n <= 0 {
-		return 1
-	}
-	return (n + PageSize - 1) / PageSize
-}
-
 // linkedPages is the fewest requests of a read that proves it missed nothing while the list
 // may change: each page after the first starts at the last item of the one before, so every
 // page adds 99 items (see activities/read.go).
