@@ -26,6 +26,12 @@ type Checkpoint struct {
 	// Total is the size of the stage's list when its first page was read (-1: unknown). A
 	// retried attempt compares it with what JumpCloud says now.
 	Total int `json:"total"`
+	// ProgressAttempt is the latest attempt (1-based) that committed a page or finished a
+	// parent: attempts after it made no progress. LastError is the error the last failed
+	// attempt returned. Together they bound a stage by attempts without progress, not by
+	// attempts: a long sync that advances on every attempt is never given up on.
+	ProgressAttempt int    `json:"progressAttempt,omitempty"`
+	LastError       string `json:"lastError,omitempty"`
 	// Done holds, for fan-out stages, the parents (groups, app targets) beyond NextSkip whose
 	// children were all uploaded, with the offset of their parent page. At most a few hundred
 	// short ids: the parent pages in flight.

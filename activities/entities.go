@@ -23,8 +23,12 @@ func (s *stageRun) concurrency() int {
 // and bindings share the stage's fetch slots.
 const parentLookahead = 2
 
-// finish ends a stage: its result, and err as the activity's error.
-func (s *stageRun) finish(err error) (StageResult, error) {
+// finish ends a stage: its result, and err as the activity's error (final once the stage has
+// spent its attempts without progress).
+func (s *stageRun) finish(ctx context.Context, err error) (StageResult, error) {
+	if err != nil {
+		err = s.failed(ctx, err)
+	}
 	return s.result(err), err
 }
 
@@ -89,7 +93,7 @@ func (a *Activities) Users(ctx context.Context, in StageInput) (StageResult, err
 		}
 		return upload(ctx, s, t, "identities", identities, s.az.UploadIdentities)
 	}
-	return s.finish(top(ctx, s, r))
+	return s.finish(ctx, top(ctx, s, r))
 }
 
 // children reads the child lists (members, bindings) of the keys on one parent page, each
@@ -168,7 +172,7 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 		}
 		return s.children(ctx, page, keys, members)
 	}
-	return s.finish(top(ctx, s, r))
+	return s.finish(ctx, top(ctx, s, r))
 }
 
 // Apps reads every SSO application, uploads it as an asset (with the one SSO-access
@@ -183,7 +187,7 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 	}
 	end := s.tally(stageEnd)
 	if err := upload(ctx, s, end, "privileges", []authomize.Privilege{transform.SSOPrivilege()}, s.az.UploadPrivileges); err != nil {
-		return s.finish(err)
+		return s.finish(ctx, err)
 	}
 	bindings := func(ctx context.Context, t *tally, key string) error {
 		aid, target, _ := strings.Cut(key, "|")
@@ -220,7 +224,7 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 	if err == nil {
 		err = s.countOutOfScope(ctx, end)
 	}
-	return s.finish(err)
+	return s.finish(ctx, err)
 }
 
 // countOutOfScope counts LDAP and RADIUS servers as skipped. A key without the rights to list
@@ -274,7 +278,7 @@ func (a *Activities) Admins(ctx context.Context, in StageInput) (StageResult, er
 		return nil
 	}
 	if err := r.read(ctx, 0, nil, false); err != nil {
-		return s.finish(err)
+		return s.finish(ctx, err)
 	}
 	t := s.tally(stageEnd)
 	s.read(t, "admins", len(admins))
@@ -293,8 +297,8 @@ func (a *Activities) Admins(ctx context.Context, in StageInput) (StageResult, er
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
-			return s.finish(err)
+			return s.finish(ctx, err)
 		}
 	}
-	return s.finish(nil)
+	return s.finish(ctx, nil)
 }

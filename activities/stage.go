@@ -2,12 +2,14 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"jcsync/internal/authomize"
 	"jcsync/internal/config"
@@ -47,7 +49,19 @@ type StageInput struct {
 	DryRun      bool   `json:"dryRun,omitempty"`
 	// OwnerID is the Authomize uniqueId of the app owner's account, when known.
 	OwnerID string `json:"ownerId,omitempty"`
+	// StallAttempts fails the stage after this many attempts in a row that made no progress
+	// (no page committed). Zero: DefaultStallAttempts.
+	StallAttempts int `json:"stallAttempts,omitempty"`
+	// RetryInterval is the first wait before a failed attempt is retried (see failed).
+	RetryInterval time.Duration `json:"retryInterval,omitempty"`
 }
+
+// DefaultStallAttempts is the stage's budget of attempts in a row without progress.
+const DefaultStallAttempts = 10
+
+// ErrTypeStalled is the error type of a stage that made no progress in its budget of
+// attempts in a row.
+const ErrTypeStalled = "StageStalled"
 
 // stageRun is one attempt of one stage: its clients, its checkpoint, and its counters.
 //
@@ -65,12 +79,19 @@ type stageRun struct {
 	topt    transform.Options
 	a       *Activities
 	started time.Time
+	attempt int // this attempt's number, 1-based
 
 	mu      sync.Mutex
 	cp      Checkpoint
 	prior   StageCounts       // the counts of earlier attempts, from the checkpoint
 	pending map[string]*tally // counts not yet in the checkpoint: of a page, or of one parent's children
 	slots   chan struct{}     // fetch slots shared by every list the stage reads
+	seq     uint64            // snapshots taken (under mu)
+
+	beatMu sync.Mutex // orders recorded heartbeats
+	beaten uint64     // the snapshot last recorded
+	// record records a heartbeat: activity.RecordHeartbeat, or a test's recorder.
+	record func(ctx context.Context, details ...any)
 	// resumedDone are the parents an earlier attempt finished (from the checkpoint).
 	resumedDone map[string]int
 	stopHB      func()
@@ -108,6 +129,7 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 		topt:    transform.Options{Identities: integ.Identities, OwnerID: in.OwnerID},
 		cp:      Checkpoint{Version: CheckpointVersion, Total: -1},
 		pending: map[string]*tally{},
+		record:  activity.RecordHeartbeat,
 	}
 	s.slots = make(chan struct{}, s.concurrency())
 	if activity.HasHeartbeatDetails(ctx) {
@@ -124,6 +146,11 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 			}).Info("stage resumes from its checkpoint")
 		}
 	}
+	s.attempt = int(activity.GetInfo(ctx).Attempt)
+	if err := s.stalled(s.attempt - 1); err != nil {
+		// Attempts that died (a killed worker) returned no error: they count here.
+		return nil, err
+	}
 	s.cp.Counts.Attempts++
 	s.prior = s.cp.Counts
 	s.stopHB = s.keepHeartbeating(ctx)
@@ -135,9 +162,11 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 // that stopped heartbeating would be declared dead (and retried from the same checkpoint)
 // while still working. Heartbeats are also how a cancellation reaches the activity.
 func (s *stageRun) keepHeartbeating(ctx context.Context) func() {
-	every := activity.GetInfo(ctx).HeartbeatTimeout / 3
+	// At most a second apart: the worker caps the SDK's heartbeat throttling at a second too,
+	// so live progress and a resumed attempt are never more than a second behind.
+	every := min(activity.GetInfo(ctx).HeartbeatTimeout/3, time.Second)
 	if every <= 0 {
-		every = 10 * time.Second
+		every = time.Second
 	}
 	done := make(chan struct{})
 	var once sync.Once
@@ -153,17 +182,19 @@ func (s *stageRun) keepHeartbeating(ctx context.Context) func() {
 			case <-t.C:
 				s.mu.Lock()
 				s.foldStats()
-				cp := s.snapshot()
+				cp, seq := s.snapshot()
 				s.mu.Unlock()
-				activity.RecordHeartbeat(ctx, cp)
+				s.beat(ctx, cp, seq)
 			}
 		}
 	}()
 	return func() { once.Do(func() { close(done) }) }
 }
 
-// snapshot copies the checkpoint for a heartbeat. Callers hold mu.
-func (s *stageRun) snapshot() Checkpoint {
+// snapshot copies the checkpoint for a heartbeat, with its place in the order of snapshots.
+// Callers hold mu.
+func (s *stageRun) snapshot() (Checkpoint, uint64) {
+	s.seq++
 	cp := s.cp
 	cp.Counts = cloneCounts(s.cp.Counts)
 	if s.cp.Done != nil {
@@ -172,7 +203,20 @@ func (s *stageRun) snapshot() Checkpoint {
 			cp.Done[k] = v
 		}
 	}
-	return cp
+	return cp, s.seq
+}
+
+// beat records a snapshot as the stage's heartbeat, unless a later snapshot was recorded
+// already: snapshots are taken under mu but recorded after it is released (recording can
+// wait on the SDK), and a checkpoint must never step back.
+func (s *stageRun) beat(ctx context.Context, cp Checkpoint, seq uint64) {
+	s.beatMu.Lock()
+	defer s.beatMu.Unlock()
+	if seq <= s.beaten {
+		return
+	}
+	s.beaten = seq
+	s.record(ctx, cp)
 }
 
 // commit records that every page before next was uploaded, folds those pages' counts into
@@ -182,6 +226,7 @@ func (s *stageRun) snapshot() Checkpoint {
 func (s *stageRun) commit(ctx context.Context, next int, tail []string, ended bool) {
 	s.mu.Lock()
 	s.cp.NextSkip, s.cp.Tail, s.cp.Ended = next, append([]string(nil), tail...), ended
+	s.cp.ProgressAttempt = s.attempt
 	for k, t := range s.pending {
 		if !t.parent && t.page < next {
 			s.fold(t)
@@ -195,9 +240,9 @@ func (s *stageRun) commit(ctx context.Context, next int, tail []string, ended bo
 		}
 	}
 	s.foldStats()
-	cp := s.snapshot()
+	cp, seq := s.snapshot()
 	s.mu.Unlock()
-	activity.RecordHeartbeat(ctx, cp)
+	s.beat(ctx, cp, seq)
 }
 
 // parentDone records that every child of key (on the parent page at page) was uploaded: its
@@ -215,9 +260,10 @@ func (s *stageRun) parentDone(ctx context.Context, page int, key string) {
 		}
 		s.cp.Done[key] = page
 	}
-	cp := s.snapshot()
+	s.cp.ProgressAttempt = s.attempt
+	cp, seq := s.snapshot()
 	s.mu.Unlock()
-	activity.RecordHeartbeat(ctx, cp)
+	s.beat(ctx, cp, seq)
 }
 
 // wasDone reports whether an earlier attempt finished the parent key, and counts it as
@@ -451,4 +497,73 @@ func (s *stageRun) resume(pages int) {
 	if s.cp.Counts.Attempts > 1 && pages > 0 {
 		s.cp.Counts.PagesResumed += pages
 	}
+}
+
+// stalled returns the stage's final error when the attempts up to last (1-based) include
+// the budget of attempts in a row without progress.
+func (s *stageRun) stalled(last int) error {
+	budget := s.in.StallAttempts
+	if budget <= 0 {
+		budget = DefaultStallAttempts
+	}
+	if n := last - s.cp.ProgressAttempt; n >= budget {
+		lastErr := s.cp.LastError
+		if lastErr == "" {
+			lastErr = "the worker running it stopped (no heartbeat)"
+		}
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"stage %s made no progress in %d attempts in a row (the setting is %d); the last error: %s",
+			s.name, n, budget, lastErr), ErrTypeStalled, nil)
+	}
+	return nil
+}
+
+// failed records a failed attempt in the checkpoint and decides whether the stage goes on:
+// a retryable error becomes final once the budget of attempts without progress is spent.
+// The checkpoint is recorded before the activity returns, so the next attempt sees it.
+func (s *stageRun) failed(ctx context.Context, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() || errors.Is(err, context.Canceled) {
+		return err
+	}
+	s.mu.Lock()
+	s.cp.LastError = truncateError(err.Error())
+	final := s.stalled(s.attempt)
+	stalled := s.attempt - s.cp.ProgressAttempt
+	s.foldStats()
+	cp, seq := s.snapshot()
+	s.mu.Unlock()
+	s.beat(ctx, cp, seq)
+	if final != nil {
+		return final
+	}
+	// Temporal's backoff grows with the attempt number; here it grows only with attempts in
+	// a row without progress, so a long stage that keeps advancing keeps retrying promptly.
+	wait := s.in.RetryInterval
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	for i := 1; i < stalled && wait < time.Minute; i++ {
+		wait *= 2
+	}
+	return temporal.NewApplicationErrorWithOptions(err.Error(), errType(err),
+		temporal.ApplicationErrorOptions{NextRetryDelay: min(wait, time.Minute)})
+}
+
+// errType keeps the type of a classified error.
+func errType(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type()
+	}
+	return "TransientAPIError"
+}
+
+// truncateError keeps an error message small enough for a heartbeat.
+func truncateError(msg string) string {
+	const max = 1000
+	if len(msg) > max {
+		return msg[:max] + "…"
+	}
+	return msg
 }

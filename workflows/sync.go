@@ -44,8 +44,14 @@ type SyncInput struct {
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
 	// HeartbeatTimeout is how soon a stage on a dead worker is retried elsewhere. Default 30s.
 	HeartbeatTimeout time.Duration `json:"heartbeatTimeout,omitempty"`
-	// StageAttempts bounds the attempts of each stage on transient errors. Default 10.
+	// StageAttempts fails a stage after this many attempts in a row without progress (no
+	// page committed); attempts that advance do not use it up, so a sync of hours survives
+	// any number of scattered failures and worker deploys. Default 10.
 	StageAttempts int `json:"stageAttempts,omitempty"`
+	// RetryInterval is the wait before a failed stage attempt is retried. It doubles with
+	// each attempt in a row without progress, up to a minute, and starts over after an
+	// attempt that made progress. Default 2s.
+	RetryInterval time.Duration `json:"retryInterval,omitempty"`
 	// SweepMargin moves the sweep's cutoff back from the run's first acceptedTimestamp, so
 	// that nothing this run wrote can fall before it. Default activities.DefaultSweepMargin.
 	SweepMargin time.Duration `json:"sweepMargin,omitempty"`
@@ -66,6 +72,9 @@ func (in SyncInput) withDefaults() SyncInput {
 	}
 	if in.SweepMargin <= 0 {
 		in.SweepMargin = activities.DefaultSweepMargin
+	}
+	if in.RetryInterval <= 0 {
+		in.RetryInterval = 2 * time.Second
 	}
 	return in
 }
@@ -230,7 +239,7 @@ func runSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	// 3. The stages, phase by phase: Authomize checks references when relations arrive, so
 	// users and admins come first, then groups with their members, then apps with their
 	// bindings.
-	stageIn := activities.StageInput{Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID}
+	stageIn := activities.StageInput{Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID, StallAttempts: in.StageAttempts, RetryInterval: in.RetryInterval}
 	sctx := workflow.WithActivityOptions(ctx, stageOptions(in))
 	result := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: started, Warnings: v.Warnings}
 	for _, phase := range activities.Phases {
@@ -283,10 +292,12 @@ func stageOptions(in SyncInput) workflow.ActivityOptions {
 		StartToCloseTimeout: 12 * time.Hour,
 		HeartbeatTimeout:    in.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        2 * time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			MaximumAttempts:        int32(in.StageAttempts),
+			InitialInterval:    in.RetryInterval,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			// No limit here: the stage itself gives up after StageAttempts attempts in a row
+			// without progress (activities.ErrTypeStalled), which Temporal cannot count.
+			MaximumAttempts:        0,
 			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
 		},
 	}
