@@ -115,18 +115,31 @@ func (s *stageRun) children(ctx context.Context, page int, keys []string, one fu
 	return g.Wait()
 }
 
-// ownedBy reads a 404 on a child list as its owner (a group, an app) having been deleted.
-func ownedBy[T any](p jumpcloud.Page[T], err error) (jumpcloud.Page[T], error) {
-	if errors.Is(err, jumpcloud.ErrNotFound) {
-		return p, errListGone
+// edges reads one child list of graph edges (a group's members, an app's bindings of one
+// target type) whole, and uploads what build makes of it into the parent's tally t. A 404
+// means the owner (the group, the app) was deleted during the sync: it is noted, and the
+// list ends there.
+func edges[U any](ctx context.Context, s *stageRun, t *tally, list, owner, readKind, upKind string,
+	fetch func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error),
+	build func([]jumpcloud.GraphConnection, *transform.Report) []U,
+	send func(context.Context, []U) (authomize.UploadResult, error)) error {
+	r := reader(s, list, func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error) {
+		p, err := fetch(ctx, skip)
+		if errors.Is(err, jumpcloud.ErrNotFound) {
+			return p, errListGone
+		}
+		return p, err
+	}, edgeKey)
+	r.process = func(ctx context.Context, _ int, items []jumpcloud.GraphConnection) error {
+		s.read(t, readKind, len(items))
+		var rep transform.Report
+		out := build(items, &rep)
+		s.report(t, rep)
+		return upload(ctx, s, t, upKind, out, send)
 	}
-	return p, err
-}
-
-// gone notes a child list whose owner was deleted during the sync: nothing more to upload.
-func gone(s *stageRun, t *tally, err error, what string) error {
+	err := r.read(ctx, 0, nil, false)
 	if errors.Is(err, errListGone) {
-		s.report(t, transform.Report{Skipped: map[string]int{what + ": deleted during the sync": 1}})
+		s.report(t, transform.Report{Skipped: map[string]int{owner + ": deleted during the sync": 1}})
 		return nil
 	}
 	return err
@@ -142,17 +155,13 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 		return StageResult{}, err
 	}
 	members := func(ctx context.Context, t *tally, gid string) error {
-		r := reader(s, "members of group "+gid, func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error) {
-			return ownedBy(s.jc.GroupMembersPage(ctx, gid, skip))
-		}, edgeKey)
-		r.process = func(ctx context.Context, _ int, items []jumpcloud.GraphConnection) error {
-			s.read(t, "members", len(items))
-			var rep transform.Report
-			assoc := transform.Memberships(gid, items, &rep)
-			s.report(t, rep)
-			return upload(ctx, s, t, "memberships", assoc, s.az.UploadAccountAssociations)
-		}
-		return gone(s, t, r.read(ctx, 0, nil, false), "group")
+		return edges(ctx, s, t, "members of group "+gid, "group", "members", "memberships",
+			func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error) {
+				return s.jc.GroupMembersPage(ctx, gid, skip)
+			},
+			func(items []jumpcloud.GraphConnection, rep *transform.Report) []authomize.AccountAssociation {
+				return transform.Memberships(gid, items, rep)
+			}, s.az.UploadAccountAssociations)
 	}
 	r := reader(s, StageGroups, s.jc.UserGroupsPage, groupID)
 	r.parallel = parentLookahead
@@ -191,17 +200,13 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 	}
 	bindings := func(ctx context.Context, t *tally, key string) error {
 		aid, target, _ := strings.Cut(key, "|")
-		r := reader(s, target+" bindings of app "+aid, func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error) {
-			return ownedBy(s.jc.AppAssociationsPage(ctx, aid, target, skip))
-		}, edgeKey)
-		r.process = func(ctx context.Context, _ int, items []jumpcloud.GraphConnection) error {
-			s.read(t, "bindings", len(items))
-			var rep transform.Report
-			perms := transform.AppBindings(aid, items, &rep)
-			s.report(t, rep)
-			return upload(ctx, s, t, "permissions", perms, s.az.UploadPermissions)
-		}
-		return gone(s, t, r.read(ctx, 0, nil, false), "app")
+		return edges(ctx, s, t, target+" bindings of app "+aid, "app", "bindings", "permissions",
+			func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error) {
+				return s.jc.AppAssociationsPage(ctx, aid, target, skip)
+			},
+			func(items []jumpcloud.GraphConnection, rep *transform.Report) []authomize.Permission {
+				return transform.AppBindings(aid, items, rep)
+			}, s.az.UploadPermissions)
 	}
 	r := reader(s, StageApps, s.jc.ApplicationsPage, appID)
 	r.parallel = parentLookahead
