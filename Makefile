@@ -43,7 +43,7 @@ test: lint tools build
 # The fault-injection soak: 20 trials of worker kills (make test runs 3), plus every other
 # chaos test.
 chaos: tools build
-	JCSYNC_CHAOS_TRIALS=20 $(GO) test -count=1 -timeout 60m -v ./chaos/
+	JCSYNC_CHAOS_TRIALS=20 JCSYNC_CHAOS_BIG_USERS=100000 $(GO) test -count=1 -timeout 90m -v ./chaos/
 
 # The benchmark: real dev server, worker and simulator processes; tables on stdout.
 bench: tools build

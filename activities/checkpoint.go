@@ -79,6 +79,11 @@ type StageCounts struct {
 	// Unstable names lists that kept changing faster than they could be re-read: an item
 	// may have been missed, so the run must not sweep (what it missed would be deleted).
 	Unstable []string `json:"unstable,omitempty"`
+	// Unreadable counts objects that exist in JumpCloud (their id could be read) but whose
+	// record did not decode, and names the first few (the list and the id). Their Authomize
+	// records, from an earlier sync, were not refreshed: a sweep would delete them.
+	Unreadable      int      `json:"unreadable,omitempty"`
+	UnreadableNamed []string `json:"unreadableNamed,omitempty"`
 }
 
 // maxUnstable bounds the reasons kept: one is enough to refuse the sweep.
@@ -87,6 +92,13 @@ const maxUnstable = 5
 func (c *StageCounts) unstable(reason string) {
 	if len(c.Unstable) < maxUnstable {
 		c.Unstable = append(c.Unstable, reason)
+	}
+}
+
+func (c *StageCounts) unreadable(what string) {
+	c.Unreadable++
+	if len(c.UnreadableNamed) < maxUnstable {
+		c.UnreadableNamed = append(c.UnreadableNamed, what)
 	}
 }
 

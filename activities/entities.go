@@ -53,7 +53,12 @@ func reader[T any](s *stageRun, name string, fetch func(ctx context.Context, ski
 			s.notePage()
 			return p, nil
 		},
-		key:      key,
+		key: key,
+		// Records JumpCloud sent that the client could not use are counted with the page.
+		skipped: func(skip int, reasons map[string]int, unreadable []string) {
+			s.report(s.tally(skip), transform.Report{Skipped: reasons})
+			s.noteUnreadable(name, unreadable)
+		},
 		parallel: s.concurrency(),
 		changed:  s.noteChange,
 		repaired: s.noteRepair,
@@ -130,6 +135,10 @@ func edges[U any](ctx context.Context, s *stageRun, t *tally, list, owner, readK
 		}
 		return p, err
 	}, edgeKey)
+	r.skipped = func(_ int, reasons map[string]int, unreadable []string) {
+		s.report(t, transform.Report{Skipped: reasons})
+		s.noteUnreadable(list, unreadable)
+	}
 	r.process = func(ctx context.Context, _ int, items []jumpcloud.GraphConnection) error {
 		s.read(t, readKind, len(items))
 		var rep transform.Report

@@ -59,6 +59,10 @@ type listReader[T any] struct {
 	commit func(next int, tail []string, ended bool)
 	// parallel bounds the pages in flight (fetch, link, process).
 	parallel int
+	// skipped, when set, is told the records of the page at skip that JumpCloud sent but the
+	// client could not use, by reason, and the ids of those that exist but did not decode
+	// (see jumpcloud.Page.Skipped and Unreadable).
+	skipped func(skip int, reasons map[string]int, unreadable []string)
 	// first, when set, is told the list's total as the first page of this read gave it.
 	first func(total int)
 	// changed is told once when the list's total moves during the read; repaired counts the
@@ -121,15 +125,24 @@ func (r *listReader[T]) get(ctx context.Context, skip int) (*run, []T, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ids := make([]string, len(p.Items))
-	for i, it := range p.Items {
-		ids[i] = r.key(it)
+	// The keys of every record received, usable or not: a record the client had to skip
+	// still holds its place in the list, and may be the one two pages share.
+	ids := p.Keys
+	if ids == nil {
+		ids = make([]string, len(p.Items))
+		for i, it := range p.Items {
+			ids[i] = r.key(it)
+		}
 	}
-	ends := len(p.Items) == 0
+	n := p.Received()
+	ends := n == 0
 	if p.Total >= 0 {
-		ends = ends || skip+len(p.Items) >= p.Total
+		ends = ends || skip+n >= p.Total
 	} else {
-		ends = ends || len(p.Items) < r.size
+		ends = ends || n < r.size
+	}
+	if len(p.Skipped) > 0 && r.skipped != nil {
+		r.skipped(skip, p.Skipped, p.Unreadable)
 	}
 	return &run{skip: skip, ids: ids, total: p.Total, ends: ends}, p.Items, nil
 }

@@ -126,7 +126,8 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 	}
 	s := &stageRun{
 		name: name, in: in, integ: integ, jc: jc, az: az, a: a, started: time.Now(),
-		topt:    transform.Options{Identities: integ.Identities, OwnerID: in.OwnerID},
+		topt: transform.Options{Identities: integ.Identities, OwnerID: in.OwnerID,
+			ConsoleURL: transform.ConsoleURLFor(integ.JumpCloud.BaseURL)},
 		cp:      Checkpoint{Version: CheckpointVersion, Total: -1},
 		pending: map[string]*tally{},
 		record:  activity.RecordHeartbeat,
@@ -380,6 +381,20 @@ func (s *stageRun) noteUnstable(reason string) {
 	s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name}).Warn(reason)
 }
 
+// noteUnreadable records objects that exist in JumpCloud but did not decode: this run cannot
+// refresh their Authomize records, so it must not sweep (see StageCounts.Unreadable). It goes
+// into the checkpoint at once, like an unstable list.
+func (s *stageRun) noteUnreadable(list string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		s.cp.Counts.unreadable(list + " " + id)
+	}
+}
+
 // acquire takes one of the stage's fetch slots: the pages of every list a stage reads (its
 // own, and the members or bindings of each parent) share one bound.
 func (s *stageRun) acquire(ctx context.Context) error {
@@ -470,6 +485,7 @@ func cloneCounts(c StageCounts) StageCounts {
 	out.Report = transform.Report{}
 	mergeReport(&out.Report, c.Report)
 	out.Unstable = append([]string(nil), c.Unstable...)
+	out.UnreadableNamed = append([]string(nil), c.UnreadableNamed...)
 	return out
 }
 

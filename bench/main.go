@@ -2,19 +2,23 @@
 // server, a real worker process and both simulators in a process of their own. It prints one
 // table per scenario, and reports a figure only for a sync whose result is exact.
 //
-//	go run ./bench                      # every scenario
+//	go run ./bench                      # large, huge-memory and churn
 //	go run ./bench --scenario large     # one of them
+//
+// The churn scenario syncs the large org once while it is still, then ten times back to back
+// while it changes, and checks after each sync that Authomize holds everything that existed
+// throughout it.
 package main
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +35,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"jcsync/internal/sim/control"
+	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/workflows"
 )
 
@@ -45,11 +50,19 @@ type Scenario struct {
 	// worker is configured with; 0 means no limit.
 	RPS             float64
 	PageConcurrency int
+	// ChurnSyncs, when set, makes the scenario a churn run (RunChurn): one sync of the still
+	// org, then this many back to back while the org changes once every ChurnEvery.
+	ChurnSyncs int
+	ChurnEvery time.Duration
 }
 
+// large is a production-sized org; the churn scenario reads the same org while it changes.
+var large = Scenario{Name: "large", Users: 20000, Groups: 1000, Admins: 25, Apps: 300, MaxGroupSize: 2000, AvgGroupSize: 40,
+	UserBindingsPerApp: 10, GroupBindingsPerApp: 3, Latency: 40 * time.Millisecond, RPS: 50, PageConcurrency: 4}
+
 var scenarios = []Scenario{
-	{Name: "large", Users: 20000, Groups: 1000, Admins: 25, Apps: 300, MaxGroupSize: 2000, AvgGroupSize: 40,
-		UserBindingsPerApp: 10, GroupBindingsPerApp: 3, Latency: 40 * time.Millisecond, RPS: 50, PageConcurrency: 4},
+	large,
+	withChurn(large, "churn", 10, time.Second),
 	{Name: "huge-memory", Users: 1000000, Groups: 10000, Admins: 25, Apps: 300, MaxGroupSize: 2000, AvgGroupSize: 40,
 		UserBindingsPerApp: 10, GroupBindingsPerApp: 3, PageConcurrency: 4},
 	// small is what `make test` runs to check the benchmark's own checks.
@@ -57,7 +70,13 @@ var scenarios = []Scenario{
 		UserBindingsPerApp: 5, GroupBindingsPerApp: 2, Latency: 2 * time.Millisecond, RPS: 400, PageConcurrency: 4},
 }
 
-// Row is one scenario's figures.
+// withChurn makes sc a churn run named name: syncs syncs while the org changes once per every.
+func withChurn(sc Scenario, name string, syncs int, every time.Duration) Scenario {
+	sc.Name, sc.ChurnSyncs, sc.ChurnEvery = name, syncs, every
+	return sc
+}
+
+// Row is one scenario's figures; for a churn run, those of its sync of the still org.
 type Row struct {
 	Scenario          string           `json:"scenario"`
 	Exact             bool             `json:"exact"`
@@ -72,13 +91,75 @@ type Row struct {
 	WorkerCPU         time.Duration    `json:"workerCpu"`
 	HistoryEvents     int              `json:"historyEvents"`
 	PagesRefetched    int              `json:"pagesRefetched"`
+	Churn             *ChurnReport     `json:"churn,omitempty"`
+}
+
+// ChurnReport is a churn run's figures: the sync of the still org, then the syncs that ran
+// while it changed.
+type ChurnReport struct {
+	Every   time.Duration       `json:"every"`
+	Still   ChurnSync           `json:"still"`
+	Syncs   []ChurnSync         `json:"syncs"`
+	Changes control.ChurnTotals `json:"changes"`
+}
+
+// ChurnSync is one sync of a churn run.
+type ChurnSync struct {
+	JumpCloudRequests int64         `json:"jumpcloudRequests"`
+	Swept             bool          `json:"swept"`
+	SweepSkipped      string        `json:"sweepSkipped,omitempty"`
+	RepairReads       int           `json:"repairReads"`
+	ListsChanged      int           `json:"listsChanged"`
+	Wall              time.Duration `json:"wall"`
+	// Changes is the number of changes the churn applied during the sync; Stable the objects
+	// that existed throughout it and were never touched, Missing those Authomize lacks after
+	// it, and Sample names some of them.
+	Changes int      `json:"changes"`
+	Stable  int      `json:"stable"`
+	Missing int      `json:"missing"`
+	Sample  []string `json:"missingSample,omitempty"`
+}
+
+// ChurnSummary condenses a churn run's syncs of the changing org.
+type ChurnSummary struct {
+	Syncs, Swept int
+	// ExtraRequests is the mean of the JumpCloud requests of a sync of the changing org less
+	// those of the still sync; ExtraPercent the same relative to the still sync.
+	ExtraRequests, ExtraPercent float64
+	RepairReads                 float64 // mean
+	Changes, Stable, Missing    int     // totals
+}
+
+// Summary condenses the syncs of the changing org.
+func (r *ChurnReport) Summary() ChurnSummary {
+	s := ChurnSummary{Syncs: len(r.Syncs)}
+	if s.Syncs == 0 {
+		return s
+	}
+	var extra, repairs int64
+	for _, c := range r.Syncs {
+		if c.Swept {
+			s.Swept++
+		}
+		extra += c.JumpCloudRequests - r.Still.JumpCloudRequests
+		repairs += int64(c.RepairReads)
+		s.Changes += c.Changes
+		s.Stable += c.Stable
+		s.Missing += c.Missing
+	}
+	s.ExtraRequests = float64(extra) / float64(s.Syncs)
+	s.RepairReads = float64(repairs) / float64(s.Syncs)
+	if r.Still.JumpCloudRequests > 0 {
+		s.ExtraPercent = 100 * s.ExtraRequests / float64(r.Still.JumpCloudRequests)
+	}
+	return s
 }
 
 func main() {
 	var names []string
 	var bin, jsonOut string
 	pflag.StringVar(&profileDir, "profile", "", "write the worker's CPU profile (first 30 s of the sync) and heap profile (at the end) to this directory")
-	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory"}, "scenarios to run: large, huge-memory, small")
+	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn"}, "scenarios to run: large, huge-memory, churn, small")
 	pflag.StringVar(&bin, "bin", "bin", "directory holding temporal, worker and sim")
 	pflag.StringVar(&jsonOut, "json", "", "also write the rows as JSON to this file")
 	pflag.Parse()
@@ -92,11 +173,19 @@ func main() {
 			os.Exit(2)
 		}
 		fmt.Fprintf(os.Stderr, "bench: running %s (%d users, %d groups, %d apps)\n", sc.Name, sc.Users, sc.Groups, sc.Apps)
-		row, err := Run(context.Background(), bin, sc, os.Stderr)
+		run := Run
+		if sc.ChurnSyncs > 0 {
+			run = RunChurn
+		}
+		row, err := run(context.Background(), bin, sc, os.Stderr)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", sc.Name, err)
 			failed = true
-			continue
+			// A churn run that failed after its still sync still shows its syncs: they are
+			// the evidence of what went wrong.
+			if row.Churn == nil {
+				continue
+			}
 		}
 		rows = append(rows, row)
 		Print(os.Stdout, sc, row)
@@ -122,11 +211,14 @@ func find(name string) (Scenario, bool) {
 	return Scenario{}, false
 }
 
-// Print writes one scenario's table.
+// Print writes one scenario's table; for a churn run, the still sync's and then the churn's.
 func Print(w io.Writer, sc Scenario, r Row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "scenario %s: %d users, %d groups, %d admins, %d apps; latency %s, rate limit %s\n",
 		sc.Name, sc.Users, sc.Groups, sc.Admins, sc.Apps, sc.Latency, rateText(sc.RPS))
+	if r.Churn != nil {
+		fmt.Fprintf(tw, "  the sync of the still org, before the churn:\n")
+	}
 	eps := make([]string, 0, len(r.ByEndpoint))
 	for ep := range r.ByEndpoint {
 		eps = append(eps, ep)
@@ -152,6 +244,58 @@ func Print(w io.Writer, sc Scenario, r Row) {
 	fmt.Fprintf(tw, "  Authomize snapshot exact\t%v\n", r.Exact)
 	tw.Flush()
 	fmt.Fprintln(w)
+	if r.Churn != nil {
+		PrintChurn(w, sc, r.Churn)
+	}
+}
+
+// PrintChurn writes a churn run's table: one row per sync, then the summary.
+func PrintChurn(w io.Writer, sc Scenario, r *ChurnReport) {
+	fmt.Fprintf(w, "scenario %s: %d syncs back to back while the org changes once every %s (page concurrency %d)\n",
+		sc.Name, sc.ChurnSyncs, r.Every, sc.PageConcurrency)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  sync\tchanges\tJumpCloud requests\textra\trepair reads\tlists changed\tstable objects\tmissing\twall\tswept\n")
+	row := func(name string, c ChurnSync, extra string) {
+		swept := "yes"
+		if !c.Swept {
+			swept = "no: " + c.SweepSkipped
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", name, c.Changes, c.JumpCloudRequests, extra,
+			c.RepairReads, c.ListsChanged, c.Stable, c.Missing, c.Wall.Round(100*time.Millisecond), swept)
+	}
+	row("still", r.Still, "-")
+	for i, c := range r.Syncs {
+		row(strconv.Itoa(i+1), c, fmt.Sprintf("%+d", c.JumpCloudRequests-r.Still.JumpCloudRequests))
+	}
+	tw.Flush()
+
+	s := r.Summary()
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  sweeps run\t%d of %d\n", s.Swept, s.Syncs)
+	fmt.Fprintf(tw, "  extra JumpCloud requests per churned sync (mean)\t%+.1f (%+.2f%% of the still sync's %d)\n",
+		s.ExtraRequests, s.ExtraPercent, r.Still.JumpCloudRequests)
+	fmt.Fprintf(tw, "  repair reads per churned sync (mean)\t%.1f\n", s.RepairReads)
+	fmt.Fprintf(tw, "  changes during the syncs\t%d\n", s.Changes)
+	if r.Changes.Total > 0 {
+		fmt.Fprintf(tw, "  changes by kind (whole churn)\t%s\n", kindsText(r.Changes))
+	}
+	fmt.Fprintf(tw, "  stable objects missing (must be 0)\t%d (of %d checked over %d syncs)\n", s.Missing, s.Stable, s.Syncs)
+	for _, c := range r.Syncs {
+		for _, m := range c.Sample {
+			fmt.Fprintf(tw, "    %s\n", m)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// kindsText lists a churn's changes in jumpcloudsim.ChurnKinds' order.
+func kindsText(t control.ChurnTotals) string {
+	var parts []string
+	for _, k := range jumpcloudsim.ChurnKinds {
+		parts = append(parts, fmt.Sprintf("%s %d", k, t.ByKind[k]))
+	}
+	return fmt.Sprintf("%d: %s", t.Total, strings.Join(parts, ", "))
 }
 
 func rateText(rps float64) string {
@@ -171,42 +315,119 @@ func pct(a, b int64) float64 {
 // profileDir, when set, receives the worker's pprof profiles.
 var profileDir string
 
-// Fake credentials of the simulators: the benchmark's only secrets.
+// Fake credentials of the simulators and the integration's name: the benchmark's only
+// secrets.
 const (
-	benchKey   = "jca_bench_key_0000000000000000000000000000"
-	benchToken = "atm_bench_token_000000000000000000000000"
-	benchApp   = "app-bench"
+	benchKey         = "jca_bench_key_0000000000000000000000000000"
+	benchToken       = "atm_bench_token_000000000000000000000000"
+	benchApp         = "app-bench"
+	benchIntegration = "bench"
 )
 
 // Run runs one scenario end to end and returns its figures. It fails when the sync fails or
 // Authomize's snapshot is not exactly the org.
 func Run(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, error) {
-	binDir, _ = filepath.Abs(binDir)
-	tmp, err := os.MkdirTemp("", "jcsync-bench-")
+	st, err := startStack(ctx, binDir, sc, logw)
 	if err != nil {
 		return Row{}, err
 	}
-	defer os.RemoveAll(tmp)
-	ports, err := freePorts(5)
+	defer st.close()
+	id := fmt.Sprintf("bench-%s-%d", sc.Name, time.Now().UnixNano())
+	row, _, err := st.measure(ctx, sc, id, workflows.SyncInput{Integration: benchIntegration})
+	return row, err
+}
+
+// RunChurn runs a churn scenario: one sync of the still org (measured as Run measures it),
+// then sc.ChurnSyncs syncs back to back while the org changes once every sc.ChurnEvery. After
+// each, everything that existed throughout it and was never touched must be in Authomize;
+// the run fails when anything is missing, and returns the syncs so far with that error.
+func RunChurn(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, error) {
+	st, err := startStack(ctx, binDir, sc, logw)
 	if err != nil {
 		return Row{}, err
+	}
+	defer st.close()
+	// Every sync runs under the integration's own id, as production's do, so none hands over
+	// to a child; the syncs follow each other closely, and the default 2-minute sweep margin
+	// would defer each one's deletions to a later sync.
+	id := workflows.WorkflowID(benchIntegration)
+	in := workflows.SyncInput{Integration: benchIntegration, SweepMargin: time.Second}
+
+	if err := post(st.ctl+"/window/begin", http.StatusNoContent, nil); err != nil {
+		return Row{}, err
+	}
+	row, res, err := st.measure(ctx, sc, id, in)
+	if err != nil {
+		return row, fmt.Errorf("the sync of the still org: %w", err)
+	}
+	var chk control.WindowCheck
+	if err := getJSON(st.ctl+"/window/check", &chk); err != nil {
+		return row, err
+	}
+	rep := &ChurnReport{Every: sc.ChurnEvery, Still: churnSync(res, row.JumpCloudRequests, chk, row.Wall)}
+	row.Churn = rep
+
+	start := fmt.Sprintf("%s/churn/start?every=%s&seed=%d", st.ctl, url.QueryEscape(sc.ChurnEvery.String()), benchSeed)
+	if err := post(start, http.StatusNoContent, nil); err != nil {
+		return row, err
+	}
+	for i := range sc.ChurnSyncs {
+		fmt.Fprintf(logw, "bench: %s: sync %d of %d while the org changes\n", sc.Name, i+1, sc.ChurnSyncs)
+		c, err := st.churnedSync(ctx, id, in)
+		if err != nil {
+			return row, fmt.Errorf("sync %d of the changing org: %w", i+1, err)
+		}
+		rep.Syncs = append(rep.Syncs, c)
+	}
+	if err := post(st.ctl+"/churn/stop", http.StatusOK, &rep.Changes); err != nil {
+		return row, err
+	}
+	if s := rep.Summary(); s.Missing > 0 {
+		return row, fmt.Errorf("%d objects that existed throughout their sync are missing from Authomize", s.Missing)
+	}
+	return row, nil
+}
+
+// benchSeed seeds the org's generator and the churn: every run measures the same org and the
+// same sequence of changes.
+const benchSeed = 2026
+
+// stack is a benchmark's processes, the Temporal dev server, the simulators and a worker, and
+// a client of the dev server.
+type stack struct {
+	procs    []*exec.Cmd
+	worker   *exec.Cmd
+	client   client.Client
+	ctl      string // the simulators' admin endpoint
+	queue    string
+	pprofURL string
+	logw     io.Writer
+}
+
+// startStack starts the processes of scenario sc and waits until they answer.
+func startStack(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (st *stack, err error) {
+	binDir, _ = filepath.Abs(binDir)
+	ports, err := freePorts(5)
+	if err != nil {
+		return nil, err
 	}
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	jcAddr, azAddr, ctlAddr := fmt.Sprintf("127.0.0.1:%d", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2]), fmt.Sprintf("127.0.0.1:%d", ports[3])
 
-	var procs []*exec.Cmd
+	st = &stack{ctl: "http://" + ctlAddr, queue: "bench-" + sc.Name,
+		pprofURL: fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", ports[4]), logw: logw}
 	defer func() {
-		for _, p := range procs {
-			stop(p)
+		if err != nil {
+			st.close()
 		}
 	}()
 	temporal := exec.Command(filepath.Join(binDir, "temporal"), "server", "start-dev", "--headless",
 		"--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]), "--log-level", "error",
 		"--search-attribute", "JCSyncIntegration=Keyword")
 	if err := start(temporal, logw, "temporal"); err != nil {
-		return Row{}, err
+		return nil, err
 	}
-	procs = append(procs, temporal)
+	st.procs = append(st.procs, temporal)
 
 	simArgs := []string{
 		"--jumpcloud-address", jcAddr, "--authomize-address", azAddr, "--control-address", ctlAddr,
@@ -214,83 +435,100 @@ func Run(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, 
 		"--apps", strconv.Itoa(sc.Apps), "--max-group-size", strconv.Itoa(sc.MaxGroupSize),
 		"--avg-group-size", strconv.Itoa(sc.AvgGroupSize), "--user-bindings", strconv.Itoa(sc.UserBindingsPerApp),
 		"--group-bindings", strconv.Itoa(sc.GroupBindingsPerApp), "--latency", sc.Latency.String(),
-		"--rate-limit", strconv.FormatFloat(sc.RPS, 'f', -1, 64), "--seed", "2026",
+		"--rate-limit", strconv.FormatFloat(sc.RPS, 'f', -1, 64), "--seed", strconv.Itoa(benchSeed),
 		"--api-key", benchKey, "--token", benchToken, "--app-id", benchApp,
 	}
 	sim := exec.Command(filepath.Join(binDir, "sim"), simArgs...)
 	if err := start(sim, logw, "sim"); err != nil {
-		return Row{}, err
+		return nil, err
 	}
-	procs = append(procs, sim)
-	ctl := "http://" + ctlAddr
-	if err := waitHTTP(ctx, ctl+"/counts", 10*time.Minute); err != nil {
-		return Row{}, fmt.Errorf("simulators never came up: %w", err)
+	st.procs = append(st.procs, sim)
+	if err := waitHTTP(ctx, st.ctl+"/counts", 10*time.Minute); err != nil {
+		return nil, fmt.Errorf("simulators never came up: %w", err)
 	}
 
-	c, err := dialTemporal(ctx, temporalAddr)
-	if err != nil {
-		return Row{}, err
+	if st.client, err = dialTemporal(ctx, temporalAddr); err != nil {
+		return nil, err
 	}
-	defer c.Close()
 
-	queue := "bench-" + sc.Name
 	rps := sc.RPS
 	if rps <= 0 {
 		rps = 1e6
 	}
-	worker := exec.Command(filepath.Join(binDir, "worker"),
-		"--temporal-address", temporalAddr, "--task-queue", queue, "--metrics-address", "",
+	st.worker = exec.Command(filepath.Join(binDir, "worker"),
+		"--temporal-address", temporalAddr, "--task-queue", st.queue, "--metrics-address", "",
 		"--jumpcloud-rps", strconv.FormatFloat(rps, 'f', -1, 64),
 		"--page-concurrency", strconv.Itoa(sc.PageConcurrency), "--log-level", "warn",
 		"--pprof-address", fmt.Sprintf("127.0.0.1:%d", ports[4]))
-	worker.Env = append(os.Environ(),
+	st.worker.Env = append(os.Environ(),
 		"JUMPCLOUD_API_KEY="+benchKey, "JUMPCLOUD_BASE_URL=http://"+jcAddr,
 		"AUTHOMIZE_TOKEN="+benchToken, "AUTHOMIZE_BASE_URL=http://"+azAddr, "AUTHOMIZE_APP_ID="+benchApp,
-		"AUTHOMIZE_INTEGRATION_NAME=bench", "JUMPCLOUD_ADMIN_EMAIL=", "AUTHOMIZE_OWNER_EMAIL=")
-	if err := start(worker, logw, "worker"); err != nil {
-		return Row{}, err
+		"AUTHOMIZE_INTEGRATION_NAME="+benchIntegration, "JUMPCLOUD_ADMIN_EMAIL=", "AUTHOMIZE_OWNER_EMAIL=")
+	if err := start(st.worker, logw, "worker"); err != nil {
+		return nil, err
 	}
-	procs = append(procs, worker)
-	if err := postReset(ctl); err != nil {
-		return Row{}, err
-	}
+	st.procs = append(st.procs, st.worker)
+	return st, nil
+}
 
-	began := time.Now()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: fmt.Sprintf("bench-%s-%d", sc.Name, began.UnixNano()), TaskQueue: queue,
-	}, workflows.WorkflowName, workflows.SyncInput{Integration: "bench"})
-	if err != nil {
-		return Row{}, fmt.Errorf("start the sync: %w", err)
+// close closes the client and stops the processes.
+func (st *stack) close() {
+	if st.client != nil {
+		st.client.Close()
 	}
-	pprofURL := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", ports[4])
+	for _, p := range st.procs {
+		stop(p)
+	}
+}
+
+// startSync starts one sync under id.
+func (st *stack) startSync(ctx context.Context, id string, in workflows.SyncInput) (client.WorkflowRun, error) {
+	run, err := st.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: st.queue}, workflows.WorkflowName, in)
+	if err != nil {
+		return nil, fmt.Errorf("start the sync: %w", err)
+	}
+	return run, nil
+}
+
+// measure runs one sync of a still org under id, from counters reset, and returns its
+// figures. It fails when the sync fails or Authomize's snapshot is not exactly the org.
+func (st *stack) measure(ctx context.Context, sc Scenario, id string, in workflows.SyncInput) (Row, workflows.SyncResult, error) {
+	var res workflows.SyncResult
+	if err := postReset(st.ctl); err != nil {
+		return Row{}, res, err
+	}
+	began := time.Now()
+	run, err := st.startSync(ctx, id, in)
+	if err != nil {
+		return Row{}, res, err
+	}
 	cpuDone := make(chan error, 1)
 	if profileDir != "" {
 		go func() {
-			cpuDone <- fetch(pprofURL+"/profile?seconds=30", filepath.Join(profileDir, sc.Name+"-cpu.pprof"))
+			cpuDone <- fetch(st.pprofURL+"/profile?seconds=30", filepath.Join(profileDir, sc.Name+"-cpu.pprof"))
 		}()
 	}
-	var res workflows.SyncResult
 	if err := run.Get(ctx, &res); err != nil {
-		return Row{}, fmt.Errorf("sync failed: %w", err)
+		return Row{}, res, fmt.Errorf("sync failed: %w", err)
 	}
 	wall := time.Since(began)
 	if profileDir != "" {
-		if err := fetch(pprofURL+"/heap", filepath.Join(profileDir, sc.Name+"-heap.pprof")); err != nil {
-			fmt.Fprintf(logw, "bench: heap profile: %v\n", err)
+		if err := fetch(st.pprofURL+"/heap", filepath.Join(profileDir, sc.Name+"-heap.pprof")); err != nil {
+			fmt.Fprintf(st.logw, "bench: heap profile: %v\n", err)
 		}
 		if err := <-cpuDone; err != nil {
-			fmt.Fprintf(logw, "bench: CPU profile: %v\n", err)
+			fmt.Fprintf(st.logw, "bench: CPU profile: %v\n", err)
 		}
 	}
-	peak, cpu := procStats(worker.Process.Pid)
+	peak, cpu := procStats(st.worker.Process.Pid)
 
 	var counts control.Counts
-	if err := getJSON(ctl+"/counts", &counts); err != nil {
-		return Row{}, err
+	if err := getJSON(st.ctl+"/counts", &counts); err != nil {
+		return Row{}, res, err
 	}
 	var verdict control.Verdict
-	if err := getJSON(ctl+"/verify", &verdict); err != nil {
-		return Row{}, err
+	if err := getJSON(st.ctl+"/verify", &verdict); err != nil {
+		return Row{}, res, err
 	}
 	row := Row{
 		Scenario: sc.Name, Exact: verdict.Exact, JumpCloudRequests: counts.JumpCloudTotal,
@@ -304,14 +542,59 @@ func Run(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, 
 	if sc.RPS > 0 {
 		row.LowerBound = time.Duration(float64(row.JumpCloudRequests-1) / sc.RPS * float64(time.Second))
 	}
-	row.HistoryEvents, err = historyEvents(ctx, c, run)
+	row.HistoryEvents, err = historyEvents(ctx, st.client, run)
 	if err != nil {
-		return row, err
+		return row, res, err
 	}
 	if !verdict.Exact {
-		return row, fmt.Errorf("the Authomize snapshot is not exactly the org (%d differences: %v): no figure reported", verdict.Differences, verdict.Sample)
+		return row, res, fmt.Errorf("the Authomize snapshot is not exactly the org (%d differences: %v): no figure reported", verdict.Differences, verdict.Sample)
 	}
-	return row, nil
+	return row, res, nil
+}
+
+// churnedSync runs one sync of the changing org under id, from counters reset, inside a
+// window of the admin endpoint, and checks Authomize against what was stable throughout it.
+func (st *stack) churnedSync(ctx context.Context, id string, in workflows.SyncInput) (ChurnSync, error) {
+	if err := postReset(st.ctl); err != nil {
+		return ChurnSync{}, err
+	}
+	if err := post(st.ctl+"/window/begin", http.StatusNoContent, nil); err != nil {
+		return ChurnSync{}, err
+	}
+	began := time.Now()
+	run, err := st.startSync(ctx, id, in)
+	if err != nil {
+		return ChurnSync{}, err
+	}
+	var res workflows.SyncResult
+	if err := run.Get(ctx, &res); err != nil {
+		return ChurnSync{}, fmt.Errorf("sync failed: %w", err)
+	}
+	wall := time.Since(began)
+	if res.NotRun != "" {
+		return ChurnSync{}, fmt.Errorf("the sync did not run: %s", res.NotRun)
+	}
+	var counts control.Counts
+	if err := getJSON(st.ctl+"/counts", &counts); err != nil {
+		return ChurnSync{}, err
+	}
+	var chk control.WindowCheck
+	if err := getJSON(st.ctl+"/window/check", &chk); err != nil {
+		return ChurnSync{}, err
+	}
+	return churnSync(res, counts.JumpCloudTotal, chk, wall), nil
+}
+
+func churnSync(res workflows.SyncResult, requests int64, chk control.WindowCheck, wall time.Duration) ChurnSync {
+	c := ChurnSync{
+		JumpCloudRequests: requests, Swept: res.Swept, SweepSkipped: res.SweepSkipped,
+		RepairReads: res.RepairReads, ListsChanged: res.ListsChanged, Wall: wall,
+		Changes: chk.Changes, Missing: chk.Missing, Sample: chk.Sample,
+	}
+	for _, n := range chk.Stable {
+		c.Stable += n
+	}
+	return c
 }
 
 func dialTemporal(ctx context.Context, addr string) (client.Client, error) {
@@ -456,21 +739,41 @@ func getJSON(url string, v any) error {
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	return answer(resp, http.StatusOK, v)
+}
+
+// post sends an empty POST and decodes the answer into v unless v is nil.
+func post(url string, want int, v any) error {
+	resp, err := http.Post(url, "application/json", nil)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", url, err)
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	if err := answer(resp, want, v); err != nil {
+		return fmt.Errorf("POST %s: %w", url, err)
+	}
+	return nil
+}
+
+// answer checks a response's status, quoting the body of an unexpected one (the admin
+// endpoint says there what was wrong), and decodes the body into v unless v is nil.
+func answer(resp *http.Response, want int, v any) error {
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	if v == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("decode the answer: %w", err)
+	}
+	return nil
 }
 
 func postReset(ctl string) error {
-	resp, err := http.Post(ctl+"/reset", "application/json", nil)
-	if err != nil {
+	if err := post(ctl+"/reset", http.StatusNoContent, nil); err != nil {
 		return fmt.Errorf("reset the simulators' counters: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return errors.New("reset the simulators' counters: unexpected status")
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,7 +189,6 @@ func TestStopsSafely(t *testing.T) {
 		page func(body []byte) []byte
 		want []string
 	}{
-		{"wrong types", func(b []byte) []byte { return replaceResults(b, `[{"_id":12345,"email":["a"],"suspended":"yes"}]`) }, []string{"stage users", "decode"}},
 		{"malformed JSON", func(b []byte) []byte { return []byte(`{"totalCount":300,"results":[{"_id":"5c0`) }, []string{"stage users"}},
 		{"results not a list", func(b []byte) []byte { return replaceResults(b, `{"_id":"5c0000000000000000000001"}`) }, []string{"stage users", "decode"}},
 	} {
@@ -215,6 +215,85 @@ func replaceResults(body []byte, results string) []byte {
 	env["results"] = json.RawMessage(results)
 	out, _ := json.Marshal(env)
 	return out
+}
+
+// editRecords hands each record of a v1 list body, by _id, to edit, which may change its
+// fields as raw JSON.
+func editRecords(body []byte, edit func(id string, rec map[string]json.RawMessage)) []byte {
+	var env struct {
+		TotalCount int                          `json:"totalCount"`
+		Results    []map[string]json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return body
+	}
+	for _, rec := range env.Results {
+		var id string
+		if json.Unmarshal(rec["_id"], &id) == nil {
+			edit(id, rec)
+		}
+	}
+	out, _ := json.Marshal(env)
+	return out
+}
+
+// TestWrongTypesAreSkipped: a user JumpCloud serves with wrong types in fields the mapping
+// reads is skipped and counted, and the sync completes with everyone else; wrong types in
+// fields the mapping does not read change nothing. One such record used to fail the users
+// stage, and with it every sync of the org.
+func TestWrongTypesAreSkipped(t *testing.T) {
+	e := newSafeEnv(t, "wrong-types", jumpcloudsim.Options{}, nil, false)
+	var ids []string
+	e.sims.JC.View(func(o *jumpcloudsim.Org) {
+		for i := range o.Users {
+			ids = append(ids, o.Users[i].ID)
+		}
+	})
+	slices.Sort(ids)
+	// The second page (skip 99: pages overlap by one user) holds ids[99:199]; both users are in
+	// its middle, away from the users it shares with its neighbours.
+	bad, odd := ids[149], ids[159]
+	e.sims.JC.RewriteBodies("/api/systemusers", func(r *http.Request, body []byte) []byte {
+		if q := r.URL.Query(); q.Get("skip") != "99" || q.Get("filter") != "" {
+			return body
+		}
+		return editRecords(body, func(id string, rec map[string]json.RawMessage) {
+			switch id {
+			case bad:
+				rec["email"] = json.RawMessage(`["` + id + `@example.com"]`)
+				rec["suspended"] = json.RawMessage(`"yes"`)
+			case odd:
+				rec["attributes"] = json.RawMessage(`"none"`)
+				rec["displayname"] = json.RawMessage(`5`)
+				rec["created"] = json.RawMessage(`{"at":1}`)
+				rec["ssh_keys"] = json.RawMessage(`7`)
+				rec["middlename"] = json.RawMessage(`false`)
+			}
+		})
+	})
+	run := startSync(t, e.tc.Client, e.queue, workflows.SyncInput{Integration: e.name})
+	res, err := waitSync(t, e.tc.Client, run, 2*time.Minute)
+	if err != nil {
+		t.Fatalf("a record with wrong types failed the sync: %v", err)
+	}
+	t.Logf("skipped %v, swept %v %s", res.Skipped, res.Swept, res.SweepSkipped)
+	if n := res.Skipped["user: undecodable record"]; n != 1 {
+		t.Errorf("the bad user was counted %d times, want once: %v", n, res.Skipped)
+	}
+	// The bad user exists in JumpCloud: the sweep, which would delete the record the good
+	// sync left of it, waits, and says which user.
+	if res.Swept || !strings.Contains(res.SweepSkipped, bad) || res.Unreadable != 1 {
+		t.Errorf("swept=%v skipped=%q unreadable=%d; want the sweep to wait for the unreadable user", res.Swept, res.SweepSkipped, res.Unreadable)
+	}
+	// Everything is exact, the user with odd unused fields included, and the bad user's
+	// record from the good sync is still there.
+	snap := e.sims.AZ.Snapshot(testenv.AppID)
+	if d := testenv.Diff(expected(e.sims), snap); len(d) > 0 {
+		t.Errorf("the snapshot differs: %s", testenv.Summarize(d))
+	}
+	if _, ok := snap.Users[transform.UserAccountID(odd)]; !ok {
+		t.Error("the user with wrong types in unused fields is missing")
+	}
 }
 
 // TestCancelledSyncKeepsSnapshot cancels a sync while its stages run: no sweep, and the
@@ -253,7 +332,8 @@ func TestCancelledSyncKeepsSnapshot(t *testing.T) {
 // TestOddRecordsAreSkippedOrKept: records JumpCloud may really send — nulls, unknown
 // fields, unicode, huge values, duplicate and missing ids — never fail a sync. Those with
 // a usable id are uploaded (their values cut to Authomize's limits), the rest are skipped
-// and counted in the result.
+// and counted in the result, under the same reasons whether the client or the transform
+// caught them.
 func TestOddRecordsAreSkippedOrKept(t *testing.T) {
 	tc := devServer(t)
 	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 5, Users: 250, Groups: 20, Admins: 4, Apps: 6})
@@ -269,15 +349,17 @@ func TestOddRecordsAreSkippedOrKept(t *testing.T) {
 			ids[2], strings.Repeat("Ж", 50_000), strings.Repeat("x", 300_000), strings.Repeat("é", 10_000)),
 		`{"username":"no id"}`, `{"_id":null,"username":"null id"}`, `{"_id":"","username":"empty id"}`, `null`,
 	}
+	// The odd records join the last page: it is short (250 users, pages of 100 overlapping by
+	// one), and a page may not hold more records than its limit.
 	sims.JC.RewriteBodies("/api/systemusers", func(r *http.Request, body []byte) []byte {
-		if r.URL.Query().Get("skip") != "0" || r.URL.Query().Get("limit") != "100" {
+		if q := r.URL.Query(); q.Get("limit") != "100" || q.Get("filter") != "" {
 			return body
 		}
 		var env struct {
 			TotalCount int               `json:"totalCount"`
 			Results    []json.RawMessage `json:"results"`
 		}
-		if err := json.Unmarshal(body, &env); err != nil || len(env.Results) == 0 {
+		if err := json.Unmarshal(body, &env); err != nil || len(env.Results) == 0 || len(env.Results)+1+len(odd) > 100 {
 			return body
 		}
 		results := append(env.Results, env.Results[0]) // a duplicate id on the same page
@@ -306,8 +388,8 @@ func TestOddRecordsAreSkippedOrKept(t *testing.T) {
 	}
 	t.Logf("skipped %v, adjusted %v", res.Skipped, res.Adjusted)
 	// The duplicate and the four records without an id.
-	if skipped < 5 {
-		t.Errorf("want at least 5 user records skipped and counted, got %d: %v", skipped, res.Skipped)
+	if skipped < 5 || res.Skipped["user: missing _id"] < 4 || res.Skipped["user: duplicate _id"] < 1 {
+		t.Errorf("want the 4 user records without an id and the duplicate skipped and counted, got %d: %v", skipped, res.Skipped)
 	}
 	if len(res.Adjusted) == 0 {
 		t.Error("the huge values were not reported as adjusted")

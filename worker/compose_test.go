@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +22,8 @@ type composeFile struct {
 		DependsOn   any               `yaml:"depends_on"`
 		Environment map[string]string `yaml:"environment"`
 		Profiles    []string          `yaml:"profiles"`
+		Command     any               `yaml:"command"`
+		Entrypoint  any               `yaml:"entrypoint"`
 	} `yaml:"services"`
 }
 
@@ -108,14 +112,15 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("service %s is missing", need)
 		}
 	}
-	// The worker's environment covers every variable the worker reads.
+	// The worker's environment covers every variable the worker reads, except those meant
+	// for the simulators alone.
 	worker := f.Services["worker"]
 	var want []string
 	want = append(want, config.EnvVars...)
 	want = append(want, config.TemporalEnvVars...)
 	want = append(want, WorkerEnvVars...)
 	for _, v := range want {
-		if _, ok := worker.Environment[v]; !ok {
+		if _, ok := worker.Environment[v]; !ok && !contains(demoOnlyEnvVars, v) {
 			t.Errorf("the worker service does not set %s", v)
 		}
 	}
@@ -124,6 +129,61 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("the worker service sets %s, which the worker does not read", k)
 		}
 	}
+}
+
+// demoOnlyEnvVars are worker variables that only the demo profile may set: plain http to
+// the simulators by service name would, in production, send the keys in clear text.
+var demoOnlyEnvVars = []string{config.EnvInsecureHTTP}
+
+// TestComposeInsecureHTTPOnlyInDemo pins where plain http is allowed: the demo's worker
+// needs it to reach the simulators by name; no other service may have it, by variable or flag.
+func TestComposeInsecureHTTPOnlyInDemo(t *testing.T) {
+	f := loadCompose(t)
+	demo := f.Services["worker-demo"]
+	if v := demo.Environment[config.EnvInsecureHTTP]; v != "true" {
+		t.Errorf("worker-demo: %s = %q, want \"true\" (it reaches the simulators over http by name)", config.EnvInsecureHTTP, v)
+	}
+	for _, k := range []string{"JUMPCLOUD_BASE_URL", "AUTHOMIZE_BASE_URL"} {
+		if !strings.HasPrefix(demo.Environment[k], "http://sim:") {
+			t.Errorf("worker-demo: %s = %q, want the simulator", k, demo.Environment[k])
+		}
+	}
+	if !slices.Contains(demo.Profiles, "demo") {
+		t.Error("worker-demo is not in the demo profile")
+	}
+	for name, s := range f.Services {
+		if slices.Contains(s.Profiles, "demo") {
+			continue
+		}
+		for _, v := range demoOnlyEnvVars {
+			if _, ok := s.Environment[v]; ok {
+				t.Errorf("service %s sets %s, which only the demo profile may", name, v)
+			}
+		}
+		for _, arg := range append(words(s.Entrypoint), words(s.Command)...) {
+			if strings.HasPrefix(arg, "--insecure-http") {
+				t.Errorf("service %s runs with %s, which only the demo profile may", name, arg)
+			}
+		}
+	}
+	if _, ok := f.Services["worker"].Environment[config.EnvInsecureHTTP]; ok {
+		t.Errorf("the production worker sets %s", config.EnvInsecureHTTP)
+	}
+}
+
+// words lists the arguments of a command or entrypoint, in either of compose's forms.
+func words(v any) []string {
+	switch c := v.(type) {
+	case string:
+		return strings.Fields(c)
+	case []any:
+		var out []string
+		for _, w := range c {
+			out = append(out, fmt.Sprint(w))
+		}
+		return out
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

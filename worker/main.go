@@ -48,7 +48,7 @@ const (
 
 // WorkerEnvVars are the variables the worker reads besides the integration's and Temporal's.
 var WorkerEnvVars = []string{EnvConfig, EnvMaxConcurrentActivities, EnvPageConcurrency, EnvJumpCloudRPS, EnvMetricsAddress,
-	EnvCodecAddress, EnvCodecCORSOrigins, EnvCodecAuthToken, EnvPprofAddress, "LOG_LEVEL", "LOG_FORMAT"}
+	EnvCodecAddress, EnvCodecCORSOrigins, EnvCodecAuthToken, EnvPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}
 
 // stopTimeout is how long running activities get, after SIGTERM, to notice the cancellation
 // and heartbeat their checkpoint before the worker exits; a retry elsewhere resumes there.
@@ -64,12 +64,16 @@ type Config struct {
 	MaxConcurrentActivities int
 	PageConcurrency         int
 	JumpCloudRPS            float64
-	MetricsAddress          string
+	// InsecureHTTP accepts http:// JumpCloud and Authomize base URLs to hosts beyond
+	// loopback, in every integration: for simulators reached by a service name only.
+	InsecureHTTP   bool
+	MetricsAddress string
 	// CodecAddress serves the payload codec to the Web UI and the CLI (with encryption on).
 	CodecAddress     string
 	CodecCORSOrigins []string
 	// codecAuthToken, when set, is required as "Authorization: Bearer ..." by the codec
 	// endpoint; read from the environment only, never a flag (flags show in process lists).
+	// Without it the endpoint may only listen on loopback.
 	codecAuthToken string
 	// PprofAddress serves Go's profiler, for performance work; empty (the default) is off.
 	PprofAddress string
@@ -97,24 +101,30 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, EnvMaxConcurrentActivities, 20), "activities this worker runs at once (env "+EnvMaxConcurrentActivities+")")
 	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, EnvPageConcurrency, 4), "JumpCloud pages one stage fetches at once (env "+EnvPageConcurrency+")")
 	fs.Float64Var(&c.JumpCloudRPS, "jumpcloud-rps", envFloat(getenv, EnvJumpCloudRPS, 10), "JumpCloud requests per second per org, unless the integration sets its own (env "+EnvJumpCloudRPS+")")
+	// An unreadable JCSYNC_INSECURE_HTTP is an error, not a quiet default either way.
+	pol, polErr := config.PolicyFromEnv(getenv)
+	fs.BoolVar(&c.InsecureHTTP, "insecure-http", pol.InsecureHTTP, "accept http:// JumpCloud and Authomize base URLs to hosts beyond loopback, for simulators reached by name; never for real accounts (env "+config.EnvInsecureHTTP+")")
 	metricsDefault := ":9090"
 	if v, ok := lookup(getenv, EnvMetricsAddress); ok {
 		metricsDefault = v
 	}
 	fs.StringVar(&c.MetricsAddress, "metrics-address", metricsDefault, "address of the Prometheus /metrics endpoint; empty disables it (env "+EnvMetricsAddress+")")
-	fs.StringVar(&c.CodecAddress, "codec-address", getenv(EnvCodecAddress), "address of the codec endpoint (/encode, /decode) that lets the Web UI show encrypted payloads; needs payload encryption (env "+EnvCodecAddress+")")
+	fs.StringVar(&c.CodecAddress, "codec-address", getenv(EnvCodecAddress), "address of the codec endpoint (/encode, /decode) that lets the Web UI show encrypted payloads; needs payload encryption, and "+EnvCodecAuthToken+" unless on loopback (env "+EnvCodecAddress+")")
 	origins := []string{"http://localhost:8233"}
 	if v := getenv(EnvCodecCORSOrigins); v != "" {
 		origins = strings.Split(v, ",")
 	}
 	fs.StringSliceVar(&c.CodecCORSOrigins, "codec-cors-origins", origins, "Web UI origins allowed to call the codec endpoint (env "+EnvCodecCORSOrigins+"); its bearer token comes from "+EnvCodecAuthToken)
-	c.codecAuthToken = getenv(EnvCodecAuthToken)
+	c.codecAuthToken = strings.TrimSpace(getenv(EnvCodecAuthToken))
 	fs.StringVar(&c.PprofAddress, "pprof-address", getenv(EnvPprofAddress), "address of Go's profiler (/debug/pprof/); empty disables it (env "+EnvPprofAddress+")")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if polErr != nil && !fs.Changed("insecure-http") {
+		return c, polErr
 	}
 	if c.MaxConcurrentActivities < 1 {
 		return c, errors.New("--max-concurrent-activities must be at least 1")
@@ -125,7 +135,28 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	if c.JumpCloudRPS <= 0 {
 		return c, errors.New("--jumpcloud-rps must be positive")
 	}
+	if err := checkCodecAccess(c.CodecAddress, c.codecAuthToken); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// checkCodecAccess refuses a codec endpoint that anyone on the network could call unchecked:
+// it decrypts whatever the keyring can, so beyond loopback it needs a bearer token. On
+// loopback the Web UI of the same machine may call it without one. A host name other than
+// localhost counts as beyond loopback: what it resolves to is not ours to trust.
+func checkCodecAccess(addr, token string) error {
+	if addr == "" || token != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--codec-address %q: want host:port, e.g. 127.0.0.1:8089: %w", addr, err)
+	}
+	if config.IsLoopbackHost(host) {
+		return nil
+	}
+	return fmt.Errorf("--codec-address %q listens beyond loopback without a token: set %s (clients then send \"Authorization: Bearer <token>\"), or listen on 127.0.0.1", addr, EnvCodecAuthToken)
 }
 
 // lookup tells an empty value ("disable") from an unset one; getenv alone cannot, so the
@@ -153,14 +184,15 @@ func envFloat(getenv func(string) string, name string, def float64) float64 {
 }
 
 // loadIntegrations merges the config file's integrations with the one described by the
-// environment, and resolves every secret now, so a missing key stops the worker at start
-// instead of failing syncs later.
-func loadIntegrations(file string, getenv func(string) string, readFile func(string) ([]byte, error)) (config.Integrations, error) {
-	return config.Gather(file, getenv, readFile)
+// environment, and resolves every secret now, so a missing key (or a base URL without TLS)
+// stops the worker at start instead of failing syncs later.
+func loadIntegrations(c Config, getenv func(string) string, readFile func(string) ([]byte, error)) (config.Integrations, error) {
+	return config.GatherWith(c.ConfigFile, getenv, readFile, config.Policy{InsecureHTTP: c.InsecureHTTP})
 }
 
-// clientOptions builds the Temporal client's options with our logger and metrics.
-func clientOptions(c Config, log *logrus.Logger, m *metrics.Metrics) (client.Options, error) {
+// clientOptions builds the Temporal client's options with our logger and metrics. It sets
+// c.Temporal.Keyring when payload encryption is on, for the codec endpoint.
+func clientOptions(c *Config, log *logrus.Logger, m *metrics.Metrics) (client.Options, error) {
 	opts, err := c.Temporal.ClientOptions(os.ReadFile)
 	if err != nil {
 		return opts, err
@@ -206,9 +238,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 func serve(ctx context.Context, c Config, getenv func(string) string, log *logrus.Logger) error {
-	ins, err := loadIntegrations(c.ConfigFile, getenv, os.ReadFile)
+	ins, err := loadIntegrations(c, getenv, os.ReadFile)
 	if err != nil {
 		return err
+	}
+	if c.InsecureHTTP {
+		log.Warn("--insecure-http: JumpCloud and Authomize base URLs may use plain http to any host; for simulators only")
 	}
 	var m *metrics.Metrics
 	if c.MetricsAddress != "" {
@@ -223,21 +258,16 @@ func serve(ctx context.Context, c Config, getenv func(string) string, log *logru
 		defer srv.Shutdown(context.Background())
 		log.WithField("address", srv.Addr()).Info("metrics on /metrics")
 	}
-	opts, err := clientOptions(c, log, m)
+	opts, err := clientOptions(&c, log, m)
 	if err != nil {
 		return err
 	}
 	if c.CodecAddress != "" {
-		if c.Temporal.Keyring == nil {
-			return fmt.Errorf("--codec-address needs payload encryption: set %s or --codec-keys-file", codec.EnvKeys)
-		}
-		h := codec.Handler(c.Temporal.Keyring, codec.HandlerOptions{CORSOrigins: c.CodecCORSOrigins, AuthToken: c.codecAuthToken})
-		stop, addr, err := serveHTTP(c.CodecAddress, h, log)
+		stop, _, err := serveCodec(c, log)
 		if err != nil {
-			return fmt.Errorf("codec endpoint: %w", err)
+			return err
 		}
 		defer stop()
-		log.WithFields(logrus.Fields{"address": addr, "key_ids": c.Temporal.Keyring.IDs()}).Info("codec endpoint for the Web UI on /encode and /decode")
 	}
 	if c.PprofAddress != "" {
 		stop, addr, err := serveHTTP(c.PprofAddress, pprofHandler(), log)
@@ -312,6 +342,26 @@ func ensureSearchAttribute(ctx context.Context, tc client.Client, namespace stri
 		log.WithError(err).WithField("search_attribute", name).Warn("could not add the search attribute; syncs will fail to start until it exists: " +
 			"temporal operator search-attribute create --namespace " + namespace + " --name " + name + " --type Keyword")
 	}
+}
+
+// serveCodec serves the codec endpoint on c.CodecAddress until stop is called. It needs the
+// keyring that clientOptions loaded, and checks the address against the token again so that
+// no caller can start it open beyond loopback.
+func serveCodec(c Config, log *logrus.Logger) (stop func(), bound string, err error) {
+	if c.Temporal.Keyring == nil {
+		return nil, "", fmt.Errorf("--codec-address needs payload encryption: set %s or --codec-keys-file", codec.EnvKeys)
+	}
+	if err := checkCodecAccess(c.CodecAddress, c.codecAuthToken); err != nil {
+		return nil, "", err
+	}
+	h := codec.Handler(c.Temporal.Keyring, codec.HandlerOptions{CORSOrigins: c.CodecCORSOrigins, AuthToken: c.codecAuthToken})
+	stop, bound, err = serveHTTP(c.CodecAddress, h, log)
+	if err != nil {
+		return nil, "", fmt.Errorf("codec endpoint: %w", err)
+	}
+	log.WithFields(logrus.Fields{"address": bound, "key_ids": c.Temporal.Keyring.IDs(), "bearer_required": c.codecAuthToken != ""}).
+		Info("codec endpoint for the Web UI on /encode and /decode")
+	return stop, bound, nil
 }
 
 // serveHTTP serves h on addr until stop is called.

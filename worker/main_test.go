@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ func TestClientOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := clientOptions(c, log, nil)
+	opts, err := clientOptions(&c, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestClientOptions(t *testing.T) {
 	}
 	// The key from the environment works the same and never shows in the settings' text.
 	c, _ = parseFlags(nil, envOf(map[string]string{"TEMPORAL_API_KEY": "env-api-key"}), &bytes.Buffer{})
-	if opts, err = clientOptions(c, log, nil); err != nil || opts.Credentials == nil {
+	if opts, err = clientOptions(&c, log, nil); err != nil || opts.Credentials == nil {
 		t.Fatalf("env key: %v %+v", err, opts)
 	}
 	if strings.Contains(c.Temporal.String(), "env-api-key") {
@@ -83,7 +84,7 @@ func TestClientOptions(t *testing.T) {
 	}
 	for _, args := range [][]string{{"--tls-cert", "a.pem"}, {"--tls-ca", filepath.Join(dir, "missing.pem")}, {"--api-key-file", filepath.Join(dir, "none")}} {
 		c, _ := parseFlags(args, envOf(nil), &bytes.Buffer{})
-		if _, err := clientOptions(c, log, nil); err == nil {
+		if _, err := clientOptions(&c, log, nil); err == nil {
 			t.Errorf("%v accepted", args)
 		}
 	}
@@ -99,7 +100,7 @@ func TestLoadIntegrations(t *testing.T) {
 	os.WriteFile(tokFile, []byte("tok-from-file\n"), 0o600)
 	os.WriteFile(cfg, []byte(`{"integrations":[{"name":"acme","jumpcloud":{"api_key":{"env":"ACME_KEY"}},"authomize":{"token":{"file":"acme.token"},"app_id":"a1"}}]}`), 0o600)
 	env := map[string]string{"ACME_KEY": "acme-key", "JUMPCLOUD_API_KEY": "k2", "AUTHOMIZE_TOKEN": "t2", "AUTHOMIZE_INTEGRATION_NAME": "beta"}
-	ins, err := loadIntegrations(cfg, envOf(env), os.ReadFile)
+	ins, err := loadIntegrations(Config{ConfigFile: cfg}, envOf(env), os.ReadFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,14 +108,14 @@ func TestLoadIntegrations(t *testing.T) {
 		t.Fatalf("integrations: %v", ins.Names())
 	}
 	env["AUTHOMIZE_INTEGRATION_NAME"] = "acme"
-	if _, err := loadIntegrations(cfg, envOf(env), os.ReadFile); err == nil || !strings.Contains(err.Error(), "in the environment") {
+	if _, err := loadIntegrations(Config{ConfigFile: cfg}, envOf(env), os.ReadFile); err == nil || !strings.Contains(err.Error(), "in the environment") {
 		t.Fatalf("duplicate name: %v", err)
 	}
-	if _, err := loadIntegrations("", envOf(nil), os.ReadFile); err == nil || !strings.Contains(err.Error(), "no integrations") {
+	if _, err := loadIntegrations(Config{}, envOf(nil), os.ReadFile); err == nil || !strings.Contains(err.Error(), "no integrations") {
 		t.Fatalf("nothing configured: %v", err)
 	}
 	delete(env, "ACME_KEY")
-	_, err = loadIntegrations(cfg, envOf(map[string]string{}), os.ReadFile)
+	_, err = loadIntegrations(Config{ConfigFile: cfg}, envOf(map[string]string{}), os.ReadFile)
 	if err == nil || !strings.Contains(err.Error(), "ACME_KEY") {
 		t.Fatalf("missing secret: %v", err)
 	}
@@ -189,5 +190,58 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 	out := logs.String()
 	if strings.Contains(out, `"k"`) || strings.Contains(out, "=k ") {
 		t.Fatalf("logs may contain the key:\n%s", out)
+	}
+}
+
+func TestInsecureHTTP(t *testing.T) {
+	sim := map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t", "JUMPCLOUD_BASE_URL": "http://sim:8081", "AUTHOMIZE_BASE_URL": "http://sim:8082"}
+	with := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for k, v := range sim {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return envOf(m)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  func(string) string
+		want bool
+	}{
+		{"default", nil, with(), false},
+		{"flag", []string{"--insecure-http"}, with(), true},
+		{"env", nil, with("JCSYNC_INSECURE_HTTP", "true"), true},
+		{"flag overrides env", []string{"--insecure-http=false"}, with("JCSYNC_INSECURE_HTTP", "true"), false},
+		{"flag overrides a bad env value", []string{"--insecure-http"}, with("JCSYNC_INSECURE_HTTP", "yes"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseFlags(tc.args, tc.env, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.InsecureHTTP != tc.want {
+				t.Fatalf("InsecureHTTP = %v, want %v", c.InsecureHTTP, tc.want)
+			}
+			_, err = loadIntegrations(c, tc.env, os.ReadFile)
+			if tc.want && err != nil {
+				t.Fatalf("http to the simulator refused with --insecure-http: %v", err)
+			}
+			want := `JUMPCLOUD_BASE_URL "http://sim:8081" is not https: use https://, or --insecure-http / JCSYNC_INSECURE_HTTP=true for a simulator`
+			if !tc.want && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Fatalf("err = %v, want ...%s", err, want)
+			}
+		})
+	}
+	if _, err := parseFlags(nil, with("JCSYNC_INSECURE_HTTP", "yes"), io.Discard); err == nil || !strings.Contains(err.Error(), "JCSYNC_INSECURE_HTTP") {
+		t.Fatalf("a bad JCSYNC_INSECURE_HTTP: %v", err)
+	}
+	// Loopback needs no setting: the demo script and the tests run simulators there.
+	c, _ := parseFlags(nil, envOf(nil), io.Discard)
+	local := envOf(map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t", "JUMPCLOUD_BASE_URL": "http://127.0.0.1:8081", "AUTHOMIZE_BASE_URL": "http://localhost:8082"})
+	if _, err := loadIntegrations(c, local, os.ReadFile); err != nil {
+		t.Fatalf("loopback http: %v", err)
 	}
 }

@@ -14,5 +14,5 @@ func jumpcloudUser(i int) jumpcloud.SystemUser {
 }
 
 func jumpcloudGroup(name string) jumpcloud.UserGroup {
-	return jumpcloud.UserGroup{Name: name, Type: "user_group", MembershipMethod: "STATIC"}
+	return jumpcloud.UserGroup{Name: name, MembershipMethod: "STATIC"}
 }

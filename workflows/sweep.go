@@ -46,6 +46,9 @@ func sweep(ctx workflow.Context, in SyncInput, base activities.SweepBaseline, ba
 	case len(r.Unstable) > 0:
 		skip = fmt.Sprintf("JumpCloud kept changing while it was read (%s): an object may have been missed, so nothing is deleted this time; the next sync removes what is gone",
 			strings.Join(r.Unstable, "; "))
+	case r.Unreadable > 0:
+		skip = fmt.Sprintf("%d objects exist in JumpCloud but their records could not be read (%s): the sweep would delete what Authomize holds of them, so nothing is deleted until they are fixed in JumpCloud",
+			r.Unreadable, strings.Join(r.UnreadableNamed, "; "))
 	case r.NoTimestamp > 0 || base.RefreshUnstamped:
 		skip = fmt.Sprintf("%d Authomize answers carried no acceptedTimestamp, so no cutoff is known to spare what they wrote: nothing is deleted this time", r.NoTimestamp+boolInt(base.RefreshUnstamped))
 	case cutoff.IsZero():

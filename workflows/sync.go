@@ -136,6 +136,10 @@ type SyncResult struct {
 	Unstable     []string `json:"unstable,omitempty"`
 	// NoTimestamp counts Authomize answers without an acceptedTimestamp.
 	NoTimestamp int `json:"noTimestamp,omitempty"`
+	// Unreadable counts objects that exist in JumpCloud but whose records did not decode
+	// (skipped and counted); UnreadableNamed names the first few. The sweep waits for them.
+	Unreadable      int      `json:"unreadable,omitempty"`
+	UnreadableNamed []string `json:"unreadableNamed,omitempty"`
 
 	Swept       bool      `json:"swept"`
 	SweepCutoff time.Time `json:"sweepCutoff,omitempty"`
@@ -395,6 +399,8 @@ func summarize(r *SyncResult) {
 		r.RepairReads += c.RepairReads
 		r.NoTimestamp += c.NoTimestamp
 		r.Unstable = append(r.Unstable, c.Unstable...)
+		r.Unreadable += c.Unreadable
+		r.UnreadableNamed = append(r.UnreadableNamed, c.UnreadableNamed...)
 		r.Warnings = append(r.Warnings, s.Warnings...)
 	}
 }

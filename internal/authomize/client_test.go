@@ -295,6 +295,65 @@ func TestRetriesExhausted(t *testing.T) {
 	}
 }
 
+// TestServerErrorRetried: a 500 is retried like 502–504 on idempotent calls, with the same
+// backoff, and counted; one that persists gives up after MaxAttempts with an error naming the
+// endpoint. Creating an app is not idempotent and keeps its rule: a 500 may have created it,
+// so it is not sent again.
+func TestServerErrorRetried(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MaxAttempts = 3 })
+	ctx := context.Background()
+	e.sim.FailNext("/accounts/users", 2, http.StatusInternalServerError)
+	res, err := e.c.UploadUsers(ctx, makeUsers(3, ""))
+	if err != nil || res.Accepted != 3 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if st := e.c.Stats(); st.Requests != 3 || st.Retries != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	if n := e.sim.Counts().ByEndpoint["POST /v2/apps/{appId}/accounts/users"][500]; n != 2 {
+		t.Fatalf("the sim answered 500 %d times, want 2", n)
+	}
+
+	e.sim.ResetCounts()
+	e.sim.FailNext("/data", 1, http.StatusInternalServerError)
+	if err := e.c.DeleteData(ctx, time.Now()); err != nil {
+		t.Fatalf("sweep after a 500: %v", err)
+	}
+	if n := e.sim.Counts().Requests("DELETE /v2/apps/{appId}/data"); n != 2 {
+		t.Fatalf("sweep: %d requests, want 2", n)
+	}
+
+	e.sim.ResetCounts()
+	e.sim.FailNext("/accounts/users", 10, http.StatusInternalServerError)
+	before := e.c.Stats()
+	_, err = e.c.UploadUsers(ctx, makeUsers(1, ""))
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 500 || IsPermanent(err) ||
+		!strings.Contains(err.Error(), "giving up after 3 attempts: authomize: POST /v2/apps/{appId}/accounts/users: 500 Internal Server Error") {
+		t.Fatalf("persistent 500: %v", err)
+	}
+	if n := e.sim.Counts().Requests("POST /v2/apps/{appId}/accounts/users"); n != 3 {
+		t.Fatalf("persistent 500: %d requests, want 3", n)
+	}
+	if st := e.c.Stats(); st.Requests-before.Requests != 3 || st.Retries-before.Retries != 2 {
+		t.Fatalf("persistent 500: stats %+v, before %+v", st, before)
+	}
+
+	e.sim.ResetCounts()
+	e.sim.FailNext("/v2/apps", 1, http.StatusInternalServerError)
+	noApp, err := New(Options{BaseURL: e.srv.URL, Token: testToken, BaseBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = noApp.CreateApp(ctx, "JumpCloud")
+	if !errors.As(err, &ae) || ae.Status != 500 || !strings.Contains(err.Error(), "POST /v2/apps: 500") {
+		t.Fatalf("create app: %v", err)
+	}
+	if n := e.sim.Counts().Requests("POST /v2/apps"); n != 1 || noApp.Stats().Retries != 0 {
+		t.Fatalf("create app after a 500 was sent %d times", n)
+	}
+}
+
 func TestCancelDuringBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

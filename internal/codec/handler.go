@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"slices"
@@ -21,9 +22,12 @@ type HandlerOptions struct {
 	// "https://temporal.example.com" (a trailing '/' is ignored). There is no wildcard: the
 	// endpoint decrypts data, so every origin must be named.
 	CORSOrigins []string
-	// AuthToken, when set, is required as "Authorization: Bearer <token>" on /encode and
-	// /decode. In the Web UI, enable "Pass access token" or put the server behind the same
-	// auth; with the CLI, pass --codec-auth "Bearer <token>".
+	// AuthToken, when set, is required as "Authorization: Bearer <token>" on every request
+	// but a CORS preflight (browsers never attach credentials to one), whether or not the
+	// request has an Origin: the CLI and scripts send none. In the Web UI, enable "Pass
+	// access token" or put the server behind the same auth; with the CLI, pass
+	// --codec-auth "Bearer <token>". Without a token the endpoint is open to whoever reaches
+	// it, so it belongs on loopback only (the worker refuses anything else).
 	AuthToken string
 }
 
@@ -40,17 +44,22 @@ func Handler(k *Keyring, opts HandlerOptions) http.Handler {
 			origins = append(origins, o)
 		}
 	}
-	return &codecServer{
+	s := &codecServer{
 		codec:   converter.NewPayloadCodecHTTPHandler(NewCodec(k)),
 		origins: origins,
-		token:   opts.AuthToken,
 	}
+	if opts.AuthToken != "" {
+		sum := sha256.Sum256([]byte(opts.AuthToken))
+		s.tokenSum = &sum
+	}
+	return s
 }
 
 type codecServer struct {
 	codec   http.Handler
 	origins []string
-	token   string
+	// tokenSum is the SHA-256 of the bearer token; nil means no token is required.
+	tokenSum *[sha256.Size]byte
 }
 
 func (s *codecServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -72,6 +81,7 @@ func (s *codecServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.Method == http.MethodOptions {
 		// Preflight: browsers never attach Authorization to it, so it must not need the token.
+		// It is answered with headers only and never reaches the codec.
 		if origin == "" {
 			http.Error(w, "CORS preflight without Origin", http.StatusBadRequest)
 			return
@@ -84,7 +94,8 @@ func (s *codecServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if s.token != "" && !s.authorized(r) {
+	// Every other request, with or without an Origin, shows the token.
+	if s.tokenSum != nil && !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jcsync-codec"`)
 		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
 		return
@@ -96,12 +107,13 @@ func (s *codecServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.codec.ServeHTTP(w, r)
 }
 
-// authorized compares in constant time so response timing does not reveal how much of a
-// guessed token was right.
+// authorized compares digests in constant time, so response timing reveals neither how much
+// of a guessed token was right nor (the digests having one length) how long the token is.
 func (s *codecServer) authorized(r *http.Request) bool {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(s.token)) == 1
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
 }

@@ -266,3 +266,44 @@ func TestHandlerRejectsBadRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerAuthWithoutOrigin pins that the token guards requests without an Origin header
+// (the CLI, scripts, anything that is not a browser) exactly as it guards the Web UI's.
+func TestHandlerAuthWithoutOrigin(t *testing.T) {
+	k := mustKeyring(t, "k1:"+testKey(1))
+	enc, err := NewCodec(k).Encode(payloads(t, "alice@example.com"))
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	body := uiBody(t, enc)
+	h := Handler(k, HandlerOptions{CORSOrigins: []string{webUI}, AuthToken: "s3cret"})
+	for name, hdr := range map[string]map[string]string{
+		"no Authorization":       nil,
+		"wrong token":            {"Authorization": "Bearer s3cret-but-longer"},
+		"empty bearer":           {"Authorization": "Bearer "},
+		"token in another field": {"X-Auth": "Bearer s3cret"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, path := range []string{"/decode", "/encode", "/codec/decode", "/other"} {
+				rec := serve(h, http.MethodPost, path, body, hdr)
+				if rec.Code != http.StatusUnauthorized {
+					t.Errorf("POST %s = %d, want 401", path, rec.Code)
+				}
+				if strings.Contains(rec.Body.String(), "alice") {
+					t.Errorf("POST %s: 401 response contains decoded data", path)
+				}
+				if rec.Header().Get("WWW-Authenticate") == "" {
+					t.Errorf("POST %s: 401 without WWW-Authenticate", path)
+				}
+			}
+		})
+	}
+	// A preflight never reaches the codec, so it cannot be used to get around the token.
+	if rec := serve(h, http.MethodOptions, "/decode", body, nil); rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "alice") {
+		t.Errorf("OPTIONS without Origin = %d %s", rec.Code, rec.Body)
+	}
+	rec := serve(h, http.MethodPost, "/decode", body, map[string]string{"Authorization": "Bearer s3cret"})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "payloads") {
+		t.Errorf("POST with the token and no Origin = %d %s", rec.Code, rec.Body)
+	}
+}

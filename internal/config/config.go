@@ -17,6 +17,10 @@ type Integration struct {
 	// Identities also uploads every directory user as an Authomize identity: turn it on where
 	// JumpCloud is the organisation's source of truth for people.
 	Identities bool `json:"identities,omitempty"`
+	// InsecureHTTP accepts http:// base URLs to any host for this integration alone: for a
+	// simulator reached by a service name. Without it (or the process's Policy), base URLs
+	// must be https unless they point at a loopback host.
+	InsecureHTTP bool `json:"insecure_http,omitempty"`
 }
 
 // JumpCloud is the JumpCloud side of an integration.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,15 +24,20 @@ type File struct {
 // visibility query without quoting surprises.
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
-// Load reads a JSON config file of integrations. Errors name the file and either the line
-// or the field, and say what is wrong. Secrets are never in the file: api_key and token say
-// where the secret lives, and Resolve fetches it.
+// Load reads a JSON config file of integrations under the default Policy (base URLs are
+// https unless they point at loopback or the integration sets insecure_http). Errors name
+// the file and either the line or the field, and say what is wrong. Secrets are never in
+// the file: api_key and token say where the secret lives, and Resolve fetches it.
 func Load(path string) (Integrations, error) {
+	return load(path, Policy{})
+}
+
+func load(path string, pol Policy) (Integrations, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	ins, err := parse(data)
+	ins, err := parse(data, pol)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -56,7 +62,7 @@ func relTo(dir, p string) string {
 
 // parse decodes and checks a config document. Each integration is decoded on its own so an
 // error can say which one it is in.
-func parse(data []byte) ([]Integration, error) {
+func parse(data []byte, pol Policy) ([]Integration, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
@@ -93,7 +99,7 @@ func parse(data []byte) ([]Integration, error) {
 	if !seen || len(ins) == 0 {
 		return nil, errors.New("no integrations: want {\"integrations\":[{\"name\":...}]}")
 	}
-	return ins, check(ins)
+	return ins, check(ins, pol)
 }
 
 func parseList(data []byte, dec *json.Decoder) ([]Integration, error) {
@@ -178,7 +184,7 @@ func lineAt(data []byte, off int64) int {
 }
 
 // check validates required fields and uniqueness, naming the field of every problem.
-func check(ins []Integration) error {
+func check(ins []Integration, pol Policy) error {
 	var problems []string
 	names := map[string]int{}
 	for i, in := range ins {
@@ -194,7 +200,7 @@ func check(ins []Integration) error {
 			}
 			names[in.Name] = i
 		}
-		problems = append(problems, checkIntegration(p, in)...)
+		problems = append(problems, checkIntegration(p, in, pol)...)
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
@@ -202,7 +208,7 @@ func check(ins []Integration) error {
 	return nil
 }
 
-func checkIntegration(p string, in Integration) []string {
+func checkIntegration(p string, in Integration, pol Policy) []string {
 	var problems []string
 	if msg := checkRef(in.JumpCloud.APIKeyFrom); msg != "" {
 		problems = append(problems, p+".jumpcloud.api_key: "+msg)
@@ -210,11 +216,13 @@ func checkIntegration(p string, in Integration) []string {
 	if msg := checkRef(in.Authomize.TokenFrom); msg != "" {
 		problems = append(problems, p+".authomize.token: "+msg)
 	}
-	if msg := checkURL(in.JumpCloud.BaseURL); msg != "" {
-		problems = append(problems, p+".jumpcloud.base_url: "+msg)
+	// A file's integration may allow plain http for itself; the fix names that setting first.
+	insecure, fix := pol.InsecureHTTP || in.InsecureHTTP, `"insecure_http": true in this integration, or `+insecureFix
+	if msg := checkBaseURL(p+".jumpcloud.base_url", in.JumpCloud.BaseURL, insecure, fix); msg != "" {
+		problems = append(problems, msg)
 	}
-	if msg := checkURL(in.Authomize.BaseURL); msg != "" {
-		problems = append(problems, p+".authomize.base_url: "+msg)
+	if msg := checkBaseURL(p+".authomize.base_url", in.Authomize.BaseURL, insecure, fix); msg != "" {
+		problems = append(problems, msg)
 	}
 	if in.JumpCloud.RPS < 0 {
 		problems = append(problems, p+".jumpcloud.rps: must not be negative")
@@ -232,15 +240,69 @@ func checkRef(r SecretRef) string {
 	return ""
 }
 
-func checkURL(s string) string {
+// checkBaseURL checks the base URL held by setting (a field or a variable) and returns the
+// problem, naming setting and how to fix it, or "". Empty means the client's default.
+//
+// The rule: https, except to a loopback host (a simulator or a tunnel on this machine) or
+// with insecure set. Every request carries the JumpCloud API key or the Authomize token, so
+// plain http to another host would hand the secret to anyone on the path.
+func checkBaseURL(setting, s string, insecure bool, fix string) string {
 	if s == "" {
 		return ""
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Sprintf("%q is not an http(s) URL", s)
+		return fmt.Sprintf("%s: %q is not an http(s) URL", setting, s)
 	}
-	return ""
+	if u.Scheme == "https" || insecure || IsLoopbackHost(u.Hostname()) {
+		return ""
+	}
+	shown := s
+	if _, ok := u.User.Password(); ok {
+		shown = u.Redacted()
+	}
+	return fmt.Sprintf("%s %q is not https: use https://, or %s for a simulator", setting, shown, fix)
+}
+
+// insecureFix names the process-wide settings that allow plain http, for error messages.
+const insecureFix = "--insecure-http / " + EnvInsecureHTTP + "=true"
+
+// IsLoopbackHost reports whether host (a URL's or a listen address's host, without port or
+// brackets) is this machine's loopback: localhost, 127.0.0.0/8 or ::1. Nothing is resolved:
+// a name other than localhost counts as remote, whatever it would resolve to. An empty host
+// (a listen address on every interface) is not loopback.
+func IsLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// EnvInsecureHTTP, set to true, accepts http:// base URLs to any host in every integration
+// of the process (the worker's --insecure-http): for simulators reached by a service name,
+// never for real accounts.
+const EnvInsecureHTTP = "JCSYNC_INSECURE_HTTP"
+
+// Policy is what a process allows of every integration it loads, beyond what each says.
+type Policy struct {
+	// InsecureHTTP accepts http:// base URLs to hosts beyond loopback.
+	InsecureHTTP bool
+}
+
+// PolicyFromEnv reads the Policy from the environment (JCSYNC_INSECURE_HTTP); a value that is
+// not a boolean is an error rather than a silent default either way.
+func PolicyFromEnv(getenv func(string) string) (Policy, error) {
+	v := strings.TrimSpace(getenv(EnvInsecureHTTP))
+	if v == "" {
+		return Policy{}, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return Policy{}, fmt.Errorf("%s=%q: want true or false", EnvInsecureHTTP, v)
+	}
+	return Policy{InsecureHTTP: b}, nil
 }
 
 // Environment variables of a single integration configured by environment (FromEnv).
@@ -272,11 +334,22 @@ var EnvVars = []string{
 // AUTHOMIZE_INTEGRATION_NAME is unset.
 const DefaultIntegrationName = "default"
 
-// FromEnv builds one integration from environment variables. ok is false when neither a
-// JumpCloud key nor an Authomize token is configured there (the worker then relies on its
-// config file). The secrets stay in the environment: the integration refers to them and
-// Resolve reads them.
+// FromEnv builds one integration from environment variables, under the Policy of the same
+// environment (JCSYNC_INSECURE_HTTP). ok is false when neither a JumpCloud key nor an
+// Authomize token is configured there (the worker then relies on its config file). The
+// secrets stay in the environment: the integration refers to them and Resolve reads them.
 func FromEnv(getenv func(string) string) (Integration, bool, error) {
+	pol, perr := PolicyFromEnv(getenv)
+	in, ok, err := fromEnv(getenv, pol)
+	if ok && perr != nil {
+		// The policy's own mistake comes first: under the strict policy it fell back to, a
+		// simulator's URL would be reported as the problem.
+		return Integration{}, true, perr
+	}
+	return in, ok, err
+}
+
+func fromEnv(getenv func(string) string, pol Policy) (Integration, bool, error) {
 	key, keyFile := getenv(EnvJumpCloudAPIKey), getenv(EnvJumpCloudAPIKeyFile)
 	tok, tokFile := getenv(EnvAuthomizeToken), getenv(EnvAuthomizeTokenFile)
 	if key == "" && keyFile == "" && tok == "" && tokFile == "" {
@@ -318,11 +391,11 @@ func FromEnv(getenv func(string) string) (Integration, bool, error) {
 	if !nameRe.MatchString(in.Name) {
 		problems = append(problems, fmt.Sprintf("%s=%q: use letters, digits, '.', '_' or '-' (at most 63)", EnvIntegrationName, in.Name))
 	}
-	if msg := checkURL(in.JumpCloud.BaseURL); msg != "" {
-		problems = append(problems, EnvJumpCloudBaseURL+": "+msg)
+	if msg := checkBaseURL(EnvJumpCloudBaseURL, in.JumpCloud.BaseURL, pol.InsecureHTTP, insecureFix); msg != "" {
+		problems = append(problems, msg)
 	}
-	if msg := checkURL(in.Authomize.BaseURL); msg != "" {
-		problems = append(problems, EnvAuthomizeBaseURL+": "+msg)
+	if msg := checkBaseURL(EnvAuthomizeBaseURL, in.Authomize.BaseURL, pol.InsecureHTTP, insecureFix); msg != "" {
+		problems = append(problems, msg)
 	}
 	if len(problems) > 0 {
 		return Integration{}, true, fmt.Errorf("integration %q from the environment: %s", in.Name, strings.Join(problems, "; "))
@@ -405,25 +478,36 @@ const EnvConfigFile = "JCSYNC_CONFIG"
 
 // Gather collects the integrations of a process: those of the config file (if any) and the
 // one described by the environment (if any), with every secret resolved. A name in both is
-// an error rather than a silent choice.
+// an error rather than a silent choice. The Policy comes from the environment
+// (JCSYNC_INSECURE_HTTP); GatherWith takes it from the caller.
 func Gather(file string, getenv func(string) string, readFile func(string) ([]byte, error)) (Integrations, error) {
+	pol, err := PolicyFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return GatherWith(file, getenv, readFile, pol)
+}
+
+// GatherWith is Gather under pol, for a process whose flags decide it (the worker's
+// --insecure-http, which defaults to JCSYNC_INSECURE_HTTP).
+func GatherWith(file string, getenv func(string) string, readFile func(string) ([]byte, error), pol Policy) (Integrations, error) {
 	ins := Integrations{}
 	if file != "" {
-		loaded, err := Load(file)
+		loaded, err := load(file, pol)
 		if err != nil {
 			return nil, err
 		}
 		ins = loaded
 	}
-	fromEnv, ok, err := FromEnv(getenv)
+	env, ok, err := fromEnv(getenv, pol)
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		if _, dup := ins[fromEnv.Name]; dup {
-			return nil, fmt.Errorf("integration %q is in %s and in the environment: rename one (%s)", fromEnv.Name, file, EnvIntegrationName)
+		if _, dup := ins[env.Name]; dup {
+			return nil, fmt.Errorf("integration %q is in %s and in the environment: rename one (%s)", env.Name, file, EnvIntegrationName)
 		}
-		ins[fromEnv.Name] = fromEnv
+		ins[env.Name] = env
 	}
 	if len(ins) == 0 {
 		return nil, errors.New("no integrations: give --config (" + EnvConfigFile + ") or set JUMPCLOUD_API_KEY and AUTHOMIZE_TOKEN")

@@ -240,3 +240,125 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Fatalf("example: %+v", ins)
 	}
 }
+
+func TestBaseURLsNeedTLS(t *testing.T) {
+	base := map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	t.Run("plain http to another host is refused, naming the setting and the fix", func(t *testing.T) {
+		_, _, err := FromEnv(envOf(with("JUMPCLOUD_BASE_URL", "http://console.example.com")))
+		want := `integration "default" from the environment: JUMPCLOUD_BASE_URL "http://console.example.com" is not https: ` +
+			`use https://, or --insecure-http / JCSYNC_INSECURE_HTTP=true for a simulator`
+		if err == nil || err.Error() != want {
+			t.Fatalf("err = %v\nwant  %s", err, want)
+		}
+		_, _, err = FromEnv(envOf(with("AUTHOMIZE_BASE_URL", "http://sim:8082", "JCSYNC_INSECURE_HTTP", "false")))
+		if err == nil || !strings.Contains(err.Error(), `AUTHOMIZE_BASE_URL "http://sim:8082" is not https`) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a password in the URL is not repeated", func(t *testing.T) {
+		_, _, err := FromEnv(envOf(with("AUTHOMIZE_BASE_URL", "http://user:hunter2@proxy.example")))
+		if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "is not https") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	for _, u := range []string{
+		"https://console.jumpcloud.com", "https://console.eu.jumpcloud.com/", "HTTPS://api.authomize.com",
+		"http://127.0.0.1:8081", "http://127.9.8.7", "http://[::1]:8082", "http://localhost:8081", "http://LocalHost.:8081",
+		"http://[::ffff:127.0.0.1]:80",
+	} {
+		t.Run("accepted "+u, func(t *testing.T) {
+			in, ok, err := FromEnv(envOf(with("JUMPCLOUD_BASE_URL", u, "AUTHOMIZE_BASE_URL", u)))
+			if err != nil || !ok || in.JumpCloud.BaseURL != u {
+				t.Fatalf("FromEnv = %+v, %v, %v", in, ok, err)
+			}
+		})
+	}
+	t.Run("JCSYNC_INSECURE_HTTP=true accepts http anywhere", func(t *testing.T) {
+		in, _, err := FromEnv(envOf(with("JUMPCLOUD_BASE_URL", "http://sim:8081", "AUTHOMIZE_BASE_URL", "http://sim:8082", "JCSYNC_INSECURE_HTTP", "true")))
+		if err != nil || in.Authomize.BaseURL != "http://sim:8082" {
+			t.Fatalf("FromEnv = %+v, %v", in, err)
+		}
+	})
+	t.Run("JCSYNC_INSECURE_HTTP must be a boolean", func(t *testing.T) {
+		_, ok, err := FromEnv(envOf(with("JCSYNC_INSECURE_HTTP", "yes please")))
+		if !ok || err == nil || !strings.Contains(err.Error(), `JCSYNC_INSECURE_HTTP="yes please": want true or false`) {
+			t.Fatalf("ok=%v err=%v", ok, err)
+		}
+		if _, ok, err := FromEnv(envOf(map[string]string{"JCSYNC_INSECURE_HTTP": "yes please"})); ok || err != nil {
+			t.Fatalf("no integration in the environment: ok=%v err=%v", ok, err)
+		}
+		if _, err := Gather("", envOf(with("JCSYNC_INSECURE_HTTP", "2")), os.ReadFile); err == nil || !strings.Contains(err.Error(), "JCSYNC_INSECURE_HTTP") {
+			t.Fatalf("Gather: %v", err)
+		}
+	})
+}
+
+func TestConfigFileBaseURLsNeedTLS(t *testing.T) {
+	dir := t.TempDir()
+	doc := func(extra string) string {
+		return `{"integrations": [{"name": "demo",` + extra + `
+  "jumpcloud": {"api_key": {"env": "K"}, "base_url": "http://sim:8081"},
+  "authomize": {"token": {"env": "T"}, "base_url": "https://api.authomize.com"}}]}`
+	}
+	strict := writeFile(t, dir, "strict.json", doc(""))
+	env := envOf(map[string]string{"K": "k", "T": "t"})
+
+	_, err := Load(strict)
+	want := strict + `: integrations[0].jumpcloud.base_url "http://sim:8081" is not https: use https://, or "insecure_http": true in this integration, ` +
+		`or --insecure-http / JCSYNC_INSECURE_HTTP=true for a simulator`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Load = %v\nwant ...%s", err, want)
+	}
+	// Gather (the starter) and GatherWith without the setting (the worker) refuse the same.
+	if _, err := Gather(strict, env, os.ReadFile); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Gather = %v", err)
+	}
+	if _, err := GatherWith(strict, env, os.ReadFile, Policy{}); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("GatherWith = %v", err)
+	}
+
+	// The process-wide setting, from the environment or the worker's flag, accepts it.
+	if ins, err := Gather(strict, envOf(map[string]string{"K": "k", "T": "t", "JCSYNC_INSECURE_HTTP": "true"}), os.ReadFile); err != nil || ins["demo"].JumpCloud.BaseURL != "http://sim:8081" {
+		t.Fatalf("Gather with JCSYNC_INSECURE_HTTP=true: %v", err)
+	}
+	if _, err := GatherWith(strict, env, os.ReadFile, Policy{InsecureHTTP: true}); err != nil {
+		t.Fatalf("GatherWith(InsecureHTTP): %v", err)
+	}
+
+	// So does the integration's own setting, for that integration only.
+	own := writeFile(t, dir, "own.json", doc(` "insecure_http": true,`))
+	ins, err := Load(own)
+	if err != nil || !ins["demo"].InsecureHTTP {
+		t.Fatalf("Load with insecure_http: %+v, %v", ins, err)
+	}
+	mixed := writeFile(t, dir, "mixed.json", `{"integrations": [
+  {"name": "a", "insecure_http": true, "jumpcloud": {"api_key": {"env": "K"}, "base_url": "http://sim:8081"}, "authomize": {"token": {"env": "T"}}},
+  {"name": "b", "jumpcloud": {"api_key": {"env": "K"}}, "authomize": {"token": {"env": "T"}, "base_url": "http://sim:8082"}}]}`)
+	if _, err := Load(mixed); err == nil || !strings.Contains(err.Error(), `integrations[1].authomize.base_url "http://sim:8082" is not https`) ||
+		strings.Contains(err.Error(), "integrations[0]") {
+		t.Fatalf("Load mixed = %v", err)
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for _, host := range []string{"localhost", "LOCALHOST", "localhost.", "127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"} {
+		if !IsLoopbackHost(host) {
+			t.Errorf("IsLoopbackHost(%q) = false", host)
+		}
+	}
+	for _, host := range []string{"", "0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "sim", "example.com", "localhost.example.com", "127.0.0.1.nip.io"} {
+		if IsLoopbackHost(host) {
+			t.Errorf("IsLoopbackHost(%q) = true", host)
+		}
+	}
+}

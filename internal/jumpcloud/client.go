@@ -195,8 +195,12 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, d
 // Malformed JSON: a 2xx body that is not valid JSON (a *json.SyntaxError, typically a body cut
 // short by a dropped connection or a proxy's error page) is retried like a transport error,
 // bounded by MaxAttempts, because a second read usually succeeds. A body that is valid JSON of
-// the wrong shape (*json.UnmarshalTypeError and the like) is permanent: JumpCloud would answer
-// the same again, so it fails at once.
+// the wrong shape (a list that is not a list, more records than the page's limit) is
+// permanent: JumpCloud would answer the same again, so it fails at once. One record of the
+// wrong shape is no error at all: the page skips and counts it (see Page.Skipped).
+//
+// Statuses: 429 and 500/502/503/504 are retried with the same backoff (Retry-After when the
+// answer carries one), counted in Stats.Retries; every other status fails at once.
 func (c *Client) do(ctx context.Context, method, endpoint, path string, q url.Values, body []byte, decode func(http.Header, []byte) error) error {
 	target := c.baseURL + path
 	if len(q) > 0 {
@@ -282,6 +286,10 @@ func (c *Client) once(ctx context.Context, method, target string, body []byte) (
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
+	// A body announced beyond the limit is refused before any of it is read.
+	if resp.ContentLength > MaxBodyBytes {
+		return resp.StatusCode, resp.Header, nil, fmt.Errorf("%w: %d bytes announced, more than %d", ErrBodyTooLarge, resp.ContentLength, MaxBodyBytes)
+	}
 	data, over, err := httpretry.ReadLimited(resp.Body, MaxBodyBytes)
 	if err != nil {
 		return resp.StatusCode, resp.Header, nil, err

@@ -22,6 +22,9 @@ var (
 	ErrBodyTooLarge = errors.New("jumpcloud: response body too large")
 )
 
+// errNotAPage ends the message of a list answer with more records than its limit.
+var errNotAPage = errors.New("the response is not a page")
+
 // APIError is a non-2xx answer from JumpCloud.
 type APIError struct {
 	Status   int
@@ -106,10 +109,15 @@ type configError struct{ msg string }
 
 func (e *configError) Error() string { return "jumpcloud: " + e.msg }
 
-// retryableStatus lists the statuses the client retries by itself.
+// retryableStatus lists the statuses the client retries by itself: 429, and the 5xx answers
+// of an unhealthy JumpCloud or gateway. 500 is retried like 502–504: a read that failed
+// inside JumpCloud usually succeeds when repeated, every call the client makes is a read
+// (so a repeat changes nothing), and one passing 500 must not cost a multi-hour sync its
+// stage. A 500 that persists still fails after MaxAttempts.
 func retryableStatus(status int) bool {
 	switch status {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}
 	return false

@@ -4,6 +4,13 @@ package jumpcloud
 // swagger (v1 objects use "_id", v2 objects use "id"). Unknown fields are ignored by
 // encoding/json; missing optional fields decode as zero values.
 //
+// A model declares only the fields the mapping to Authomize uses (and the ids the client
+// checks). Every record is decoded on its own and one that does not fit its model is
+// skipped, so a declared field is a field whose wrong type costs the record: a field nobody
+// reads must not be declared, and then JumpCloud may send it as anything. The v1 `fields`
+// projection is derived from these declarations, so an undeclared field is not transferred
+// either.
+//
 // Application deliberately has no Config field: JumpCloud returns SAML certificates and
 // private keys inside an app's "config", and a field that is never decoded can never be
 // logged, transformed or uploaded.
@@ -14,14 +21,11 @@ type SystemUser struct {
 	Username           string         `json:"username,omitempty"`
 	Email              string         `json:"email,omitempty"`
 	Firstname          string         `json:"firstname,omitempty"`
-	Middlename         string         `json:"middlename,omitempty"`
 	Lastname           string         `json:"lastname,omitempty"`
-	Displayname        string         `json:"displayname,omitempty"`
 	Activated          bool           `json:"activated,omitempty"`
 	State              string         `json:"state,omitempty"` // STAGED, ACTIVATED, SUSPENDED
 	Suspended          bool           `json:"suspended,omitempty"`
 	AccountLocked      bool           `json:"account_locked,omitempty"`
-	Created            string         `json:"created,omitempty"`
 	Department         string         `json:"department,omitempty"`
 	JobTitle           string         `json:"jobTitle,omitempty"`
 	Company            string         `json:"company,omitempty"`
@@ -31,11 +35,9 @@ type SystemUser struct {
 	Description        string         `json:"description,omitempty"`
 	EmployeeIdentifier string         `json:"employeeIdentifier,omitempty"`
 	Manager            string         `json:"manager,omitempty"`
-	AlternateEmail     string         `json:"alternateEmail,omitempty"`
 	TOTPEnabled        bool           `json:"totp_enabled,omitempty"`
 	MFA                *MFA           `json:"mfa,omitempty"`
 	MFAEnrollment      *MFAEnrollment `json:"mfaEnrollment,omitempty"`
-	Attributes         []Attribute    `json:"attributes,omitempty"`
 	Addresses          []Address      `json:"addresses,omitempty"`
 }
 
@@ -46,33 +48,21 @@ const (
 	StateSuspended = "SUSPENDED"
 )
 
-// MFA is a system user's MFA configuration.
+// MFA is a system user's MFA configuration: configured or not.
 type MFA struct {
-	Configured     bool   `json:"configured,omitempty"`
-	Exclusion      bool   `json:"exclusion,omitempty"`
-	ExclusionDays  int    `json:"exclusionDays,omitempty"`
-	ExclusionUntil string `json:"exclusionUntil,omitempty"`
+	Configured bool `json:"configured,omitempty"`
 }
 
-// MFAEnrollment is a system user's MFA enrollment status per factor.
+// MFAEnrollment is a system user's MFA enrollment. JumpCloud also reports each factor;
+// the overall status is what says whether the user has MFA.
 type MFAEnrollment struct {
-	OverallStatus  string `json:"overallStatus,omitempty"`
-	TOTPStatus     string `json:"totpStatus,omitempty"`
-	WebAuthnStatus string `json:"webAuthnStatus,omitempty"`
-	PushStatus     string `json:"pushStatus,omitempty"`
-}
-
-// Attribute is a custom attribute of a system user.
-type Attribute struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	OverallStatus string `json:"overallStatus,omitempty"`
 }
 
 // Address is a postal address of a system user.
 type Address struct {
 	Type     string `json:"type,omitempty"`
 	Locality string `json:"locality,omitempty"`
-	Region   string `json:"region,omitempty"`
 	Country  string `json:"country,omitempty"`
 }
 
@@ -85,13 +75,9 @@ type Admin struct {
 	Lastname          string   `json:"lastname,omitempty"`
 	RoleName          string   `json:"roleName,omitempty"`
 	RoleNames         []string `json:"roleNames,omitempty"`
-	Role              string   `json:"role,omitempty"`
-	Roles             []string `json:"roles,omitempty"`
 	EnableMultiFactor bool     `json:"enableMultiFactor,omitempty"`
 	TOTPEnrolled      bool     `json:"totpEnrolled,omitempty"`
 	Suspended         bool     `json:"suspended,omitempty"`
-	Organization      string   `json:"organization,omitempty"`
-	Created           string   `json:"created,omitempty"`
 }
 
 // Built-in admin role names (JumpCloud's PowerShell module ValidateSet). Compare
@@ -119,7 +105,6 @@ type UserGroup struct {
 	Name             string `json:"name,omitempty"`
 	Description      string `json:"description,omitempty"`
 	Email            string `json:"email,omitempty"`
-	Type             string `json:"type,omitempty"`
 	MembershipMethod string `json:"membershipMethod,omitempty"`
 }
 
@@ -138,10 +123,10 @@ type GraphObject struct {
 	Type string `json:"type"`
 }
 
-// GraphConnection is an edge: from (optional) → to.
+// GraphConnection is an edge. Only its target is read: "from" is optional in JumpCloud's
+// answers and is always the object the list was asked for.
 type GraphConnection struct {
-	From *GraphObject `json:"from,omitempty"`
-	To   GraphObject  `json:"to"`
+	To GraphObject `json:"to"`
 }
 
 // GraphObjectWithPaths is a traversal result: the object and every path that reaches it.
@@ -171,35 +156,28 @@ type Application struct {
 	SSOURL       string `json:"ssoUrl,omitempty"`
 	LearnMore    string `json:"learnMore,omitempty"`
 	Active       bool   `json:"active,omitempty"`
-	Beta         bool   `json:"beta,omitempty"`
 	Logo         *Logo  `json:"logo,omitempty"`
 	SSO          *SSO   `json:"sso,omitempty"`
-	Organization string `json:"organization,omitempty"`
-	Created      string `json:"created,omitempty"`
 }
 
 // Logo is an application's logo.
 type Logo struct {
-	URL   string `json:"url,omitempty"`
-	Color string `json:"color,omitempty"`
+	URL string `json:"url,omitempty"`
 }
 
 // SSO describes how an application signs users in.
 type SSO struct {
-	Type   string `json:"type,omitempty"` // not enumerated by JumpCloud; seen: saml, oidc, bookmark
-	Beta   bool   `json:"beta,omitempty"`
-	Hidden bool   `json:"hidden,omitempty"`
-	JIT    bool   `json:"jit,omitempty"`
+	Type string `json:"type,omitempty"` // not enumerated by JumpCloud; seen: saml, oidc, bookmark
 }
 
-// LDAPServer is a JumpCloud LDAP server (GET /api/v2/ldapservers). Never synced.
+// LDAPServer is a JumpCloud LDAP server (GET /api/v2/ldapservers). Never synced: only
+// counted as out of scope, so only its id is read.
 type LDAPServer struct {
-	ID   string `json:"id"`
-	Name string `json:"name,omitempty"`
+	ID string `json:"id"`
 }
 
-// RadiusServer is a JumpCloud RADIUS server (GET /api/radiusservers). Never synced.
+// RadiusServer is a JumpCloud RADIUS server (GET /api/radiusservers). Never synced: only
+// counted as out of scope, so only its id is read.
 type RadiusServer struct {
-	ID   string `json:"_id"`
-	Name string `json:"name,omitempty"`
+	ID string `json:"_id"`
 }

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"net/url"
 	"strings"
 
 	"jcsync/internal/authomize"
@@ -178,13 +179,70 @@ func adminAccount(id string, a *jumpcloud.Admin, r *Report) authomize.User {
 	return acc
 }
 
-// ConsoleAsset is the JumpCloud admin console asset that admin roles grant access to.
+// DefaultConsoleURL is the admin console of JumpCloud's default (US) region.
+const DefaultConsoleURL = "https://console.jumpcloud.com"
+
+// ConsoleURLFor maps an integration's JumpCloud base URL to its admin console link.
+// JumpCloud serves its API from the console's own host, one per region
+// (console.jumpcloud.com, console.eu.jumpcloud.com), so a console host of jumpcloud.com is
+// the link: https, without port or path. Anything else (empty, a simulator, a proxy) gives
+// DefaultConsoleURL: the link is for people in Authomize and must point at JumpCloud, never
+// at an address inside the worker's network.
+func ConsoleURLFor(jumpCloudBaseURL string) string {
+	u, err := url.Parse(strings.TrimSpace(jumpCloudBaseURL))
+	if err != nil {
+		return DefaultConsoleURL
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	region, ok := strings.CutPrefix(host, "console.")
+	if !ok {
+		return DefaultConsoleURL
+	}
+	region, ok = strings.CutSuffix(region, "jumpcloud.com")
+	switch {
+	case !ok:
+		return DefaultConsoleURL
+	case region == "":
+		return "https://" + host // console.jumpcloud.com
+	}
+	// One DNS label between "console." and "jumpcloud.com": the region.
+	region, ok = strings.CutSuffix(region, ".")
+	if !ok || !isDNSLabel(region) {
+		return DefaultConsoleURL
+	}
+	return "https://" + host
+}
+
+// isDNSLabel reports whether s is one host name label: letters, digits and inner hyphens.
+func isDNSLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// consoleURL is opt.ConsoleURL when it is a usable link (an absolute http(s) URL, kept whole
+// up to maxURL), else DefaultConsoleURL: the console asset always has a link.
+func (o Options) consoleURL() string {
+	if v := httpURL(whole(o.ConsoleURL, maxURL, "", nil)); v != "" {
+		return v
+	}
+	return DefaultConsoleURL
+}
+
+// ConsoleAsset is the JumpCloud admin console asset that admin roles grant access to; its
+// link is the org's console (Options.ConsoleURL).
 func ConsoleAsset(opt Options) authomize.Asset {
 	return authomize.Asset{
 		UniqueID:   ConsoleAssetID,
 		Name:       "JumpCloud Admin Console",
 		Type:       authomize.AssetApplication,
-		Href:       "https://console.jumpcloud.com",
+		Href:       opt.consoleURL(),
 		OriginType: "JumpCloud Admin Console",
 		Owner:      opt.owner(),
 		Tags:       tags(tagJumpCloud),

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"jcsync/internal/authomize"
@@ -22,7 +23,7 @@ func TestAdminSingleRole(t *testing.T) {
 	var r Report
 	d := Admins([]jumpcloud.Admin{{
 		ID: "a1", Email: "boss@example.com", Firstname: "Bo", Lastname: "Ss", RoleName: "Administrator With Billing",
-		Role: "64f0...", EnableMultiFactor: true,
+		EnableMultiFactor: true,
 	}}, Options{OwnerID: "owner-1"}, &r)
 	want := AdminData{
 		Accounts: []authomize.User{{
@@ -193,5 +194,55 @@ func TestConsoleAsset(t *testing.T) {
 			t.Errorf("owner %q: got %+v", owner, a)
 		}
 		validate(t, authomizesim.KindAssets, []authomize.Asset{a})
+	}
+}
+
+func TestConsoleURLFor(t *testing.T) {
+	const eu = "https://console.eu.jumpcloud.com"
+	for base, want := range map[string]string{
+		"":                                     DefaultConsoleURL,
+		"https://console.jumpcloud.com":        DefaultConsoleURL,
+		"https://console.jumpcloud.com/":       DefaultConsoleURL,
+		"https://console.eu.jumpcloud.com":     eu,
+		"https://console.eu.jumpcloud.com/":    eu,
+		"https://Console.EU.JumpCloud.com:443": eu,
+		"https://console.eu.jumpcloud.com.":    eu,
+		" https://console.eu.jumpcloud.com ":   eu,
+		"http://console.eu.jumpcloud.com/api":  eu, // the link is https whatever the API's scheme
+		// Not a JumpCloud console: a simulator, a proxy, a look-alike. The link stays JumpCloud's.
+		"http://127.0.0.1:8081":                    DefaultConsoleURL,
+		"http://sim:8081":                          DefaultConsoleURL,
+		"https://jumpcloud-proxy.acme.example":     DefaultConsoleURL,
+		"https://console.eu.jumpcloud.com.evil":    DefaultConsoleURL,
+		"https://console.eujumpcloud.com":          DefaultConsoleURL,
+		"https://console.a.b.jumpcloud.com":        DefaultConsoleURL,
+		"https://console.-eu.jumpcloud.com":        DefaultConsoleURL,
+		"https://api.eu.jumpcloud.com":             DefaultConsoleURL,
+		"https://user:pw@console.eu.jumpcloud.com": eu,
+		"console.eu.jumpcloud.com":                 DefaultConsoleURL, // no scheme: no host
+		"://bad":                                   DefaultConsoleURL,
+	} {
+		if got := ConsoleURLFor(base); got != want {
+			t.Errorf("ConsoleURLFor(%q) = %q, want %q", base, got, want)
+		}
+	}
+}
+
+func TestConsoleAssetLinksTheOrgsConsole(t *testing.T) {
+	eu := ConsoleAsset(Options{ConsoleURL: ConsoleURLFor("https://console.eu.jumpcloud.com")})
+	if eu.Href != "https://console.eu.jumpcloud.com" {
+		t.Errorf("EU org: href = %q", eu.Href)
+	}
+	validate(t, authomizesim.KindAssets, []authomize.Asset{eu})
+	// Only the link changes: the asset keeps its id, so admin role permissions still point at it.
+	us := ConsoleAsset(Options{})
+	eu.Href = us.Href
+	if !reflect.DeepEqual(eu, us) {
+		t.Errorf("EU and US console assets differ beyond href:\n%+v\n%+v", eu, us)
+	}
+	for _, bad := range []string{"  ", "console.eu.jumpcloud.com", "javascript:alert(1)", "https://x.example/" + strings.Repeat("p", maxURL)} {
+		if a := ConsoleAsset(Options{ConsoleURL: bad}); a.Href != DefaultConsoleURL {
+			t.Errorf("ConsoleURL %.40q: href = %.60q, want the default", bad, a.Href)
+		}
 	}
 }

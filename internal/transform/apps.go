@@ -19,9 +19,10 @@ func equalFoldTrim(a, b string) bool {
 // (ignoring case) from the chosen name, because it identifies the connector ("slack",
 // "aws") behind a custom label. href: the SSO URL when it is an http(s) link (it starts the
 // sign-in), otherwise learnMore when it is. The logo URL is a custom property, and custom
-// property values may hold 64 characters: a longer URL is dropped (counted) instead of cut
-// into a link to nothing. Apps never carry their SSO config: the input model has no
-// config field, so certificates and keys cannot get here.
+// property values may hold 64 characters: a longer URL is split over numbered properties
+// (logoUrl, logoUrl.2, …) rather than cut into a link to nothing, and one over maxURL is
+// dropped (counted). Apps never carry their SSO config: the input model has no config
+// field, so certificates and keys cannot get here.
 func Apps(in []jumpcloud.Application, opt Options, r *Report) []authomize.Asset {
 	owner := opt.owner()
 	out := make([]authomize.Asset, 0, len(in))
@@ -73,7 +74,7 @@ func Apps(in []jumpcloud.Application, opt Options, r *Report) []authomize.Asset 
 			if httpURL(cleanText(a.Logo.URL, 0, false, "app.logoUrl", nil)) == "" {
 				r.Adjust("app.logoUrl: not an http(s) URL, dropped")
 			} else {
-				p.addWhole("logoUrl", a.Logo.URL)
+				p.addSplit("logoUrl", a.Logo.URL, maxURL)
 			}
 		}
 		p.addBool("active", a.Active)

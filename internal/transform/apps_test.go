@@ -1,9 +1,14 @@
 package transform
 
 import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"jcsync/internal/authomize"
 	"jcsync/internal/jumpcloud"
@@ -64,6 +69,7 @@ func TestAppsNameFallback(t *testing.T) {
 
 func TestAppsLinksAndLogo(t *testing.T) {
 	long := "https://cdn.example.com/" + strings.Repeat("l", 60) + ".png"
+	maxLogo := "https://l.example/" + strings.Repeat("m", maxURL-len("https://l.example/"))
 	tests := []struct {
 		name               string
 		sso, learn, logo   string
@@ -78,7 +84,10 @@ func TestAppsLinksAndLogo(t *testing.T) {
 		{"learn more only", "", "https://b.example/help", "", "https://b.example/help", "", nil},
 		{"short logo", "", "", "https://l.example/x.png", "", "https://l.example/x.png", nil},
 		{"logo exactly 64", "", "", "https://l.example/" + strings.Repeat("x", 64-len("https://l.example/")), "", "https://l.example/" + strings.Repeat("x", 64-len("https://l.example/")), nil},
-		{"long logo dropped", "", "", long, "", "", counts{"app.logoUrl: longer than 64, dropped": 1}},
+		{"long logo split", "", "", long, "", long, nil},
+		{"logo of maxURL split", "", "", maxLogo, "", maxLogo, nil},
+		{"logo over maxURL dropped", "", "", maxLogo + "x", "", "", counts{"app.logoUrl: longer than 2048, dropped": 1}},
+		{"multibyte logo split between characters", "", "", "https://l.example/" + strings.Repeat("é", 100), "", "https://l.example/" + strings.Repeat("é", 100), nil},
 		{"logo not http", "", "", "data:image/png;base64,AAAA", "", "", counts{"app.logoUrl: not an http(s) URL, dropped": 1}},
 		{"very long sso url", "https://a.example/" + strings.Repeat("p", maxURL), "", "", "", "", counts{"app.ssoUrl: longer than 2048, dropped": 1}},
 	}
@@ -90,10 +99,11 @@ func TestAppsLinksAndLogo(t *testing.T) {
 				a.Logo = &jumpcloud.Logo{URL: tc.logo}
 			}
 			got := Apps([]jumpcloud.Application{a}, Options{}, &r)
-			logo, _ := prop(got[0].CustomProperties, "logoUrl")
+			logo := JoinedProperty(got[0].CustomProperties, "logoUrl")
 			if got[0].Href != tc.wantHref || logo != tc.wantLogo {
 				t.Errorf("href=%q logo=%q", got[0].Href, logo)
 			}
+			checkLogoParts(t, got[0].CustomProperties, tc.wantLogo)
 			checkReport(t, &r, nil, tc.adjusted)
 			validate(t, authomizesim.KindAssets, got)
 		})
@@ -160,5 +170,95 @@ func TestAppBindings(t *testing.T) {
 			checkReport(t, &r, tc.skipped, nil)
 			validate(t, authomizesim.KindPermissions, got)
 		})
+	}
+}
+
+// checkLogoParts asserts the split scheme of a logo URL: logoUrl, logoUrl.2, … in order
+// right after one another, every part but the last exactly 64 characters, none over.
+func checkLogoParts(t *testing.T, list []authomize.CustomProperty, logo string) {
+	t.Helper()
+	want := (utf8.RuneCountInString(logo) + maxPropertyValue - 1) / maxPropertyValue
+	var parts []authomize.CustomProperty
+	for _, p := range list {
+		if p.Key == "logoUrl" || strings.HasPrefix(p.Key, "logoUrl.") {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) != want {
+		t.Fatalf("%d logo properties, want %d: %+v", len(parts), want, parts)
+	}
+	for i, p := range parts {
+		key := "logoUrl"
+		if i > 0 {
+			key = "logoUrl." + strconv.Itoa(i+1)
+		}
+		n := utf8.RuneCountInString(p.Value)
+		if p.Key != key || n > maxPropertyValue || (i < len(parts)-1 && n != maxPropertyValue) {
+			t.Errorf("logo part %d: key %q, %d characters", i, p.Key, n)
+		}
+	}
+}
+
+// TestLongLogoReachesAuthomize uploads an app with a 200-character logo URL through the
+// Authomize client to the simulator: every property passes its validation, and the URL is
+// whole again when the stored properties are joined.
+func TestLongLogoReachesAuthomize(t *testing.T) {
+	logo := "https://cdn.example.com/logos/" + strings.Repeat("a1b2c3d4e5", 16) + "/x.png?v=12345678901234567890"
+	logo = logo[:200]
+	if len(logo) != 200 || httpURL(logo) == "" {
+		t.Fatalf("test logo: %d characters", len(logo))
+	}
+	var r Report
+	assets := Apps([]jumpcloud.Application{{ID: "app1", Name: "slack", Logo: &jumpcloud.Logo{URL: logo}}}, Options{}, &r)
+	checkReport(t, &r, nil, nil)
+	checkLogoParts(t, assets[0].CustomProperties, logo)
+
+	sim := authomizesim.New(authomizesim.Options{Tokens: []string{"tok"}, Apps: []string{"az-app"}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c, err := authomize.New(authomize.Options{BaseURL: srv.URL, Token: "tok", AppID: "az-app", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.UploadAssets(context.Background(), assets)
+	if err != nil {
+		t.Fatalf("upload rejected: %v", err)
+	}
+	if res.Accepted != 1 {
+		t.Fatalf("upload result %+v", res)
+	}
+	raw, ok := sim.Snapshot("az-app").Assets["app1"]
+	if !ok {
+		t.Fatal("the asset did not reach the simulator")
+	}
+	var stored authomize.Asset
+	if err := json.Unmarshal(raw, &stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stored.CustomProperties {
+		if n := utf8.RuneCountInString(p.Value); n > maxPropertyValue {
+			t.Errorf("stored property %s has %d characters", p.Key, n)
+		}
+	}
+	if got := JoinedProperty(stored.CustomProperties, "logoUrl"); got != logo {
+		t.Errorf("logo joined from the stored properties:\n%s\nwant\n%s", got, logo)
+	}
+}
+
+func TestJoinedProperty(t *testing.T) {
+	list := []authomize.CustomProperty{
+		{Key: "a.2", Value: "2"}, {Key: "a", Value: "1"}, {Key: "a.3", Value: "3"}, {Key: "a.5", Value: "5"}, {Key: "b", Value: "x"},
+	}
+	for key, want := range map[string]string{"a": "123", "b": "x", "c": "", "a.2": "2"} {
+		if got := JoinedProperty(list, key); got != want {
+			t.Errorf("JoinedProperty(%q) = %q, want %q", key, got, want)
+		}
+	}
+	for _, s := range []string{"", "x", strings.Repeat("y", 64), strings.Repeat("z", 65), strings.Repeat("é", 129)} {
+		p := props{kind: "t"}
+		p.addSplit("k", "https://h.example/"+s, maxURL)
+		if got := JoinedProperty(p.list, "k"); got != "https://h.example/"+s {
+			t.Errorf("split and joined %d characters: %q", len(s), got)
+		}
 	}
 }

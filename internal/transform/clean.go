@@ -189,11 +189,58 @@ func (p *props) addBool(key string, v bool) {
 	p.list = append(p.list, authomize.CustomProperty{Key: key, Value: strconv.FormatBool(v)})
 }
 
-// addWhole appends key=value only if value fits in 64 characters; a longer value is
-// dropped and counted (for URLs, where a cut value would be wrong rather than short).
-func (p *props) addWhole(key, value string) {
-	if v := whole(value, maxPropertyValue, p.kind+"."+key, p.r); v != "" {
-		p.list = append(p.list, authomize.CustomProperty{Key: key, Value: v})
+// addSplit appends a value that must not be cut (a URL) over as many properties as it
+// needs, each within Authomize's 64-character limit: key holds the first 64 characters,
+// key.2 the next 64, then key.3, and so on; JoinedProperty puts them back together. A value
+// up to 64 characters is the single property key, as any other. A value over max characters
+// is dropped and counted: it bounds the properties one item gets.
+func (p *props) addSplit(key, value string, max int) {
+	v := whole(value, max, p.kind+"."+key, p.r)
+	for i, part := range splitRunes(v, maxPropertyValue) {
+		k := key
+		if i > 0 {
+			k = splitKey(key, i+1)
+		}
+		p.list = append(p.list, authomize.CustomProperty{Key: k, Value: part})
+	}
+}
+
+// splitKey names part n (from 2) of a value split over properties.
+func splitKey(key string, n int) string { return key + "." + strconv.Itoa(n) }
+
+// splitRunes cuts s into parts of at most n runes, in order; "" has no parts.
+func splitRunes(s string, n int) []string {
+	var parts []string
+	for s != "" {
+		part, _ := truncateRunes(s, n)
+		parts = append(parts, part)
+		s = s[len(part):]
+	}
+	return parts
+}
+
+// JoinedProperty returns the value of key that the transform may have split over numbered
+// custom properties (key, key.2, key.3, …; see MAPPING.md): the parts concatenated in
+// order, up to the first missing number. It is "" when key is absent.
+func JoinedProperty(list []authomize.CustomProperty, key string) string {
+	byKey := make(map[string]string, len(list))
+	for _, p := range list {
+		if _, dup := byKey[p.Key]; !dup {
+			byKey[p.Key] = p.Value
+		}
+	}
+	v, ok := byKey[key]
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(v)
+	for n := 2; ; n++ {
+		part, ok := byKey[splitKey(key, n)]
+		if !ok {
+			return b.String()
+		}
+		b.WriteString(part)
 	}
 }
 

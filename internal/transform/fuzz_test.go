@@ -33,6 +33,9 @@ func FuzzTransformValid(f *testing.F) {
 		if bit(1) {
 			opt.OwnerID = id
 		}
+		if bit(7) {
+			opt.ConsoleURL = mail
+		}
 
 		users, ids := Users([]jumpcloud.SystemUser{
 			{
@@ -61,7 +64,14 @@ func FuzzTransformValid(f *testing.F) {
 		check(t, authomizesim.KindPrivileges, ad.Privileges, func(i int) string { return ad.Privileges[i].UniqueID })
 		check(t, authomizesim.KindAccountAssociations, ad.Memberships, nil)
 		check(t, authomizesim.KindPermissions, ad.Permissions, nil)
-		check(t, authomizesim.KindAssets, []any{ConsoleAsset(opt)}, nil)
+		console := ConsoleAsset(opt)
+		check(t, authomizesim.KindAssets, []any{console}, nil)
+		if httpURL(console.Href) == "" {
+			t.Fatalf("console asset href %q is not a link", console.Href)
+		}
+		if u := ConsoleURLFor(mail); httpURL(u) == "" || !strings.HasSuffix(u, "jumpcloud.com") {
+			t.Fatalf("ConsoleURLFor(%q) = %q, not a JumpCloud link", mail, u)
+		}
 
 		groups := Groups([]jumpcloud.UserGroup{
 			{ID: id, Name: text, Description: long, Email: mail, MembershipMethod: state},
@@ -75,7 +85,7 @@ func FuzzTransformValid(f *testing.F) {
 			{To: jumpcloud.GraphObject{ID: mail, Type: "user_group"}},
 			{To: jumpcloud.GraphObject{ID: id, Type: edgeType}},
 			{To: jumpcloud.GraphObject{ID: text, Type: "ldap_server"}},
-			{From: &jumpcloud.GraphObject{ID: id, Type: "user_group"}, To: jumpcloud.GraphObject{ID: text, Type: "radius_server"}},
+			{To: jumpcloud.GraphObject{ID: text, Type: "radius_server"}},
 		}
 		check(t, authomizesim.KindAccountAssociations, Memberships(id, edges, nil), nil)
 
@@ -85,6 +95,12 @@ func FuzzTransformValid(f *testing.F) {
 			{ID: text, Name: long, Logo: &jumpcloud.Logo{URL: "https://" + long}},
 		}, opt, nil)
 		check(t, authomizesim.KindAssets, apps, func(i int) string { return apps[i].UniqueID })
+		for _, a := range apps {
+			// A logo split over properties joins back into one link no longer than maxURL.
+			if logo := JoinedProperty(a.CustomProperties, "logoUrl"); logo != "" && (httpURL(logo) == "" || utf8.RuneCountInString(logo) > maxURL) {
+				t.Fatalf("app %q: joined logo %q", a.UniqueID, logo)
+			}
+		}
 		check(t, authomizesim.KindPrivileges, []any{SSOPrivilege()}, nil)
 		check(t, authomizesim.KindPermissions, AppBindings(id, edges, nil), nil)
 	})

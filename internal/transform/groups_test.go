@@ -20,7 +20,7 @@ func TestGroups(t *testing.T) {
 	}{
 		{
 			name: "full", opt: Options{OwnerID: "owner-1"},
-			g: jumpcloud.UserGroup{ID: "g1", Name: "Engineers", Description: "All engineers", Email: "eng@example.com", Type: "user_group", MembershipMethod: "STATIC"},
+			g: jumpcloud.UserGroup{ID: "g1", Name: "Engineers", Description: "All engineers", Email: "eng@example.com", MembershipMethod: "STATIC"},
 			want: authomize.Grouping{UniqueID: "g1", OriginID: "g1", Name: "Engineers", OriginType: "JumpCloud User Group",
 				Type: "Group", Owner: "owner-1", Tags: []string{"jumpcloud"}, AlternativeName: "eng@example.com",
 				CustomProperties: []authomize.CustomProperty{{Key: "membershipMethod", Value: "STATIC"}, {Key: "description", Value: "All engineers"}}},
@@ -89,8 +89,6 @@ func TestMemberships(t *testing.T) {
 		skipped counts
 	}{
 		{"user", "g1", []jumpcloud.GraphConnection{edge("user", "u1")},
-			[]authomize.AccountAssociation{{SourceID: "u1", TargetID: "g1"}}, nil},
-		{"with from", "g1", []jumpcloud.GraphConnection{{From: &jumpcloud.GraphObject{ID: "g1", Type: "user_group"}, To: jumpcloud.GraphObject{ID: "u1", Type: "user"}}},
 			[]authomize.AccountAssociation{{SourceID: "u1", TargetID: "g1"}}, nil},
 		{"nested group", "g1", []jumpcloud.GraphConnection{edge("user_group", "g2")}, nil, counts{"membership: user_group skipped": 1}},
 		{"ldap", "g1", []jumpcloud.GraphConnection{edge("ldap_server", "l1")}, nil, counts{"membership: ldap_server excluded": 1}},

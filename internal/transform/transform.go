@@ -16,6 +16,10 @@ type Options struct {
 	Identities bool
 	// OwnerID, when set, is the uniqueId of the account that owns every asset and grouping.
 	OwnerID string
+	// ConsoleURL is the link of the admin console asset: the org's own region, from
+	// ConsoleURLFor(the JumpCloud base URL). Empty (or not an http(s) URL) means
+	// DefaultConsoleURL.
+	ConsoleURL string
 }
 
 // Report counts what the transform skipped or adjusted, by reason. Reasons are short

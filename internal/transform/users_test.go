@@ -61,11 +61,11 @@ func TestUserMFA(t *testing.T) {
 	}{
 		{"nothing", jumpcloud.SystemUser{}, false},
 		{"mfa configured", jumpcloud.SystemUser{MFA: &jumpcloud.MFA{Configured: true}}, true},
-		{"mfa not configured", jumpcloud.SystemUser{MFA: &jumpcloud.MFA{Exclusion: true}}, false},
+		{"mfa not configured", jumpcloud.SystemUser{MFA: &jumpcloud.MFA{}}, false},
 		{"totp enabled", jumpcloud.SystemUser{TOTPEnabled: true}, true},
 		{"enrolled", jumpcloud.SystemUser{MFAEnrollment: &jumpcloud.MFAEnrollment{OverallStatus: "ENROLLED"}}, true},
 		{"enrolled lower case", jumpcloud.SystemUser{MFAEnrollment: &jumpcloud.MFAEnrollment{OverallStatus: "enrolled"}}, true},
-		{"pending", jumpcloud.SystemUser{MFAEnrollment: &jumpcloud.MFAEnrollment{OverallStatus: "PENDING_ACTIVATION", TOTPStatus: "ENROLLED"}}, false},
+		{"pending", jumpcloud.SystemUser{MFAEnrollment: &jumpcloud.MFAEnrollment{OverallStatus: "PENDING_ACTIVATION"}}, false},
 		{"not enrolled", jumpcloud.SystemUser{MFAEnrollment: &jumpcloud.MFAEnrollment{OverallStatus: "NOT_ENROLLED"}}, false},
 		{"all", jumpcloud.SystemUser{TOTPEnabled: true, MFA: &jumpcloud.MFA{Configured: true}, MFAEnrollment: &jumpcloud.MFAEnrollment{OverallStatus: "ENROLLED"}}, true},
 	}
@@ -86,13 +86,12 @@ func TestUserMFA(t *testing.T) {
 func fullUser() jumpcloud.SystemUser {
 	return jumpcloud.SystemUser{
 		ID: "5f0c1a2b3c4d5e6f7a8b9c0d", Username: "jdoe", Email: "jdoe@example.com",
-		Firstname: "Jane", Middlename: "Q", Lastname: "Doe", Displayname: "jane doe",
+		Firstname: "Jane", Lastname: "Doe",
 		Activated: true, State: "ACTIVATED", Department: "Security", JobTitle: "Engineer",
 		Company: "Acme", CostCenter: "CC-1", EmployeeType: "Full-time", Location: "Berlin",
 		Description: "line one\nline two", EmployeeIdentifier: "E-42", Manager: "5f0c1a2b3c4d5e6f7a8b9c0e",
-		AlternateEmail: "jane@home.example", TOTPEnabled: true,
-		Attributes: []jumpcloud.Attribute{{Name: "secret", Value: "do not send"}},
-		Addresses:  []jumpcloud.Address{{Type: "home", Locality: "Potsdam", Country: "DE"}, {Type: "work", Locality: "Berlin", Country: "Germany"}},
+		TOTPEnabled: true,
+		Addresses:   []jumpcloud.Address{{Type: "home", Locality: "Potsdam", Country: "DE"}, {Type: "work", Locality: "Berlin", Country: "Germany"}},
 	}
 }
 

@@ -339,8 +339,7 @@ func (c *churner) newUser(o *Org) jumpcloud.SystemUser {
 		taken[strings.ToLower(o.Users[i].Username)] = true
 		taken[strings.ToLower(o.Users[i].Email)] = true
 	}
-	now := time.Now().UTC()
-	u := genUser(o, c.rng, len(o.Users), now)
+	u := genUser(o, c.rng, len(o.Users))
 	for {
 		c.joiners++
 		name := "joiner" + strconv.Itoa(c.joiners)
@@ -350,7 +349,6 @@ func (c *churner) newUser(o *Org) jumpcloud.SystemUser {
 			break
 		}
 	}
-	u.Created = now.Format(time.RFC3339)
 	return u
 }
 
@@ -366,8 +364,7 @@ func (c *churner) newGroup(o *Org) jumpcloud.UserGroup {
 		c.joiners++
 		name = base + " " + strconv.Itoa(c.joiners)
 	}
-	return jumpcloud.UserGroup{Name: name, Type: jumpcloud.GraphUserGroup, MembershipMethod: "STATIC",
-		Description: "Group " + name}
+	return jumpcloud.UserGroup{Name: name, MembershipMethod: "STATIC", Description: "Group " + name}
 }
 
 // Log is a copy of the log so far, for a test that checks between syncs while the churn

@@ -80,8 +80,8 @@ func TestGenerateRealistic(t *testing.T) {
 	if locked == 0 || mfa == 0 || noMFA == 0 || managers == 0 || long64 == 0 || long256 == 0 {
 		t.Errorf("locked=%d mfa=%d noMFA=%d managers=%d long64=%d long256=%d", locked, mfa, noMFA, managers, long64, long256)
 	}
-	if o.Users[0].Firstname+" "+o.Users[0].Lastname != "Zoë Ångström" || o.Users[1].Displayname != "李小龍" {
-		t.Errorf("unicode names: %q %q", o.Users[0].Displayname, o.Users[1].Displayname)
+	if o.Users[0].Firstname+" "+o.Users[0].Lastname != "Zoë Ångström" || displayName(o.Users[1].Firstname, o.Users[1].Lastname) != "李小龍" {
+		t.Errorf("unicode names: %q %q", displayName(o.Users[0].Firstname, o.Users[0].Lastname), displayName(o.Users[1].Firstname, o.Users[1].Lastname))
 	}
 	if n := len(o.Members[o.Groups[0].ID]); n != 0 {
 		t.Errorf("group 0 has %d members, want 0", n)

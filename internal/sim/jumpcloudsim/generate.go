@@ -1,11 +1,9 @@
 package jumpcloudsim
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"time"
 
 	"jcsync/internal/jumpcloud"
 )
@@ -46,11 +44,9 @@ var (
 func Generate(cfg GenConfig) *Org {
 	o := NewOrg(cfg.Seed)
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed)^0x5eed, uint64(cfg.Seed)+7))
-	base := time.Date(2019, 1, 8, 9, 0, 0, 0, time.UTC)
-
 	o.Users = make([]jumpcloud.SystemUser, cfg.Users)
 	for i := range o.Users {
-		o.Users[i] = genUser(o, rng, i, base)
+		o.Users[i] = genUser(o, rng, i)
 	}
 	o.reindex()
 
@@ -61,7 +57,7 @@ func Generate(cfg GenConfig) *Org {
 	return o
 }
 
-func genUser(o *Org, rng *rand.Rand, i int, base time.Time) jumpcloud.SystemUser {
+func genUser(o *Org, rng *rand.Rand, i int) jumpcloud.SystemUser {
 	first := firstNames[rng.IntN(len(firstNames))]
 	last := lastNames[rng.IntN(len(lastNames))]
 	switch i {
@@ -70,10 +66,6 @@ func genUser(o *Org, rng *rand.Rand, i int, base time.Time) jumpcloud.SystemUser
 	case 1:
 		first, last = "小龍", "李"
 	}
-	display := first + " " + last
-	if isCJK(last) {
-		display = last + first // family name first, no space
-	}
 	uname := "u" + strconv.Itoa(i)
 	u := jumpcloud.SystemUser{
 		ID:                 o.NewID(),
@@ -81,14 +73,12 @@ func genUser(o *Org, rng *rand.Rand, i int, base time.Time) jumpcloud.SystemUser
 		Email:              uname + "@example.com",
 		Firstname:          first,
 		Lastname:           last,
-		Displayname:        display,
 		Department:         departments[rng.IntN(len(departments))],
 		JobTitle:           titles[rng.IntN(len(titles))],
 		Company:            "Acme Corp",
 		Location:           locations[rng.IntN(len(locations))],
 		EmployeeType:       "Full-Time",
 		EmployeeIdentifier: "E" + strconv.Itoa(100000+i),
-		Created:            base.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
 	}
 	// States: mostly active, some staged (not yet invited) and suspended. Fixed indexes
 	// guarantee every state exists in small orgs too.
@@ -108,7 +98,7 @@ func genUser(o *Org, rng *rand.Rand, i int, base time.Time) jumpcloud.SystemUser
 	if i%2 == 0 {
 		u.TOTPEnabled = true
 		u.MFA = &jumpcloud.MFA{Configured: true}
-		u.MFAEnrollment = &jumpcloud.MFAEnrollment{OverallStatus: "ENROLLED", TOTPStatus: "ENROLLED", WebAuthnStatus: "NOT_ENROLLED", PushStatus: "NOT_ENROLLED"}
+		u.MFAEnrollment = &jumpcloud.MFAEnrollment{OverallStatus: "ENROLLED"}
 	} else if i%5 != 0 {
 		u.MFA = &jumpcloud.MFA{}
 		u.MFAEnrollment = &jumpcloud.MFAEnrollment{OverallStatus: "NOT_ENROLLED"}
@@ -120,7 +110,6 @@ func genUser(o *Org, rng *rand.Rand, i int, base time.Time) jumpcloud.SystemUser
 	if i%50 == 7 {
 		u.JobTitle = strings.Repeat("Principal ", 8) + "Staff Engineer"
 		u.Description = strings.Repeat("Long description for limit testing. ", 9)
-		u.Attributes = []jumpcloud.Attribute{{Name: "costCode", Value: strings.Repeat("x", 70)}}
 	}
 	if i%3 == 0 {
 		u.Addresses = []jumpcloud.Address{{Type: "work", Locality: u.Location, Country: "DE"}}
@@ -171,8 +160,7 @@ func genGroups(o *Org, rng *rand.Rand, cfg GenConfig) {
 		if i >= len(groupNames) {
 			name += " " + strconv.Itoa(i/len(groupNames)+1)
 		}
-		g := jumpcloud.UserGroup{ID: o.NewID(), Name: name, Type: jumpcloud.GraphUserGroup,
-			MembershipMethod: "STATIC", Description: "Group " + name}
+		g := jumpcloud.UserGroup{ID: o.NewID(), Name: name, MembershipMethod: "STATIC", Description: "Group " + name}
 		if i%4 == 3 {
 			g.Email = "group" + strconv.Itoa(i) + "@example.com"
 		}
@@ -222,12 +210,9 @@ func genAdmins(o *Org, rng *rand.Rand, cfg GenConfig) {
 			Firstname:         firstNames[rng.IntN(len(firstNames))],
 			Lastname:          lastNames[rng.IntN(len(lastNames))],
 			RoleName:          role,
-			Role:              fmt.Sprintf("5c%022x", i%len(roles)),
 			EnableMultiFactor: i%4 != 1,
 			TOTPEnrolled:      i%4 != 1,
 			Suspended:         i%11 == 10,
-			Organization:      o.ID,
-			Created:           "2020-03-01T10:00:00Z",
 		}
 		// Several roles for some admins, and sources disagree on capitalisation.
 		if i%3 == 2 {
@@ -261,10 +246,8 @@ func genApps(o *Org, rng *rand.Rand, cfg GenConfig) {
 			SSOURL:       "https://sso.jumpcloud.com/saml2/" + c.name + strconv.Itoa(i),
 			LearnMore:    "https://jumpcloud.com/support/" + c.name,
 			Active:       i%9 != 8,
-			Logo:         &jumpcloud.Logo{URL: "https://cdn.jumpcloud.com/logos/" + c.name + ".png", Color: "#202D38"},
-			SSO:          &jumpcloud.SSO{Type: c.sso, JIT: c.sso == "saml" && i%2 == 0},
-			Organization: o.ID,
-			Created:      "2021-06-01T12:00:00Z",
+			Logo:         &jumpcloud.Logo{URL: "https://cdn.jumpcloud.com/logos/" + c.name + ".png"},
+			SSO:          &jumpcloud.SSO{Type: c.sso},
 		}
 		if i%7 == 6 {
 			a.DisplayLabel = "" // the connector must fall back to displayName

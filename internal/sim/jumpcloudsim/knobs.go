@@ -20,6 +20,7 @@ type Faults struct {
 	// as JumpCloud's gateway sometimes sends and sometimes does not.
 	Rate429RetryAfter float64
 	Rate5xx           float64 // 502, 503 or 504
+	Rate500           float64 // 500 Internal Server Error
 	RateReset         float64 // connection reset before any response
 	RateSlow          float64 // answer only after Slow
 	RateTruncated     float64 // 200 with a body cut in half (connection closed mid-body)
@@ -218,6 +219,8 @@ func (s *Server) decide(r *http.Request) (fault, time.Duration) {
 		f.retryHdr = roll(fs.Rate429RetryAfter)
 	case roll(fs.Rate5xx):
 		f.status = []int{502, 503, 504}[s.k.faultRand.IntN(3)]
+	case roll(fs.Rate500):
+		f.status = http.StatusInternalServerError
 	case roll(fs.RateReset):
 		f.reset = true
 	case roll(fs.RateTruncated):

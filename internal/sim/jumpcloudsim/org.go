@@ -58,8 +58,8 @@ func NewOrg(seed int64) *Org {
 		idRand:       rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)),
 	}
 	o.ID = o.NewID()
-	o.LDAP = jumpcloud.LDAPServer{ID: o.NewID(), Name: "JumpCloud LDAP"}
-	o.RADIUS = jumpcloud.RadiusServer{ID: o.NewID(), Name: "Office Wi-Fi RADIUS"}
+	o.LDAP = jumpcloud.LDAPServer{ID: o.NewID()}
+	o.RADIUS = jumpcloud.RadiusServer{ID: o.NewID()}
 	o.reindex()
 	return o
 }
@@ -171,9 +171,6 @@ func (o *Org) AddGroup(g jumpcloud.UserGroup) string {
 	o.ensureIndex()
 	if g.ID == "" {
 		g.ID = o.NewID()
-	}
-	if g.Type == "" {
-		g.Type = jumpcloud.GraphUserGroup
 	}
 	o.Groups = append(o.Groups, g)
 	o.groupIdx[g.ID] = len(o.Groups) - 1

@@ -562,11 +562,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 			case "lastname":
 				return u.Lastname
 			case "displayname":
-				return u.Displayname
+				return displayName(u.Firstname, u.Lastname)
 			case "state":
 				return u.State
 			case "created":
-				return u.Created
+				return createdAt(u.ID)
 			case "department":
 				return u.Department
 			}
@@ -586,7 +586,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
 	o := s.org
 	s.serveList(w, r, list{v1: true, n: len(o.Admins), key: "admins",
-		item: func(i int) any { return adminOut(&o.Admins[i]) },
+		item: func(i int) any { return s.adminOut(&o.Admins[i]) },
 		field: func(i int, f string) string {
 			a := &o.Admins[i]
 			switch f {
@@ -611,14 +611,14 @@ func (s *Server) getAdmin(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, "user")
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, adminOut(a))
+	s.writeJSON(w, r, http.StatusOK, s.adminOut(a))
 }
 
 func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 	o := s.org
 	// JumpCloud documents /applications as sorted by name unless told otherwise.
 	s.serveList(w, r, list{v1: true, n: len(o.Apps), key: "apps", defSort: "name",
-		item: func(i int) any { return appOut(&o.Apps[i]) },
+		item: func(i int) any { return s.appOut(&o.Apps[i]) },
 		field: func(i int, f string) string {
 			a := &o.Apps[i]
 			switch f {
@@ -641,7 +641,7 @@ func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, "application")
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, appOut(a))
+	s.writeJSON(w, r, http.StatusOK, s.appOut(a))
 }
 
 func (s *Server) listRadius(w http.ResponseWriter, r *http.Request) {
@@ -696,7 +696,7 @@ func (s *Server) listDirectories(w http.ResponseWriter, r *http.Request) {
 	o := s.org
 	s.serveList(w, r, list{n: 1, key: "directories",
 		item: func(int) any {
-			return map[string]any{"id": o.LDAP.ID, "name": o.LDAP.Name, "type": jumpcloud.GraphLDAPServer}
+			return map[string]any{"id": o.LDAP.ID, "name": ldapName, "type": jumpcloud.GraphLDAPServer}
 		}})
 }
 
