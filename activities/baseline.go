@@ -42,11 +42,7 @@ type SweepBaseline struct {
 // rewritten at once with its old counts, so that this run's sweep keeps it whatever happens
 // later in the run. Without a baseline it reports whether the app holds data.
 func (a *Activities) ReadBaseline(ctx context.Context, integration string) (SweepBaseline, error) {
-	integ, err := a.integration(integration)
-	if err != nil {
-		return SweepBaseline{}, err
-	}
-	az, err := a.authomize(integ)
+	az, err := a.authomizeOf(integration)
 	if err != nil {
 		return SweepBaseline{}, err
 	}
@@ -98,11 +94,7 @@ type RecordBaselineInput struct {
 // RecordBaseline writes the counts of a complete sync to the Authomize app: the next sync's
 // baseline.
 func (a *Activities) RecordBaseline(ctx context.Context, in RecordBaselineInput) error {
-	integ, err := a.integration(in.Integration)
-	if err != nil {
-		return err
-	}
-	az, err := a.authomize(integ)
+	az, err := a.authomizeOf(in.Integration)
 	if err != nil {
 		return err
 	}
@@ -111,4 +103,13 @@ func (a *Activities) RecordBaseline(ctx context.Context, in RecordBaselineInput)
 		return classify(fmt.Errorf("record the sweep baseline: %w", err))
 	}
 	return nil
+}
+
+// authomizeOf is the Authomize client of the named integration.
+func (a *Activities) authomizeOf(name string) (*authomize.Client, error) {
+	integ, err := a.integration(name)
+	if err != nil {
+		return nil, err
+	}
+	return a.authomize(integ)
 }

@@ -97,11 +97,7 @@ func (a *Activities) Sweep(ctx context.Context, in SweepInput) error {
 	if in.Cutoff.IsZero() {
 		return temporal.NewNonRetryableApplicationError("sweep without a cutoff would delete every record of the app; refused", ErrTypeSweepRefused, nil)
 	}
-	integ, err := a.integration(in.Integration)
-	if err != nil {
-		return err
-	}
-	az, err := a.authomize(integ)
+	az, err := a.authomizeOf(in.Integration)
 	if err != nil {
 		return err
 	}
