@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -77,6 +78,9 @@ func (a *Activities) ReadBaseline(ctx context.Context, integration string) (Swee
 	}
 	out.Found, out.Counts, out.SyncedAt, out.Run = true, b.Counts, b.SyncedAt, b.Run
 	res, err := az.UploadAssets(ctx, []authomize.Asset{transform.BaselineAsset(b)})
+	if err == nil && res.Accepted == 0 {
+		err = errors.New("the record was not accepted by Authomize")
+	}
 	if err != nil {
 		return SweepBaseline{}, classify(fmt.Errorf("keep the sweep baseline: %w", err))
 	}
@@ -99,7 +103,11 @@ func (a *Activities) RecordBaseline(ctx context.Context, in RecordBaselineInput)
 		return err
 	}
 	rec := transform.Baseline{Counts: in.Counts, SyncedAt: in.SyncedAt, Run: activity.GetInfo(ctx).WorkflowExecution.ID}
-	if _, err := az.UploadAssets(ctx, []authomize.Asset{transform.BaselineAsset(rec)}); err != nil {
+	res, err := az.UploadAssets(ctx, []authomize.Asset{transform.BaselineAsset(rec)})
+	if err == nil && res.Accepted == 0 {
+		err = errors.New("the record was not accepted by Authomize")
+	}
+	if err != nil {
 		return classify(fmt.Errorf("record the sweep baseline: %w", err))
 	}
 	return nil

@@ -101,20 +101,35 @@ func links(a, b *run) bool {
 	return false
 }
 
+// lastShared is the index in b of the last item a also holds; -1 when they share none.
+func lastShared(a, b *run) int {
+	in := make(map[string]struct{}, len(a.ids))
+	for _, id := range a.ids {
+		in[id] = struct{}{}
+	}
+	for i := len(b.ids) - 1; i >= 0; i-- {
+		if _, ok := in[b.ids[i]]; ok && b.ids[i] != "" {
+			return i
+		}
+	}
+	return -1
+}
+
 // slot is one page of a read in flight.
 type slot[T any] struct {
-	skip    int
-	fetched chan struct{} // closed when page/items/err are set
-	linked  chan struct{} // closed when the link to the previous page is settled
-	page    *run
-	items   []T
-	err     error
+	skip     int
+	fetched  chan struct{} // closed when page/items/err are set
+	linked   chan struct{} // closed when the link to the previous page is settled
+	finished chan struct{} // closed when the page is handed over and recorded
+	page     *run
+	items    []T
+	err      error
 	// ended is true when this page or an earlier one proved the end of the list.
 	ended bool
 }
 
 func newSlot[T any](skip int) *slot[T] {
-	return &slot[T]{skip: skip, fetched: make(chan struct{}), linked: make(chan struct{})}
+	return &slot[T]{skip: skip, fetched: make(chan struct{}), linked: make(chan struct{}), finished: make(chan struct{})}
 }
 
 func (r *listReader[T]) stride() int { return max(1, r.size-1) }
@@ -184,17 +199,29 @@ func (r *listReader[T]) read(ctx context.Context, start int, tail []string, ende
 	step := func(s, before *slot[T]) {
 		g.Go(func() error { return r.page(gctx, s, before, tr, noteTotal) })
 	}
-	// Plan the pages the first total asks for; they run concurrently.
+	// Plan the pages the first total asks for; they run concurrently, but never more than a
+	// window ahead of the first unfinished one: a stuck page must hold the read back, or the
+	// pages and finished parents beyond the checkpoint would grow without bound.
+	window := max(2, 2*r.parallel)
 	last, before := first, prev
 	step(first, before)
+	recent := []*slot[T]{first}
 	if !first.page.ends && firstTotal >= 0 {
 		for skip := start + r.stride(); skip-r.stride()+r.size < firstTotal; skip += r.stride() {
+			if len(recent) >= window {
+				select {
+				case <-recent[len(recent)-window].finished:
+				case <-gctx.Done():
+				}
+				recent = recent[len(recent)-window+1:]
+			}
 			if gctx.Err() != nil {
 				break
 			}
 			s := newSlot[T](skip)
 			step(s, last)
 			last = s
+			recent = append(recent, s)
 		}
 	}
 	if err := g.Wait(); err != nil {
@@ -223,8 +250,10 @@ func (r *listReader[T]) page(ctx context.Context, s, before *slot[T], tr *prefix
 		s.page, s.items, s.err = r.get(ctx, s.skip)
 		close(s.fetched)
 	}
-	linkErr := func() error {
-		defer close(s.linked)
+	// The link is settled with the page's error, if any: a later page waiting on it returns
+	// the same error, so whichever returns first, the read fails with the real cause.
+	linkErr := func() (err error) {
+		defer func() { s.err = err; close(s.linked) }()
 		if s.err != nil {
 			return s.err
 		}
@@ -239,7 +268,7 @@ func (r *listReader[T]) page(ctx context.Context, s, before *slot[T], tr *prefix
 			return ctx.Err()
 		}
 		if before.err != nil {
-			return fmt.Errorf("%s: an earlier page failed: %w", r.name, context.Canceled)
+			return before.err
 		}
 		s.ended = before.ended || s.page.ends
 		return nil
@@ -263,6 +292,7 @@ func (r *listReader[T]) page(ctx context.Context, s, before *slot[T], tr *prefix
 	}
 	tail := s.page.ids[max(0, len(s.page.ids)-tailLen):]
 	tr.finish(s.skip, s.skip+r.stride(), tail, s.ended)
+	close(s.finished)
 	s.items = nil // the ids stay for the next page's link; the items are done with
 	return nil
 }
@@ -308,6 +338,11 @@ func (r *listReader[T]) repair(ctx context.Context, from, to *run, seen map[stri
 				skip -= r.stride()
 			}
 			continue
+		}
+		// Items up to the last one the window shares with its anchor were read already, by the
+		// anchor or by the pages before it (a committed page, after a resume).
+		for _, id := range w.ids[:lastShared(anchor, w)+1] {
+			seen[id] = struct{}{}
 		}
 		if err := r.handOver(ctx, to.skip, items, seen); err != nil {
 			return err

@@ -54,6 +54,10 @@ type StageInput struct {
 	StallAttempts int `json:"stallAttempts,omitempty"`
 	// RetryInterval is the first wait before a failed attempt is retried (see failed).
 	RetryInterval time.Duration `json:"retryInterval,omitempty"`
+	// SafeSweep says the workflow checks StageCounts.Unreadable and NoTimestamp before its
+	// sweep. Runs started by earlier versions do not, and look only at Unstable: for them
+	// both are reported as unstable lists as well, so they cannot sweep past them either.
+	SafeSweep bool `json:"safeSweep,omitempty"`
 }
 
 // DefaultStallAttempts is the stage's budget of attempts in a row without progress.
@@ -92,6 +96,7 @@ type stageRun struct {
 	beaten uint64     // the snapshot last recorded
 	// record records a heartbeat: activity.RecordHeartbeat, or a test's recorder.
 	record func(ctx context.Context, details ...any)
+	actx   context.Context // the activity's context, for heartbeats
 	// resumedDone are the parents an earlier attempt finished (from the checkpoint).
 	resumedDone map[string]int
 	stopHB      func()
@@ -131,8 +136,13 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 		cp:      Checkpoint{Version: CheckpointVersion, Total: -1},
 		pending: map[string]*tally{},
 		record:  activity.RecordHeartbeat,
+		actx:    ctx,
 	}
 	s.slots = make(chan struct{}, s.concurrency())
+	s.attempt = int(activity.GetInfo(ctx).Attempt)
+	// Without a checkpoint this attempt can use (none, or one of another version), the stage
+	// starts over, and so does its count of attempts without progress.
+	s.cp.ProgressAttempt = s.attempt - 1
 	if activity.HasHeartbeatDetails(ctx) {
 		var cp Checkpoint
 		if err := activity.GetHeartbeatDetails(ctx, &cp); err == nil && cp.Version == CheckpointVersion {
@@ -147,7 +157,6 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 			}).Info("stage resumes from its checkpoint")
 		}
 	}
-	s.attempt = int(activity.GetInfo(ctx).Attempt)
 	if err := s.stalled(s.attempt - 1); err != nil {
 		// Attempts that died (a killed worker) returned no error: they count here.
 		return nil, err
@@ -210,14 +219,16 @@ func (s *stageRun) snapshot() (Checkpoint, uint64) {
 // beat records a snapshot as the stage's heartbeat, unless a later snapshot was recorded
 // already: snapshots are taken under mu but recorded after it is released (recording can
 // wait on the SDK), and a checkpoint must never step back.
-func (s *stageRun) beat(ctx context.Context, cp Checkpoint, seq uint64) {
+func (s *stageRun) beat(_ context.Context, cp Checkpoint, seq uint64) {
 	s.beatMu.Lock()
 	defer s.beatMu.Unlock()
 	if seq <= s.beaten {
 		return
 	}
 	s.beaten = seq
-	s.record(ctx, cp)
+	// Always with the activity's own context: the SDK flushes a batch of heartbeats with the
+	// context of the call that opened it, and a read's inner contexts end before the activity.
+	s.record(s.actx, cp)
 }
 
 // commit records that every page before next was uploaded, folds those pages' counts into
@@ -393,6 +404,9 @@ func (s *stageRun) noteUnreadable(list string, ids []string) {
 	for _, id := range ids {
 		s.cp.Counts.unreadable(list + " " + id)
 	}
+	if !s.in.SafeSweep {
+		s.cp.Counts.unstable(fmt.Sprintf("%s: %d records exist but could not be read", list, len(ids)))
+	}
 }
 
 // acquire takes one of the stage's fetch slots: the pages of every list a stage reads (its
@@ -454,6 +468,9 @@ func upload[T any](ctx context.Context, s *stageRun, t *tally, kind string, item
 	// one more response without a timestamp, only ever errs on the side of keeping data.
 	s.cp.Counts.accepted(res.EarliestAccepted)
 	s.cp.Counts.NoTimestamp += res.MissingTimestamps
+	if res.MissingTimestamps > 0 && !s.in.SafeSweep {
+		s.cp.Counts.unstable(fmt.Sprintf("%d Authomize answers for %s carried no acceptedTimestamp", res.MissingTimestamps, kind))
+	}
 	s.mu.Unlock()
 	if s.a.Observer != nil {
 		s.a.Observer.Items(s.in.Integration, s.name, kind, res.Accepted)
@@ -539,7 +556,7 @@ func (s *stageRun) stalled(last int) error {
 // The checkpoint is recorded before the activity returns, so the next attempt sees it.
 func (s *stageRun) failed(ctx context.Context, err error) error {
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.NonRetryable() || errors.Is(err, context.Canceled) {
+	if errors.As(err, &appErr) && appErr.NonRetryable() || ctx.Err() != nil {
 		return err
 	}
 	s.mu.Lock()

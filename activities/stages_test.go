@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -219,4 +220,43 @@ func TestGroupsStageSkipsGroupsAnEarlierAttemptFinished(t *testing.T) {
 func membersOf(org *jumpcloudsim.Org, i int) int {
 	id := org.Groups[i].ID
 	return len(org.Members[id]) + len(org.NestedGroups[id])
+}
+
+// A user record that does not decode although its id does: the user exists, so the sync must
+// not sweep what Authomize holds of it. Workflows of this version check Unreadable; runs
+// started by the previous version look only at Unstable, so for them it is reported there too.
+func TestUnreadableRecordsHoldBackEveryKindOfSweep(t *testing.T) {
+	for _, safe := range []bool{true, false} {
+		sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 71, Users: 150, Groups: 2, Admins: 1, Apps: 1}))
+		sims.JC.RewriteBodies("/api/systemusers", func(r *http.Request, body []byte) []byte {
+			if r.URL.Query().Get("skip") != "0" || r.URL.Query().Get("limit") != "100" {
+				return body
+			}
+			var env struct {
+				TotalCount int                          `json:"totalCount"`
+				Results    []map[string]json.RawMessage `json:"results"`
+			}
+			if json.Unmarshal(body, &env) != nil || len(env.Results) < 10 {
+				return body
+			}
+			env.Results[5]["suspended"] = json.RawMessage(`"yes"`)
+			out, _ := json.Marshal(env)
+			return out
+		})
+		env, a := newActivityEnv(t, sims, false)
+		v, err := env.ExecuteActivity(a.Users, activities.StageInput{Integration: "acme", SafeSweep: safe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r activities.StageResult
+		if err := v.Get(&r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Counts.Unreadable != 1 || r.Counts.Report.Skipped["user: undecodable record"] != 1 || r.Counts.Read["users"] != 149 {
+			t.Fatalf("safe=%v: unreadable %d, skipped %v, read %d", safe, r.Counts.Unreadable, r.Counts.Report.Skipped, r.Counts.Read["users"])
+		}
+		if unstable := len(r.Counts.Unstable) > 0; unstable == safe {
+			t.Fatalf("safe=%v: unstable %v; a run of the previous version must see the unreadable user as an unstable list", safe, r.Counts.Unstable)
+		}
+	}
 }

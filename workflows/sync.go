@@ -243,7 +243,7 @@ func runSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	// 3. The stages, phase by phase: Authomize checks references when relations arrive, so
 	// users and admins come first, then groups with their members, then apps with their
 	// bindings.
-	stageIn := activities.StageInput{Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID, StallAttempts: in.StageAttempts, RetryInterval: in.RetryInterval}
+	stageIn := activities.StageInput{Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID, StallAttempts: in.StageAttempts, RetryInterval: in.RetryInterval, SafeSweep: true}
 	sctx := workflow.WithActivityOptions(ctx, stageOptions(in))
 	result := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: started, Warnings: v.Warnings}
 	for _, phase := range activities.Phases {
@@ -268,10 +268,15 @@ func runSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	// timestamp) passed every check of its read too: its counts are a baseline as good.
 	if result.Swept || result.SweepSkipped != "" {
 		rec := activities.RecordBaselineInput{Integration: in.Integration, Counts: baselineCounts(result.Read), SyncedAt: started}
-		if err := workflow.ExecuteActivity(vctx, acts.RecordBaseline, rec).Get(ctx, nil); err != nil {
-			// The previous record was rewritten at the start and survives: the next sync
-			// compares with it.
-			result.Warnings = append(result.Warnings, fmt.Sprintf("the new baseline could not be recorded (%v): the next sync compares with the previous one", err))
+		rctx := workflow.WithActivityOptions(ctx, shortActivity(10))
+		if err := workflow.ExecuteActivity(rctx, acts.RecordBaseline, rec).Get(ctx, nil); err != nil {
+			// A previous record was rewritten at the start and survives: the next sync
+			// compares with it. Without one, the next sync finds none in a full app.
+			next := "the next sync compares with the previous one"
+			if !base.Found {
+				next = "the next sync finds none and refuses its sweep until it is run once with --allow-shrink"
+			}
+			result.Warnings = append(result.Warnings, fmt.Sprintf("the new baseline could not be recorded (%v): %s", err, next))
 		}
 	}
 	progress.Phase = StatusDone
