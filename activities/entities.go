@@ -120,6 +120,18 @@ func (s *stageRun) children(ctx context.Context, page int, keys []string, one fu
 	return g.Wait()
 }
 
+// uploadPage counts a page of JumpCloud records as read into the tally t, maps them with
+// build (which reports what it skipped or adjusted) and uploads the result as upKind. It
+// returns what it uploaded, for the relations that point at it.
+func uploadPage[T, U any](ctx context.Context, s *stageRun, t *tally, readKind string, items []T,
+	build func([]T, *transform.Report) []U, upKind string, send func(context.Context, []U) (authomize.UploadResult, error)) ([]U, error) {
+	s.read(t, readKind, len(items))
+	var rep transform.Report
+	out := build(items, &rep)
+	s.report(t, rep)
+	return out, upload(ctx, s, t, upKind, out, send)
+}
+
 // edges reads one child list of graph edges (a group's members, an app's bindings of one
 // target type) whole, and uploads what build makes of it into the parent's tally t. A 404
 // means the owner (the group, the app) was deleted during the sync: it is noted, and the
@@ -140,11 +152,8 @@ func edges[U any](ctx context.Context, s *stageRun, t *tally, list, owner, readK
 		s.noteUnreadable(list, unreadable)
 	}
 	r.process = func(ctx context.Context, _ int, items []jumpcloud.GraphConnection) error {
-		s.read(t, readKind, len(items))
-		var rep transform.Report
-		out := build(items, &rep)
-		s.report(t, rep)
-		return upload(ctx, s, t, upKind, out, send)
+		_, err := uploadPage(ctx, s, t, readKind, items, build, upKind, send)
+		return err
 	}
 	err := r.read(ctx, 0, nil, false)
 	if errors.Is(err, errListGone) {
@@ -175,13 +184,11 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 	r := reader(s, StageGroups, s.jc.UserGroupsPage, groupID)
 	r.parallel = parentLookahead
 	r.process = func(ctx context.Context, page int, items []jumpcloud.UserGroup) error {
-		t := s.tally(page)
-		s.read(t, "groups", len(items))
-		var rep transform.Report
-		groupings := transform.Groups(items, s.topt, &rep)
-		s.report(t, rep)
 		// The groupings go first: the memberships of this page point at them.
-		if err := upload(ctx, s, t, "groupings", groupings, s.az.UploadGroupings); err != nil {
+		groupings, err := uploadPage(ctx, s, s.tally(page), "groups", items, func(items []jumpcloud.UserGroup, rep *transform.Report) []authomize.Grouping {
+			return transform.Groups(items, s.topt, rep)
+		}, "groupings", s.az.UploadGroupings)
+		if err != nil {
 			return err
 		}
 		keys := make([]string, 0, len(groupings))
@@ -220,12 +227,10 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 	r := reader(s, StageApps, s.jc.ApplicationsPage, appID)
 	r.parallel = parentLookahead
 	r.process = func(ctx context.Context, page int, items []jumpcloud.Application) error {
-		t := s.tally(page)
-		s.read(t, "apps", len(items))
-		var rep transform.Report
-		assets := transform.Apps(items, s.topt, &rep)
-		s.report(t, rep)
-		if err := upload(ctx, s, t, "assets", assets, s.az.UploadAssets); err != nil {
+		assets, err := uploadPage(ctx, s, s.tally(page), "apps", items, func(items []jumpcloud.Application, rep *transform.Report) []authomize.Asset {
+			return transform.Apps(items, s.topt, rep)
+		}, "assets", s.az.UploadAssets)
+		if err != nil {
 			return err
 		}
 		keys := make([]string, 0, 2*len(assets))

@@ -48,11 +48,7 @@ func TestReadResumedUnderChurnWithoutATotal(t *testing.T) {
 				failedOnce = true
 				return jumpcloud.Page[string]{}, boom
 			}
-			p, err := l.fetch(ctx, skip)
-			if noTotal {
-				p.Total = -1
-			}
-			return p, err
+			return l.page(ctx, skip, size, noTotal)
 		}
 		before := l.snapshot()
 		var res1 result
@@ -97,26 +93,8 @@ func TestReadResumedUnderChurnWithoutATotal(t *testing.T) {
 }
 
 func sizedFetch(l *fakeList, size int, noTotal bool) func(ctx context.Context, skip int) (jumpcloud.Page[string], error) {
-	return func(_ context.Context, skip int) (jumpcloud.Page[string], error) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.fetches++
-		if l.before != nil {
-			l.before(l.fetches, l)
-		}
-		if err := l.fail[skip]; err != nil {
-			return jumpcloud.Page[string]{}, err
-		}
-		end := min(len(l.items), skip+size)
-		var out []string
-		if skip < end {
-			out = slices.Clone(l.items[skip:end])
-		}
-		tot := len(l.items)
-		if noTotal {
-			tot = -1
-		}
-		return jumpcloud.Page[string]{Items: out, Skip: skip, Limit: size, Total: tot}, nil
+	return func(ctx context.Context, skip int) (jumpcloud.Page[string], error) {
+		return l.page(ctx, skip, size, noTotal)
 	}
 }
 

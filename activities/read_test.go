@@ -32,7 +32,12 @@ func newFakeList(n int) *fakeList {
 	return l
 }
 
-func (l *fakeList) fetch(_ context.Context, skip int) (jumpcloud.Page[string], error) {
+func (l *fakeList) fetch(ctx context.Context, skip int) (jumpcloud.Page[string], error) {
+	return l.page(ctx, skip, 100, false)
+}
+
+// page serves size items at skip; noTotal leaves the total out, as some endpoints may.
+func (l *fakeList) page(_ context.Context, skip, size int, noTotal bool) (jumpcloud.Page[string], error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fetches++
@@ -42,12 +47,16 @@ func (l *fakeList) fetch(_ context.Context, skip int) (jumpcloud.Page[string], e
 	if err := l.fail[skip]; err != nil {
 		return jumpcloud.Page[string]{}, err
 	}
-	end := min(len(l.items), skip+100)
+	end := min(len(l.items), skip+size)
 	var out []string
 	if skip < end {
 		out = slices.Clone(l.items[skip:end])
 	}
-	return jumpcloud.Page[string]{Items: out, Skip: skip, Limit: 100, Total: len(l.items)}, nil
+	total := len(l.items)
+	if noTotal {
+		total = -1
+	}
+	return jumpcloud.Page[string]{Items: out, Skip: skip, Limit: size, Total: total}, nil
 }
 
 // delete removes the item at position i; insert adds a new item at position i.
