@@ -3,8 +3,9 @@ package jumpcloud
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
+
+	"jcsync/internal/httpretry"
 )
 
 // Sentinels for errors.Is. An *APIError matches the sentinel of its status, so callers can
@@ -25,23 +26,9 @@ var (
 // errNotAPage ends the message of a list answer with more records than its limit.
 var errNotAPage = errors.New("the response is not a page")
 
-// APIError is a non-2xx answer from JumpCloud.
-type APIError struct {
-	Status   int
-	Method   string
-	Endpoint string // templated path, e.g. /api/v2/usergroups/{id}/members
-	// Message is JumpCloud's "message" or the body's first 200 characters, with the API key
-	// scrubbed out.
-	Message string
-}
-
-func (e *APIError) Error() string {
-	s := fmt.Sprintf("jumpcloud: %s %s: %d %s", e.Method, e.Endpoint, e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
+// APIError is a non-2xx answer from JumpCloud. Its Message is JumpCloud's "message" or the
+// body's first 200 characters, with the API key scrubbed out.
+type APIError struct{ httpretry.APIError }
 
 // Is maps the status to the package sentinels.
 func (e *APIError) Is(target error) bool {
@@ -59,24 +46,9 @@ func (e *APIError) Is(target error) bool {
 }
 
 // RequestError is a failure that is not an HTTP status: a transport error, an unreadable or
-// undecodable body, a refused redirect. Its text is scrubbed of the API key when it is built,
-// because the wrapped error's text may echo things the client sent.
-type RequestError struct {
-	Method   string
-	Endpoint string
-	Op       string // "send request", "read response", "decode response", ...
-	Err      error
-	// Permanent reports that repeating the request cannot help (wrong body shape, body too
-	// large, refused redirect).
-	Permanent bool
-	msg       string
-}
-
-func (e *RequestError) Error() string {
-	return fmt.Sprintf("jumpcloud: %s %s: %s: %s", e.Method, e.Endpoint, e.Op, e.msg)
-}
-
-func (e *RequestError) Unwrap() error { return e.Err }
+// undecodable body, a refused redirect, a wait cut short. Permanent reports that repeating
+// the request cannot help (wrong body shape, body too large, refused redirect).
+type RequestError = httpretry.RequestError
 
 // IsPermanent reports whether err is not worth retrying later (for example by a Temporal
 // activity retry): bad credentials, missing permission, unknown object, malformed requests,
@@ -91,10 +63,7 @@ func IsPermanent(err error) bool {
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		// 4xx is the caller's problem and stays so; 408 and 429 are about timing, 5xx about
-		// JumpCloud's health.
-		return ae.Status >= 400 && ae.Status < 500 &&
-			ae.Status != http.StatusRequestTimeout && ae.Status != http.StatusTooManyRequests
+		return httpretry.PermanentStatus(ae.Status)
 	}
 	var re *RequestError
 	if errors.As(err, &re) {
@@ -108,17 +77,3 @@ func IsPermanent(err error) bool {
 type configError struct{ msg string }
 
 func (e *configError) Error() string { return "jumpcloud: " + e.msg }
-
-// retryableStatus lists the statuses the client retries by itself: 429, and the 5xx answers
-// of an unhealthy JumpCloud or gateway. 500 is retried like 502–504: a read that failed
-// inside JumpCloud usually succeeds when repeated, every call the client makes is a read
-// (so a repeat changes nothing), and one passing 500 must not cost a multi-hour sync its
-// stage. A 500 that persists still fails after MaxAttempts.
-func retryableStatus(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}

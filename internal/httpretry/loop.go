@@ -1,0 +1,234 @@
+package httpretry
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// RequestInfo describes one HTTP attempt, for metrics and logs. It carries no secrets and no
+// data.
+type RequestInfo struct {
+	Method   string
+	Endpoint string // templated path, e.g. /api/v2/usergroups/{id}/members
+	Status   int    // 0 when no whole answer arrived (a transport error, a body cut short or too large)
+	Attempt  int    // 1 for the first try
+	Duration time.Duration
+	Err      error // the attempt's failure as the caller would see it; nil on success
+}
+
+// Stats are cumulative request counters of a Loop.
+type Stats struct {
+	Requests    int64 // HTTP attempts made
+	Retries     int64 // attempts that were followed by another one
+	RateLimited int64 // 429 answers
+}
+
+// Policy is what one API's client decides about its requests: how they carry the
+// credential, how large an answer may be, what an error answer means and which failures
+// deserve another attempt.
+type Policy struct {
+	API    string // the client's name, the first word of every error message
+	Secret string // the credential, scrubbed out of every error's text
+	// Prepare sets the request's headers, the credential among them.
+	Prepare func(*http.Request)
+	// MaxBody bounds a buffered answer. A longer one is refused with an error that wraps
+	// TooLarge, before any of it is read when its length is announced.
+	MaxBody  int64
+	TooLarge error
+	// MaxErrorBody, when set, bounds a non-2xx answer instead, which is then cut rather than
+	// refused: only its start makes the message.
+	MaxErrorBody int64
+	// APIError turns a non-2xx answer into the error the caller sees.
+	APIError func(method, endpoint string, status int, body []byte) error
+	// Transport judges a failure that left no whole answer: whether another attempt may
+	// help, and whether no later attempt can.
+	Transport func(err error) (retry, permanent bool)
+	// RetryDecode reports whether a 2xx body that did not decode deserves another attempt;
+	// one that does not is permanent.
+	RetryDecode func(err error) bool
+	// GiveUp, when set, builds the error returned after the last attempt failed with a
+	// failure worth retrying; nil returns that failure as it is.
+	GiveUp func(last error, attempts int) error
+}
+
+// Request is one logical API call.
+type Request struct {
+	Method   string
+	Endpoint string // templated, for errors and metrics
+	URL      string // absolute, query included
+	Body     []byte
+	// Idempotent says the request may be sent again after a failure that it may have
+	// survived (a transport error, a 5xx, an unreadable answer). One that is not is repeated
+	// only after a 429, which says it was not processed.
+	Idempotent bool
+	// Decode reads a 2xx body; nil ignores it.
+	Decode func(http.Header, []byte) error
+	// Stream, when set, reads a 2xx body as it arrives instead of buffering it, for answers
+	// as large as the data behind them. Its failure counts as a transport failure.
+	Stream func(io.Reader) error
+}
+
+// Loop runs requests with retries: per attempt it waits for Throttle, sends, reads the
+// bounded answer and judges it by the Policy; between attempts it waits the server's
+// Retry-After or a jittered backoff. Its counters and OnRequest see every attempt. It is
+// safe for concurrent use once built.
+type Loop struct {
+	HTTP        *http.Client
+	Policy      Policy
+	MaxAttempts int // including the first
+	Backoff     Backoff
+	// Throttle, when set, runs before every attempt (a rate limiter); its failure ends the
+	// request.
+	Throttle func(context.Context) error
+	// Sleep waits between attempts; nil means the package's Sleep.
+	Sleep     func(ctx context.Context, d time.Duration) error
+	OnRequest func(RequestInfo)
+
+	requests, retries, rateLimited atomic.Int64
+}
+
+// Stats returns the cumulative counters.
+func (l *Loop) Stats() Stats {
+	return Stats{Requests: l.requests.Load(), Retries: l.retries.Load(), RateLimited: l.rateLimited.Load()}
+}
+
+// Do runs req until it succeeds, fails for good or runs out of attempts. A caller whose ctx
+// is done gets ctx's error, never another attempt.
+func (l *Loop) Do(ctx context.Context, req Request) error {
+	var last error
+	for attempt := 1; ; attempt++ {
+		if l.Throttle != nil {
+			if err := l.Throttle(ctx); err != nil {
+				return l.waitErr(ctx, req, err, last)
+			}
+		}
+		start := time.Now()
+		status, hdr, body, err := l.once(ctx, req)
+		l.requests.Add(1)
+		result, retry, retryAfter := l.judge(ctx, req, status, hdr, body, err)
+		if err != nil {
+			status = 0
+		}
+		if l.OnRequest != nil {
+			l.OnRequest(RequestInfo{Method: req.Method, Endpoint: req.Endpoint, Status: status, Attempt: attempt,
+				Duration: time.Since(start), Err: result})
+		}
+		if result == nil || !retry {
+			return result
+		}
+		if attempt >= l.MaxAttempts {
+			if l.Policy.GiveUp != nil {
+				return l.Policy.GiveUp(result, attempt)
+			}
+			return result
+		}
+		last = result
+		if ctx.Err() != nil {
+			return l.waitErr(ctx, req, ctx.Err(), last)
+		}
+		l.retries.Add(1)
+		sleep := l.Sleep
+		if sleep == nil {
+			sleep = Sleep
+		}
+		if err := sleep(ctx, l.Backoff.Wait(attempt, retryAfter, time.Now())); err != nil {
+			return l.waitErr(ctx, req, err, last)
+		}
+	}
+}
+
+// judge turns one attempt's outcome into the error the caller sees, whether another attempt
+// may help and, for a status answer, its Retry-After.
+func (l *Loop) judge(ctx context.Context, req Request, status int, hdr http.Header, body []byte, err error) (result error, retry bool, retryAfter string) {
+	p := l.Policy
+	switch {
+	case err != nil:
+		if ctx.Err() != nil {
+			return l.reqErr(req, "send request", ctx.Err(), false), false, ""
+		}
+		op := "send request"
+		if status != 0 {
+			op = "read response"
+		}
+		retry, permanent := p.Transport(err)
+		return l.reqErr(req, op, err, permanent), retry && !permanent && req.Idempotent, ""
+	case status >= 200 && status < 300:
+		if req.Decode == nil || req.Stream != nil {
+			return nil, false, ""
+		}
+		if derr := req.Decode(hdr, body); derr != nil {
+			retry := p.RetryDecode(derr)
+			return l.reqErr(req, "decode response", derr, !retry), retry && req.Idempotent, ""
+		}
+		return nil, false, ""
+	default:
+		if status == http.StatusTooManyRequests {
+			l.rateLimited.Add(1)
+		}
+		retry := RetryableStatus(status) && (req.Idempotent || status == http.StatusTooManyRequests)
+		return p.APIError(req.Method, req.Endpoint, status, body), retry, hdr.Get("Retry-After")
+	}
+}
+
+// once makes a single HTTP attempt and reads the whole (bounded) body, or streams a 2xx one.
+// A non-zero status with an error means the headers arrived but the body did not.
+func (l *Loop) once(ctx context.Context, req Request) (int, http.Header, []byte, error) {
+	var rd io.Reader
+	if req.Body != nil {
+		rd = bytes.NewReader(req.Body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, rd)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("build request: %w", err)
+	}
+	if l.Policy.Prepare != nil {
+		l.Policy.Prepare(hr)
+	}
+	resp, err := l.HTTP.Do(hr)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if ok && req.Stream != nil {
+		if err := req.Stream(resp.Body); err != nil {
+			return resp.StatusCode, resp.Header, nil, err
+		}
+		return resp.StatusCode, resp.Header, nil, nil
+	}
+	limit, cut := l.Policy.MaxBody, false
+	if !ok && l.Policy.MaxErrorBody > 0 {
+		limit, cut = l.Policy.MaxErrorBody, true
+	}
+	if !cut && resp.ContentLength > limit {
+		return resp.StatusCode, resp.Header, nil, fmt.Errorf("%w: %d bytes announced, more than %d", l.Policy.TooLarge, resp.ContentLength, limit)
+	}
+	data, over, err := ReadLimited(resp.Body, limit)
+	if err != nil {
+		return resp.StatusCode, resp.Header, nil, err
+	}
+	if over && !cut {
+		return resp.StatusCode, resp.Header, nil, fmt.Errorf("%w: more than %d bytes", l.Policy.TooLarge, limit)
+	}
+	return resp.StatusCode, resp.Header, data, nil
+}
+
+func (l *Loop) reqErr(req Request, op string, err error, permanent bool) *RequestError {
+	return NewRequestError(l.Policy.API, req.Method, req.Endpoint, op, err, permanent, l.Policy.Secret)
+}
+
+// waitErr reports a wait cut short by ctx, or by a throttle that cannot fit in ctx's
+// deadline; last is the failure that was to be retried, if any.
+func (l *Loop) waitErr(ctx context.Context, req Request, err, last error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	re := l.reqErr(req, "wait", err, false)
+	re.Last = last
+	return re
+}
