@@ -24,21 +24,9 @@ var (
 	ErrUnsafeSweep = errors.New("authomize: refusing to delete data without a cutoff")
 )
 
-// APIError is a non-2xx answer from Authomize.
-type APIError struct {
-	Status   int
-	Method   string
-	Endpoint string // templated, e.g. /v2/apps/{appId}/accounts/users
-	Detail   string // the body's "detail", rendered readably; never contains the token
-}
-
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("authomize: %s %s: %d %s", e.Method, e.Endpoint, e.Status, http.StatusText(e.Status))
-	if e.Detail != "" {
-		msg += ": " + e.Detail
-	}
-	return msg
-}
+// APIError is a non-2xx answer from Authomize. Its Message is the body's "detail", rendered
+// readably; it never contains the token.
+type APIError struct{ httpretry.APIError }
 
 // Is maps statuses onto the sentinels.
 func (e *APIError) Is(target error) bool {
@@ -77,7 +65,7 @@ func (v ValidationItem) String() string {
 	return fmt.Sprintf("%s: %s (%s)", strings.Join(parts, "."), v.Msg, v.Type)
 }
 
-// ValidationError is a 422 answer with its items; Detail holds them rendered as text.
+// ValidationError is a 422 answer with its items; Message holds them rendered as text.
 type ValidationError struct {
 	APIError
 	Items []ValidationItem
@@ -100,16 +88,11 @@ func IsPermanent(err error) bool {
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout
+		return httpretry.PermanentStatus(ae.Status)
 	}
 	return false
 }
 
-// scrubError hides the token in an error's text while keeping the chain for errors.Is/As.
-type scrubError struct {
-	err   error
-	token string
-}
-
-func (e *scrubError) Error() string { return httpretry.Scrub(e.err.Error(), e.token) }
-func (e *scrubError) Unwrap() error { return e.err }
+// RequestError is a failure that is not an HTTP status: a transport error, an unreadable
+// body, a refused redirect, a wait cut short. Its text holds neither the token nor a query.
+type RequestError = httpretry.RequestError
