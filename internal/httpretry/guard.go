@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// MaxRedirects is how many redirects one request may follow. The clients used to allow 10
-// and 5; the stricter 5 is kept: an API that needs more hops than that is misconfigured.
+// MaxRedirects is how many redirects one request may follow: an API that needs more hops
+// than that is misconfigured, and every hop is another chance to send the credential astray.
 const MaxRedirects = 5
 
 // Refusal describes a redirect that SameHostRedirects refused.
@@ -28,11 +28,11 @@ type Refusal struct {
 //
 // refuse builds the error for a refused hop, so each client keeps its own wording and
 // sentinel. next, typically the caller's own CheckRedirect, runs after these checks: it can
-// refuse more but never allow what is refused here, so honouring it (the authomize copy
-// dropped it) can only make the policy stricter; nil means no further policy.
+// refuse more but never allow what is refused here, so honouring it can only make the
+// policy stricter; nil means no further policy.
 //
-// Host names are compared case-insensitively, as DNS does (the authomize copy compared them
-// exactly): a difference in case is the same host, so refusing it would protect nothing.
+// Host names are compared case-insensitively, as DNS does: a difference in case is the same
+// host, so refusing it would protect nothing.
 func SameHostRedirects(refuse func(Refusal) error, next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		from := via[0].URL

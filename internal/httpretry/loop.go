@@ -110,7 +110,7 @@ func (l *Loop) Do(ctx context.Context, req Request) error {
 		start := time.Now()
 		status, hdr, body, err := l.once(ctx, req)
 		l.requests.Add(1)
-		result, retry, retryAfter := l.judge(ctx, req, status, hdr, body, err)
+		retry, retryAfter, result := l.judge(ctx, req, status, hdr, body, err)
 		if err != nil {
 			status = 0
 		}
@@ -142,36 +142,36 @@ func (l *Loop) Do(ctx context.Context, req Request) error {
 	}
 }
 
-// judge turns one attempt's outcome into the error the caller sees, whether another attempt
-// may help and, for a status answer, its Retry-After.
-func (l *Loop) judge(ctx context.Context, req Request, status int, hdr http.Header, body []byte, err error) (result error, retry bool, retryAfter string) {
+// judge turns one attempt's outcome into whether another attempt may help, the Retry-After
+// of a status answer and the error the caller sees.
+func (l *Loop) judge(ctx context.Context, req Request, status int, hdr http.Header, body []byte, err error) (retry bool, retryAfter string, result error) {
 	p := l.Policy
 	switch {
 	case err != nil:
 		if ctx.Err() != nil {
-			return l.reqErr(req, "send request", ctx.Err(), false), false, ""
+			return false, "", l.reqErr(req, "send request", ctx.Err(), false)
 		}
 		op := "send request"
 		if status != 0 {
 			op = "read response"
 		}
 		retry, permanent := p.Transport(err)
-		return l.reqErr(req, op, err, permanent), retry && !permanent && req.Idempotent, ""
+		return retry && !permanent && req.Idempotent, "", l.reqErr(req, op, err, permanent)
 	case status >= 200 && status < 300:
 		if req.Decode == nil || req.Stream != nil {
-			return nil, false, ""
+			return false, "", nil
 		}
 		if derr := req.Decode(hdr, body); derr != nil {
 			retry := p.RetryDecode(derr)
-			return l.reqErr(req, "decode response", derr, !retry), retry && req.Idempotent, ""
+			return retry && req.Idempotent, "", l.reqErr(req, "decode response", derr, !retry)
 		}
-		return nil, false, ""
+		return false, "", nil
 	default:
 		if status == http.StatusTooManyRequests {
 			l.rateLimited.Add(1)
 		}
 		retry := RetryableStatus(status) && (req.Idempotent || status == http.StatusTooManyRequests)
-		return p.APIError(req.Method, req.Endpoint, status, body), retry, hdr.Get("Retry-After")
+		return retry, hdr.Get("Retry-After"), p.APIError(req.Method, req.Endpoint, status, body)
 	}
 }
 

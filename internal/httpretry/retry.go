@@ -1,11 +1,12 @@
-// Package httpretry is the HTTP plumbing the API clients share: how long to wait before
-// another attempt (exponential backoff with full jitter, or the server's Retry-After), which
-// transport errors deserve another attempt, which redirects may carry a credential, and how
-// to keep that credential out of messages and an oversized answer out of memory.
+// Package httpretry is the HTTP plumbing the API clients share: one request loop (Loop) that
+// makes attempts, waits between them (exponential backoff with full jitter, or the server's
+// Retry-After), bounds what it reads, counts and reports every attempt, and stops when the
+// caller's context is done; which transport errors deserve another attempt; which redirects
+// may carry a credential; and how to keep that credential out of messages.
 //
-// It holds mechanisms only. What to retry (statuses, idempotency), how many attempts, the
-// defaults and the errors a caller sees stay with each client, because those are decisions
-// about one particular API.
+// What belongs to one particular API is a parameter (Policy): how a request carries the
+// credential, what an error answer means, which failures are worth another attempt, how many
+// attempts, the size limits and the error a caller sees.
 package httpretry
 
 import (
@@ -23,10 +24,9 @@ import (
 	"time"
 )
 
-// MaxRetryAfter bounds what ParseRetryAfter returns. The two clients used to cap
-// delta-seconds at 24 h and at 365 days; the stricter 24 h is kept. It only keeps the
-// seconds→Duration multiplication from overflowing and a far-future date from meaning
-// "never": each client caps the actual wait far lower (Backoff.Max).
+// MaxRetryAfter bounds what ParseRetryAfter returns. It keeps the seconds→Duration
+// multiplication from overflowing and a far-future date from meaning "never"; each client
+// caps the actual wait far lower (Backoff.Max).
 const MaxRetryAfter = 24 * time.Hour
 
 // Backoff chooses the wait before the next attempt.
@@ -70,8 +70,7 @@ func (b Backoff) Wait(attempt int, retryAfter string, now time.Time) time.Durati
 
 // ParseRetryAfter reads a Retry-After value, delta-seconds or an HTTP date, as a wait from
 // now, capped at MaxRetryAfter. ok is false when the value is absent or unusable, so the
-// caller falls back to its own backoff. A negative number is unusable rather than "now" (the
-// jumpcloud copy read it as 0, the authomize copy rejected it; the safer rejection is kept):
+// caller falls back to its own backoff. A negative number is unusable rather than "now":
 // the RFC allows only digits, and retrying at once on a malformed header would hammer a
 // server that is asking for time. A date in the past means no wait.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {

@@ -34,6 +34,16 @@ func newClient(t *testing.T, opts jumpcloud.Options) *jumpcloud.Client {
 	return c
 }
 
+// walkAll reads every page of a list through Walk.
+func walkAll[T any](ctx context.Context, fetch func(context.Context, int) (jumpcloud.Page[T], error)) ([]T, error) {
+	var all []T
+	err := jumpcloud.Walk(ctx, fetch, func(p jumpcloud.Page[T]) error {
+		all = append(all, p.Items...)
+		return nil
+	})
+	return all, err
+}
+
 func simOrg(cfg jumpcloudsim.GenConfig) (*jumpcloudsim.Org, jumpcloudsim.Options) {
 	return jumpcloudsim.Generate(cfg), jumpcloudsim.Options{APIKey: key}
 }
@@ -73,7 +83,7 @@ func TestPagingRequestCounts(t *testing.T) {
 			org, so := simOrg(jumpcloudsim.GenConfig{Seed: int64(tc.users), Users: tc.users})
 			ts, srv := jumpcloudsim.NewTestServer(t, org, so)
 			c := newClient(t, fast(ts.URL))
-			users, err := c.AllSystemUsers(context.Background())
+			users, err := walkAll(context.Background(), c.SystemUsersPage)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,11 +167,11 @@ func TestEveryMethod(t *testing.T) {
 	if err != nil || len(admins) != 17 {
 		t.Fatalf("admins: %d %v", len(admins), err)
 	}
-	groups, err := c.AllUserGroups(ctx)
+	groups, err := walkAll(ctx, c.UserGroupsPage)
 	if err != nil || len(groups) != 130 {
 		t.Fatalf("groups: %d %v", len(groups), err)
 	}
-	apps, err := c.AllApplications(ctx)
+	apps, err := walkAll(ctx, c.ApplicationsPage)
 	if err != nil || len(apps) != 105 {
 		t.Fatalf("apps: %d %v", len(apps), err)
 	}
@@ -189,10 +199,6 @@ func TestEveryMethod(t *testing.T) {
 			t.Fatalf("group %s: %d users %d others, err %v", g.ID, users, others, err)
 		}
 	}
-	mp, err := c.GroupMembershipPage(ctx, org.Groups[3].ID, 0)
-	if err != nil || len(mp.Items) == 0 || mp.Total != len(mp.Items) {
-		t.Fatalf("membership: %+v %v", mp.Total, err)
-	}
 	for _, a := range org.Apps[:10] {
 		up, err := c.AppAssociationsPage(ctx, a.ID, jumpcloud.GraphUser, 0)
 		if err != nil || len(up.Items) != len(org.AppUsers[a.ID]) {
@@ -201,14 +207,6 @@ func TestEveryMethod(t *testing.T) {
 		gp, err := c.AppAssociationsPage(ctx, a.ID, jumpcloud.GraphUserGroup, 0)
 		if err != nil || len(gp.Items) != len(org.AppGroups[a.ID]) {
 			t.Fatalf("group associations: %v", err)
-		}
-		tp, err := c.AppUsersPage(ctx, a.ID, 0)
-		if err != nil || tp.Total < len(org.AppUsers[a.ID]) {
-			t.Fatalf("app users: %v", err)
-		}
-		gt, err := c.AppUserGroupsPage(ctx, a.ID, 0)
-		if err != nil || gt.Total != len(org.AppGroups[a.ID]) {
-			t.Fatalf("app groups: %v", err)
 		}
 	}
 	lp, err := c.LDAPServersPage(ctx, 0)
@@ -220,8 +218,7 @@ func TestEveryMethod(t *testing.T) {
 		t.Fatalf("radius: %+v %v", rp, err)
 	}
 	for _, e := range []string{"/api/systemusers", "/api/users", "/api/v2/usergroups", "/api/applications",
-		"/api/v2/usergroups/{id}/members", "/api/v2/usergroups/{id}/membership", "/api/v2/applications/{id}/associations",
-		"/api/v2/applications/{id}/users", "/api/v2/applications/{id}/usergroups", "/api/v2/ldapservers", "/api/radiusservers"} {
+		"/api/v2/usergroups/{id}/members", "/api/v2/applications/{id}/associations", "/api/v2/ldapservers", "/api/radiusservers"} {
 		if !endpoints[e] {
 			t.Errorf("endpoint %s not reported to OnRequest", e)
 		}
@@ -252,7 +249,7 @@ func TestRateLimitRetryAfter(t *testing.T) {
 		mu.Unlock()
 		return jumpcloud.RealSleep(ctx, d)
 	})
-	users, err := c.AllSystemUsers(context.Background())
+	users, err := walkAll(context.Background(), c.SystemUsersPage)
 	if err != nil || len(users) != 250 {
 		t.Fatalf("%d users, %v", len(users), err)
 	}
@@ -321,7 +318,7 @@ func TestTransientFailuresRecover(t *testing.T) {
 			// Fresh connections, so Go's transport cannot silently replay a reset itself.
 			opts.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 			c := newClient(t, opts)
-			groups, err := c.AllUserGroups(context.Background())
+			groups, err := walkAll(context.Background(), c.UserGroupsPage)
 			if err != nil || len(groups) != 3 {
 				t.Fatalf("%d groups, %v", len(groups), err)
 			}
@@ -398,7 +395,7 @@ func TestLimitCapping(t *testing.T) {
 	opts.PageSize = 40
 	c = newClient(t, opts)
 	srv.ResetCounts()
-	users, err := c.AllSystemUsers(context.Background())
+	users, err := walkAll(context.Background(), c.SystemUsersPage)
 	if err != nil || len(users) != 150 || srv.Counts().Endpoint("/api/systemusers") != 4 {
 		t.Fatalf("page size 40: %d users, %v", len(users), err)
 	}
@@ -657,11 +654,11 @@ func TestProjectionLosesNothingTheModelsHold(t *testing.T) {
 	defer srv.Close()
 	c := newClient(t, fast(srv.URL))
 	ctx := context.Background()
-	users, err := c.AllSystemUsers(ctx)
+	users, err := walkAll(ctx, c.SystemUsersPage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, err := c.AllApplications(ctx)
+	apps, err := walkAll(ctx, c.ApplicationsPage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -692,7 +689,7 @@ func TestProjectionLosesNothingTheModelsHold(t *testing.T) {
 	mu.Lock()
 	bodies.Reset()
 	mu.Unlock()
-	if _, err := c.AllApplications(ctx); err != nil {
+	if _, err := walkAll(ctx, c.ApplicationsPage); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.SystemUsersPage(ctx, 0); err != nil {

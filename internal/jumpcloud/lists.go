@@ -1,0 +1,84 @@
+package jumpcloud
+
+import (
+	"context"
+	"net/url"
+)
+
+// pathID escapes an object id for use as one path segment.
+func pathID(id string) string { return url.PathEscape(id) }
+
+// SystemUsersPage fetches directory users at offset skip (GET /api/systemusers).
+func (c *Client) SystemUsersPage(ctx context.Context, skip int) (Page[SystemUser], error) {
+	return v1Projected[SystemUser](ctx, c, kindUser, "/api/systemusers", "/api/systemusers", skip)
+}
+
+// SystemUsersByEmail finds the directory users whose email is exactly email, with one
+// filtered request (filter=email:$eq:<email>) instead of a walk over every user. A record
+// the page checks leave out (see Page.Skipped) is not among them.
+func (c *Client) SystemUsersByEmail(ctx context.Context, email string) ([]SystemUser, error) {
+	q := c.pageQuery(0, "_id")
+	q.Set("filter", "email:$eq:"+email)
+	q.Set("fields", jsonFields[SystemUser]())
+	p, err := v1PageQuery[SystemUser](ctx, c, kindUser, "/api/systemusers", "/api/systemusers", q, 0)
+	if err != nil {
+		return nil, err
+	}
+	return p.Items, nil
+}
+
+// AdminsPage fetches console administrators at offset skip (GET /api/users).
+func (c *Client) AdminsPage(ctx context.Context, skip int) (Page[Admin], error) {
+	return v1Page[Admin](ctx, c, kindAdmin, "/api/users", "/api/users", skip)
+}
+
+// ApplicationsPage fetches SSO applications at offset skip (GET /api/applications).
+func (c *Client) ApplicationsPage(ctx context.Context, skip int) (Page[Application], error) {
+	return v1Projected[Application](ctx, c, kindApp, "/api/applications", "/api/applications", skip)
+}
+
+// RadiusServersPage fetches RADIUS servers at offset skip (GET /api/radiusservers).
+func (c *Client) RadiusServersPage(ctx context.Context, skip int) (Page[RadiusServer], error) {
+	return v1Projected[RadiusServer](ctx, c, kindRadius, "/api/radiusservers", "/api/radiusservers", skip)
+}
+
+// UserGroupsPage fetches user groups at offset skip (GET /api/v2/usergroups).
+func (c *Client) UserGroupsPage(ctx context.Context, skip int) (Page[UserGroup], error) {
+	return v2Page[UserGroup](ctx, c, kindGroup, "/api/v2/usergroups", "/api/v2/usergroups", skip, "id", nil)
+}
+
+// GroupMembersPage fetches a group's direct members (GET /api/v2/usergroups/{id}/members).
+// The endpoint takes no sort; its order is stable by JumpCloud's storage.
+func (c *Client) GroupMembersPage(ctx context.Context, groupID string, skip int) (Page[GraphConnection], error) {
+	return v2Page[GraphConnection](ctx, c, kindMembership, "/api/v2/usergroups/{id}/members",
+		"/api/v2/usergroups/"+pathID(groupID)+"/members", skip, "", nil)
+}
+
+// AppAssociationsPage fetches an app's direct bindings of one target type, GraphUser or
+// GraphUserGroup (GET /api/v2/applications/{id}/associations?targets=...).
+func (c *Client) AppAssociationsPage(ctx context.Context, appID, target string, skip int) (Page[GraphConnection], error) {
+	if target == "" {
+		return Page[GraphConnection]{}, &configError{"AppAssociationsPage: target is required"}
+	}
+	return v2Page[GraphConnection](ctx, c, kindBinding, "/api/v2/applications/{id}/associations",
+		"/api/v2/applications/"+pathID(appID)+"/associations", skip, "", url.Values{"targets": {target}})
+}
+
+// LDAPServersPage fetches LDAP servers at offset skip (GET /api/v2/ldapservers). Read only to
+// count what is skipped: LDAP never reaches Authomize.
+func (c *Client) LDAPServersPage(ctx context.Context, skip int) (Page[LDAPServer], error) {
+	return v2Page[LDAPServer](ctx, c, kindLDAP, "/api/v2/ldapservers", "/api/v2/ldapservers", skip, "id", nil)
+}
+
+// AllAdmins reads every console administrator: a short list, which a check reads whole.
+func (c *Client) AllAdmins(ctx context.Context) ([]Admin, error) {
+	var all []Admin
+	err := Walk(ctx, c.AdminsPage, func(p Page[Admin]) error {
+		all = append(all, p.Items...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
