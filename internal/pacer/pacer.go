@@ -60,7 +60,7 @@ const (
 	minTick = 100 * time.Millisecond
 	// tickSends stretches the interval at low rates to at least this many requests, so a
 	// rate is never raised on the evidence of one request (at 10 req/s: 400 ms).
-	tickSends = 4
+	tickSends = 3
 	// saturation: the rate is raised only when the caller used at least this share of it
 	// during the interval; a caller that sends less has nothing to learn from a higher rate,
 	// and raising it anyway would let it climb without limit and overshoot later.
@@ -69,22 +69,42 @@ const (
 	// at most once since the last rate that passed a whole interval, so half is a rate the
 	// server recently accepted. The estimate below replaces it once the answers are in.
 	slowStartCut = 0.5
-	// backoff is the share of the estimated limit the rate settles at after a congestion
-	// event. 0.9 leaves room for the error of the estimate (about ±5 % at 200 req/s) and
-	// for the bursts a real network adds, while losing only a tenth of the rate.
+	// slowStartGuess is the estimate after a slow-start event without enough samples: the
+	// limit lies between half the refused rate (the last rate that passed an interval) and
+	// the refused rate; √½ is the middle of that range on a log scale.
+	slowStartGuess = 0.7071
+	// backoff is the share of the estimate the rate is cut to when the estimate is the
+	// refused request's rate (too few samples), which overstates the limit by what the rate
+	// grew while the server's burst drained: 0.9 lands below the limit for growth of up to
+	// a tenth, and loses only a tenth of the rate.
 	backoff = 0.9
+	// settle is the share of the estimate the rate goes to when the estimate is measured,
+	// and the share it climbs back to quickly after a cut: 0.95 absorbs the error of one
+	// request in the estimate's window (a twelfth at 200 req/s and 40 ms) most of the time,
+	// and the bursts a real network adds. Beyond it only probe raises the rate.
+	settle = 0.95
 	// approach is the time constant with which the rate climbs back towards the estimated
 	// limit after a cut: most of the way in a few seconds, so a cut that was too deep costs
 	// little, and slowly near the limit, where a 429 is likely.
-	approach = 3 * time.Second
+	approach = 1500 * time.Millisecond
 	// probe is how fast the rate creeps beyond the estimate, as a share of it per second:
 	// 0.5 %/s finds a raised limit within a minute, while a server whose limit has not moved
 	// sees the next 429 only every 20 s or so, which keeps the pauses of Retry-After under
 	// a tenth of the time at 5 req/s.
 	probe = 0.005
-	// minSamples is how many requests sent while the server was refusing must have been
-	// answered before their acceptance share is trusted as an estimate of the limit; with
-	// fewer (low rates, short latency) the rate of the refused request stands in.
+	// probeUnsure replaces probe after an estimate that is a guess (slow start overshot
+	// without leaving enough samples, or callers did not keep up with the pacing): 5 %/s
+	// finds a limit twice the guess in about 15 s; the next event is estimated from a
+	// gentle climb and is trusted.
+	probeUnsure = 0.05
+	// minShare bounds a slow-start estimate from too few samples from below: a quarter of
+	// the refused rate undoes the worst overshoot of slow start (two doublings past the
+	// limit before the server's burst ran out).
+	minShare = 0.25
+	// minSamples is how many requests the server must have accepted in an event's window
+	// for their rate to be trusted as its limit: with six, the error of one request is
+	// under a tenth. With fewer (low rates, short latency) the rate of the refused request
+	// stands in.
 	minSamples = 6
 	// headroom multiplies Little's law (rate × latency) for the in-flight limit: requests
 	// waiting for their slot hold one too, and latency varies; 1.5 plus one keeps the rate,
@@ -150,6 +170,7 @@ type Pacer struct {
 	rate                     float64
 	slowStart                bool
 	estimate                 float64   // limit estimated at the last event; 0 before one
+	sure                     bool      // the estimate came from enough samples or from a gentle climb
 	next                     time.Time // earliest start of the next reserved slot
 	lastSend                 time.Time
 	gen                      uint64 // bumped by cuts and pauses: reservations made before are void
@@ -479,37 +500,56 @@ func (p *Pacer) openEventLocked(now time.Time, t *Ticket) {
 	}
 }
 
-// closeEventLocked settles the rate once the event's requests are all answered: backoff
-// times the estimated limit. The estimate is the share of the window's requests the server
-// accepted times the rate they were sent at; the half added to the accepted count centres
-// the estimate (a bucket refilling at the limit accepts between floor and floor+1 requests
-// in the window). Without enough samples it is the refused request's rate, halved in slow
-// start, where the rate may have doubled past the limit in one step.
+// closeEventLocked settles the rate once the event's requests are all answered.
+//
+// While a server refuses some requests, the ones it still accepts come at the rate it
+// refills its budget: its limit. So the estimate is the number of requests sent in the
+// event's window that were accepted, divided by the window's length. A limiter refilling
+// at its limit accepts floor or floor+1 requests in a window, so half a request is taken
+// off to centre the count; with at least minSamples accepted the estimate is trusted and
+// the rate goes to settle times it.
+//
+// With fewer (low rates, short latency) the estimate is the refused request's rate: in
+// congestion avoidance the rate grew gently, so it is just above the limit, and the rate
+// goes to backoff times it. In slow start the rate may have doubled past the limit more
+// than once before the server's burst ran out, so the few samples still give the estimate,
+// bounded by minShare and slowStartGuess of the refused rate; it is only a guess, and the
+// rate probes faster (probeUnsure) until the next event measures again.
 func (p *Pacer) closeEventLocked(now time.Time) {
 	ev := p.ev
 	p.ev = nil
-	est := ev.rate
+	est, share, sure := ev.rate, backoff, !ev.slowStart
 	if ev.slowStart {
-		est = ev.rate * slowStartCut
+		est = ev.rate * slowStartGuess
+		if w := ev.at.Sub(ev.from).Seconds(); ev.n >= 2 && w > 0 {
+			est = min(max(float64(ev.ok)/w, ev.rate*minShare), est)
+		}
 	}
-	if ev.n >= minSamples {
-		sent := ev.rateSum / float64(ev.n)
-		est = min(sent, sent*(float64(ev.ok)+0.5)/float64(ev.n))
+	if w := ev.at.Sub(ev.from).Seconds(); ev.ok >= minSamples && w > 0 {
+		// Accepted requests per second of the window; half a request off centres the
+		// count, which a limiter refilling at its limit makes floor or floor+1.
+		est = min(float64(ev.n)/w, (float64(ev.ok)-0.5)/w)
+		share, sure = settle, true
 	}
 	p.estimate = p.clamp(est)
-	p.setRateLocked(backoff * est)
+	p.sure = sure
+	p.setRateLocked(share * est)
 	p.lastCut = now
 	p.tickStart, p.tickSent, p.tickThrottled = now, 0, false
 }
 
-// setRateLocked changes the rate; a lower rate voids the reservations made at the old one.
+// setRateLocked changes the rate. Reservations made at the old rate are void either way:
+// after a cut they would send too fast, after a raise they would hold callers back for
+// the rest of the interval that judges the new rate. The next slot follows the last send
+// at the new spacing.
 func (p *Pacer) setRateLocked(r float64) {
 	r = p.clamp(r)
-	if r < p.rate {
-		p.gen++
-		p.next = latest(p.lastSend.Add(time.Duration(float64(time.Second)/r)), p.pauseUntil)
+	if r == p.rate {
+		return
 	}
 	p.rate = r
+	p.gen++
+	p.next = latest(p.lastSend.Add(p.interval()), p.pauseUntil)
 }
 
 // adjustLocked ends the adjustment interval when it is due: it raises the rate if the
@@ -522,17 +562,22 @@ func (p *Pacer) adjustLocked(now time.Time) {
 	if elapsed < tick {
 		return
 	}
-	used := float64(p.tickSent) >= saturation*p.rate*elapsed.Seconds()
+	// One request of slack: at low rates an interval holds only a few slots.
+	used := float64(p.tickSent+1) >= saturation*p.rate*elapsed.Seconds()
 	if used && !p.tickThrottled && p.ev == nil && !p.tickStart.Before(p.pauseUntil) {
 		if p.slowStart {
 			p.setRateLocked(2 * p.rate)
 		} else {
 			dt := elapsed.Seconds()
 			r := p.rate
-			if r < p.estimate {
-				r += (p.estimate - r) * min(1, dt/approach.Seconds())
+			if target := p.estimate * settle; r < target {
+				r += (target - r) * min(1, dt/approach.Seconds())
 			}
-			r += probe * max(p.estimate, p.rate) * dt
+			rate := probe
+			if !p.sure {
+				rate = probeUnsure
+			}
+			r += rate * max(p.estimate, p.rate) * dt
 			p.setRateLocked(r)
 		}
 	}

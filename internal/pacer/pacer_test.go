@@ -124,10 +124,10 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 }
 
 // TestConvergesBelowHiddenLimit runs syncs of 2,000 items against servers with hidden
-// limits from 5 to 200 req/s and checks the targets: the average rate over the whole sync,
-// probing included, at least 0.8 of the limit (the test's bound, 0.5, leaves room for
-// changes of the simulation; the log shows the figures), and at most 3 % of requests
-// throttled.
+// limits from 5 to 200 req/s and checks that the pacer converges below the limit (at most
+// 3 % of requests throttled, the rate over the second half of the sync at most the limit)
+// and above half of it (average over the whole sync, probing included). The log gives the
+// figures; the tuning targets an average of at least 0.8 of the limit.
 func TestConvergesBelowHiddenLimit(t *testing.T) {
 	for _, limit := range []float64{5, 20, 50, 200} {
 		t.Run(fmt.Sprintf("limit=%v", limit), func(t *testing.T) {
@@ -135,19 +135,28 @@ func TestConvergesBelowHiddenLimit(t *testing.T) {
 				callers: 32, items: 2000})
 			avg := float64(2000) / r.wall.Seconds()
 			share := float64(r.throttled) / float64(r.requests)
-			t.Logf("limit %v req/s: average %.1f req/s = %.2f of the limit, %d of %d requests throttled (%.2f %%), "+
-				"%d events, %d pauses (%s), last event at %s of %s, settled at %.1f req/s (estimate %.1f), in-flight limit %d",
+			half := r.sends[0].Add(r.wall / 2)
+			late := 0
+			for _, at := range r.sends {
+				if !at.Before(half) {
+					late++
+				}
+			}
+			lateRate := float64(late) / (r.wall / 2).Seconds()
+			t.Logf("limit %v req/s: average %.1f req/s = %.2f of the limit; %d of %d requests throttled (%.2f %%); "+
+				"%d events, %d pauses (%s); second half %.1f req/s; last event at %s of %s; rate at the end %.1f req/s "+
+				"(estimate %.1f), in-flight limit %d",
 				limit, avg, avg/limit, r.throttled, r.requests, 100*share, r.snap.Congestions, r.snap.Pauses,
-				r.snap.Paused, r.converged.Round(time.Millisecond), r.wall.Round(time.Millisecond),
+				r.snap.Paused, lateRate, r.converged.Round(time.Millisecond), r.wall.Round(time.Millisecond),
 				r.snap.Rate, r.snap.Estimate, r.snap.InFlightLimit)
 			if share > 0.03 {
 				t.Errorf("%.2f %% of requests throttled, want at most 3 %%", 100*share)
 			}
-			if avg < 0.8*limit {
-				t.Errorf("average %.1f req/s, want at least 0.8 × %v", avg, limit)
+			if avg < limit/2 {
+				t.Errorf("average %.1f req/s, want above half the limit %v", avg, limit)
 			}
-			if r.snap.Rate > limit || r.snap.Rate < limit/2 {
-				t.Errorf("settled at %.1f req/s, want within [%v, %v]", r.snap.Rate, limit/2, limit)
+			if lateRate > limit {
+				t.Errorf("second half at %.1f req/s, above the limit %v", lateRate, limit)
 			}
 		})
 	}
@@ -372,8 +381,8 @@ func TestOneEventPerBurst(t *testing.T) {
 	if s.Congestions != 1 || s.Throttled != 10 {
 		t.Fatalf("10 throttled answers of one burst: %d events, %d throttled", s.Congestions, s.Throttled)
 	}
-	// Ten refused of ten sent: no acceptance share to go by... the estimate is the floor of
-	// what was seen; the rate is cut well below the 100 req/s of the burst.
+	// Ten refused of ten sent: nothing accepted to measure, so the cut is the slow-start
+	// guess, well below the 100 req/s of the burst.
 	if s.Rate >= 100 {
 		t.Fatalf("rate %.1f after the event, want a cut", s.Rate)
 	}
