@@ -3,6 +3,8 @@ package pacer
 import (
 	"context"
 	"time"
+
+	"jcsync/internal/httpretry"
 )
 
 // Clock is the pacer's source of time. Tests replace it with a fake clock so that pacing,
@@ -20,17 +22,5 @@ type RealClock struct{}
 // Now returns time.Now().
 func (RealClock) Now() time.Time { return time.Now() }
 
-// Sleep waits on a timer or ctx.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// Sleep waits on a timer or ctx (httpretry.Sleep).
+func (RealClock) Sleep(ctx context.Context, d time.Duration) error { return httpretry.Sleep(ctx, d) }
