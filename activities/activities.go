@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
@@ -59,12 +60,19 @@ type Activities struct {
 	PageConcurrency int
 	// AuthomizeBatchSize is the number of items per Authomize request (0: client default).
 	AuthomizeBatchSize int
-	// JumpCloudTuning and AuthomizeTuning, when set, adjust the clients' options (retry
-	// attempts and backoff) before each client is built.
-	JumpCloudTuning func(*jumpcloud.Options)
-	AuthomizeTuning func(*authomize.Options)
+	// Retries bounds how long the API clients retry one request before the attempt that
+	// made it fails (Temporal then retries the attempt from its checkpoint). Zero fields take
+	// the clients' defaults.
+	Retries RequestRetries
 
 	limiters sync.Map // org key → *rate.Limiter, shared by every stage of the same org
+}
+
+// RequestRetries are the retry settings of both API clients, for one request.
+type RequestRetries struct {
+	MaxAttempts  int           // attempts per request, including the first
+	BaseBackoff  time.Duration // the first wait's ceiling, doubled per attempt
+	MaxRetryWait time.Duration // the cap on any single wait, Retry-After included
 }
 
 func (a *Activities) logger() *logrus.Logger {
@@ -102,19 +110,19 @@ func (a *Activities) limiter(in config.Integration) *rate.Limiter {
 
 func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error) {
 	opts := jumpcloud.Options{
-		BaseURL:    in.JumpCloud.BaseURL,
-		APIKey:     in.JumpCloud.APIKey,
-		OrgID:      in.JumpCloud.OrgID,
-		HTTPClient: a.HTTPClient,
-		Limiter:    a.limiter(in),
+		BaseURL:      in.JumpCloud.BaseURL,
+		APIKey:       in.JumpCloud.APIKey,
+		OrgID:        in.JumpCloud.OrgID,
+		HTTPClient:   a.HTTPClient,
+		Limiter:      a.limiter(in),
+		MaxAttempts:  a.Retries.MaxAttempts,
+		BaseBackoff:  a.Retries.BaseBackoff,
+		MaxRetryWait: a.Retries.MaxRetryWait,
 		OnRequest: func(info jumpcloud.RequestInfo) {
 			if a.Observer != nil {
 				a.Observer.JumpCloudRequest(in.Name, info)
 			}
 		},
-	}
-	if a.JumpCloudTuning != nil {
-		a.JumpCloudTuning(&opts)
 	}
 	c, err := jumpcloud.New(opts)
 	if err != nil {
@@ -126,19 +134,19 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 
 func (a *Activities) authomize(in config.Integration) (*authomize.Client, error) {
 	opts := authomize.Options{
-		BaseURL:    in.Authomize.BaseURL,
-		Token:      in.Authomize.Token,
-		AppID:      in.Authomize.AppID,
-		HTTPClient: a.HTTPClient,
-		BatchSize:  a.AuthomizeBatchSize,
+		BaseURL:      in.Authomize.BaseURL,
+		Token:        in.Authomize.Token,
+		AppID:        in.Authomize.AppID,
+		HTTPClient:   a.HTTPClient,
+		BatchSize:    a.AuthomizeBatchSize,
+		MaxAttempts:  a.Retries.MaxAttempts,
+		BaseBackoff:  a.Retries.BaseBackoff,
+		MaxRetryWait: a.Retries.MaxRetryWait,
 		OnRequest: func(info authomize.RequestInfo) {
 			if a.Observer != nil {
 				a.Observer.AuthomizeRequest(in.Name, info)
 			}
 		},
-	}
-	if a.AuthomizeTuning != nil {
-		a.AuthomizeTuning(&opts)
 	}
 	c, err := authomize.New(opts)
 	if err != nil {
