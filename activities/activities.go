@@ -109,7 +109,7 @@ func (a *Activities) limiter(in config.Integration) *rate.Limiter {
 }
 
 func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error) {
-	opts := jumpcloud.Options{
+	return newClient(in, "JumpCloud", jumpcloud.New, jumpcloud.Options{
 		BaseURL:      in.JumpCloud.BaseURL,
 		APIKey:       in.JumpCloud.APIKey,
 		OrgID:        in.JumpCloud.OrgID,
@@ -123,17 +123,11 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 				a.Observer.JumpCloudRequest(in.Name, info)
 			}
 		},
-	}
-	c, err := jumpcloud.New(opts)
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("integration %q: JumpCloud client: %v", in.Name, err), ErrTypeConfig, nil)
-	}
-	return c, nil
+	})
 }
 
 func (a *Activities) authomize(in config.Integration) (*authomize.Client, error) {
-	opts := authomize.Options{
+	return newClient(in, "Authomize", authomize.New, authomize.Options{
 		BaseURL:      in.Authomize.BaseURL,
 		Token:        in.Authomize.Token,
 		AppID:        in.Authomize.AppID,
@@ -147,11 +141,17 @@ func (a *Activities) authomize(in config.Integration) (*authomize.Client, error)
 				a.Observer.AuthomizeRequest(in.Name, info)
 			}
 		},
-	}
-	c, err := authomize.New(opts)
+	})
+}
+
+// newClient builds an API client of an integration with build. A client that cannot be built
+// is a configuration error, which no retry mends.
+func newClient[O, C any](in config.Integration, api string, build func(O) (C, error), opts O) (C, error) {
+	c, err := build(opts)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("integration %q: Authomize client: %v", in.Name, err), ErrTypeConfig, nil)
+		var none C
+		return none, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("integration %q: %s client: %v", in.Name, api, err), ErrTypeConfig, nil)
 	}
 	return c, nil
 }
