@@ -66,8 +66,8 @@ const DefaultStallAttempts = 10
 // attempts in a row.
 const ErrTypeStalled = "StageStalled"
 
-// stageRun is one attempt of one stage: its clients, its checkpoint and its counters. Every
-// field below mu is guarded by it.
+// stageRun is one attempt of one stage: its clients, its checkpoint and its counters. mu
+// guards the fields from cp to resumedDone, and every tally in pending.
 //
 // Counts are kept per page (a tally) and folded into the checkpoint only when the committed
 // prefix passes that page. A retried attempt starts at the checkpoint and reads the pages
