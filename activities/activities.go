@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
@@ -59,12 +60,19 @@ type Activities struct {
 	PageConcurrency int
 	// AuthomizeBatchSize is the number of items per Authomize request (0: client default).
 	AuthomizeBatchSize int
-	// JumpCloudTuning and AuthomizeTuning, when set, adjust the clients' options (retry
-	// attempts and backoff) before each client is built.
-	JumpCloudTuning func(*jumpcloud.Options)
-	AuthomizeTuning func(*authomize.Options)
+	// Retries bounds how long the API clients retry one request before the attempt that
+	// made it fails (Temporal then retries the attempt from its checkpoint). Zero fields take
+	// the clients' defaults.
+	Retries RequestRetries
 
 	limiters sync.Map // org key → *rate.Limiter, shared by every stage of the same org
+}
+
+// RequestRetries are the retry settings of both API clients, for one request.
+type RequestRetries struct {
+	MaxAttempts  int           // attempts per request, including the first
+	BaseBackoff  time.Duration // the first wait's ceiling, doubled per attempt
+	MaxRetryWait time.Duration // the cap on any single wait, Retry-After included
 }
 
 func (a *Activities) logger() *logrus.Logger {
@@ -101,49 +109,49 @@ func (a *Activities) limiter(in config.Integration) *rate.Limiter {
 }
 
 func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error) {
-	opts := jumpcloud.Options{
-		BaseURL:    in.JumpCloud.BaseURL,
-		APIKey:     in.JumpCloud.APIKey,
-		OrgID:      in.JumpCloud.OrgID,
-		HTTPClient: a.HTTPClient,
-		Limiter:    a.limiter(in),
+	return newClient(in, "JumpCloud", jumpcloud.New, jumpcloud.Options{
+		BaseURL:      in.JumpCloud.BaseURL,
+		APIKey:       in.JumpCloud.APIKey,
+		OrgID:        in.JumpCloud.OrgID,
+		HTTPClient:   a.HTTPClient,
+		Limiter:      a.limiter(in),
+		MaxAttempts:  a.Retries.MaxAttempts,
+		BaseBackoff:  a.Retries.BaseBackoff,
+		MaxRetryWait: a.Retries.MaxRetryWait,
 		OnRequest: func(info jumpcloud.RequestInfo) {
 			if a.Observer != nil {
 				a.Observer.JumpCloudRequest(in.Name, info)
 			}
 		},
-	}
-	if a.JumpCloudTuning != nil {
-		a.JumpCloudTuning(&opts)
-	}
-	c, err := jumpcloud.New(opts)
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("integration %q: JumpCloud client: %v", in.Name, err), ErrTypeConfig, nil)
-	}
-	return c, nil
+	})
 }
 
 func (a *Activities) authomize(in config.Integration) (*authomize.Client, error) {
-	opts := authomize.Options{
-		BaseURL:    in.Authomize.BaseURL,
-		Token:      in.Authomize.Token,
-		AppID:      in.Authomize.AppID,
-		HTTPClient: a.HTTPClient,
-		BatchSize:  a.AuthomizeBatchSize,
+	return newClient(in, "Authomize", authomize.New, authomize.Options{
+		BaseURL:      in.Authomize.BaseURL,
+		Token:        in.Authomize.Token,
+		AppID:        in.Authomize.AppID,
+		HTTPClient:   a.HTTPClient,
+		BatchSize:    a.AuthomizeBatchSize,
+		MaxAttempts:  a.Retries.MaxAttempts,
+		BaseBackoff:  a.Retries.BaseBackoff,
+		MaxRetryWait: a.Retries.MaxRetryWait,
 		OnRequest: func(info authomize.RequestInfo) {
 			if a.Observer != nil {
 				a.Observer.AuthomizeRequest(in.Name, info)
 			}
 		},
-	}
-	if a.AuthomizeTuning != nil {
-		a.AuthomizeTuning(&opts)
-	}
-	c, err := authomize.New(opts)
+	})
+}
+
+// newClient builds an API client of an integration with build. A client that cannot be built
+// is a configuration error, which no retry mends.
+func newClient[O, C any](in config.Integration, api string, build func(O) (C, error), opts O) (C, error) {
+	c, err := build(opts)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("integration %q: Authomize client: %v", in.Name, err), ErrTypeConfig, nil)
+		var none C
+		return none, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("integration %q: %s client: %v", in.Name, api, err), ErrTypeConfig, nil)
 	}
 	return c, nil
 }

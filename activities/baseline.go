@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"jcsync/internal/authomize"
+	"jcsync/internal/counts"
 	"jcsync/internal/transform"
 )
 
@@ -21,11 +22,11 @@ const (
 // SweepBaseline is what the sweep compares a run with: the counts of the integration's last
 // complete sync, and what is known of the app when there is none.
 type SweepBaseline struct {
-	Found    bool           `json:"found"`
-	Source   string         `json:"source,omitempty"`
-	Counts   map[string]int `json:"counts,omitempty"`
-	SyncedAt time.Time      `json:"syncedAt,omitempty"`
-	Run      string         `json:"run,omitempty"`
+	Found    bool          `json:"found"`
+	Source   string        `json:"source,omitempty"`
+	Counts   counts.Counts `json:"counts,omitempty"`
+	SyncedAt time.Time     `json:"syncedAt,omitempty"`
+	Run      string        `json:"run,omitempty"`
 	// AppHasData says, when no baseline was found, whether the Authomize app already holds
 	// accounts, groupings or assets: a first sync into an empty app needs no baseline, a
 	// sweep of a full one without a baseline would be blind.
@@ -90,9 +91,9 @@ func (a *Activities) ReadBaseline(ctx context.Context, integration string) (Swee
 
 // RecordBaselineInput is the counts of a complete, swept sync.
 type RecordBaselineInput struct {
-	Integration string         `json:"integration"`
-	Counts      map[string]int `json:"counts"`
-	SyncedAt    time.Time      `json:"syncedAt"`
+	Integration string        `json:"integration"`
+	Counts      counts.Counts `json:"counts"`
+	SyncedAt    time.Time     `json:"syncedAt"`
 }
 
 // RecordBaseline writes the counts of a complete sync to the Authomize app: the next sync's

@@ -1,9 +1,12 @@
 package activities
 
 import (
+	"context"
+	"maps"
+	"sync"
 	"time"
 
-	"jcsync/internal/transform"
+	"go.temporal.io/sdk/activity"
 )
 
 // CheckpointVersion is bumped whenever Checkpoint changes shape; a retried attempt that finds
@@ -39,99 +42,192 @@ type Checkpoint struct {
 	Counts StageCounts    `json:"counts"`
 }
 
-// StageCounts are a stage's running totals. They survive retries through the checkpoint.
-type StageCounts struct {
-	// Read counts JumpCloud objects read, by kind (users, groups, members, ...).
-	Read map[string]int `json:"read,omitempty"`
-	// Uploaded counts items Authomize accepted (or, in a dry run, would have been sent), by kind.
-	Uploaded map[string]int `json:"uploaded,omitempty"`
-	// Report counts what the transform skipped or adjusted, and why.
-	Report transform.Report `json:"report"`
-	// Pages is the number of JumpCloud pages processed (including re-fetched ones).
-	Pages int `json:"pages"`
-	// PagesResumed counts pages (or, for fan-out stages, list entries) that a retried attempt
-	// did not have to fetch again thanks to the checkpoint.
-	PagesResumed int `json:"pagesResumed,omitempty"`
-	// Attempts is the number of activity attempts that worked on the stage.
-	Attempts int `json:"attempts"`
-
-	JumpCloudRequests int `json:"jcRequests"`
-	JumpCloudRetries  int `json:"jcRetries"`
-	AuthomizeRequests int `json:"azRequests"`
-	AuthomizeRetries  int `json:"azRetries"`
-	InvalidReferences int `json:"invalidReferences,omitempty"`
-
-	// EarliestAccepted is the earliest acceptedTimestamp Authomize returned to this stage in
-	// this run: the sweep's cutoff is the minimum over every stage.
-	EarliestAccepted time.Time `json:"earliestAccepted,omitempty"`
-	// Sent counts items sent to Authomize by kind; Rejected counts those it did not take
-	// (not accepted, or named as invalid references). Relations Authomize drops gate the
-	// sweep like lost entities do.
-	Sent     map[string]int `json:"sent,omitempty"`
-	Rejected map[string]int `json:"rejected,omitempty"`
-	// NoTimestamp counts upload responses without an acceptedTimestamp: the sweep's cutoff
-	// would not cover what they wrote, so the run does not sweep.
-	NoTimestamp int `json:"noTimestamp,omitempty"`
-	// ListsChanged counts lists whose total moved while they were read, and RepairReads the
-	// extra pages read to close the gaps that left between pages.
-	ListsChanged int `json:"listsChanged,omitempty"`
-	RepairReads  int `json:"repairReads,omitempty"`
-	// Unstable names lists that kept changing faster than they could be re-read: an item
-	// may have been missed, so the run must not sweep (what it missed would be deleted).
-	Unstable []string `json:"unstable,omitempty"`
-	// Unreadable counts objects that exist in JumpCloud (their id could be read) but whose
-	// record did not decode, and names the first few (the list and the id). Their Authomize
-	// records, from an earlier sync, were not refreshed: a sweep would delete them.
-	Unreadable      int      `json:"unreadable,omitempty"`
-	UnreadableNamed []string `json:"unreadableNamed,omitempty"`
-}
-
-// maxUnstable bounds the reasons kept: one is enough to refuse the sweep.
-const maxUnstable = 5
-
-func (c *StageCounts) unstable(reason string) {
-	if len(c.Unstable) < maxUnstable {
-		c.Unstable = append(c.Unstable, reason)
-	}
-}
-
-func (c *StageCounts) unreadable(what string) {
-	c.Unreadable++
-	if len(c.UnreadableNamed) < maxUnstable {
-		c.UnreadableNamed = append(c.UnreadableNamed, what)
-	}
-}
-
-func (c *StageCounts) addRead(kind string, n int) {
-	if c.Read == nil {
-		c.Read = map[string]int{}
-	}
-	c.Read[kind] += n
-}
-
-func (c *StageCounts) addUploaded(kind string, n int) {
-	if n == 0 {
+// resumeFrom takes over the checkpoint an earlier attempt left in the heartbeat details.
+// Without one this attempt can use (none, or one of another version), the stage starts over,
+// and so does its count of attempts without progress.
+func (s *stageRun) resumeFrom(ctx context.Context) {
+	s.cp.ProgressAttempt = s.attempt - 1
+	if !activity.HasHeartbeatDetails(ctx) {
 		return
 	}
-	if c.Uploaded == nil {
-		c.Uploaded = map[string]int{}
-	}
-	c.Uploaded[kind] += n
-}
-
-func (c *StageCounts) accepted(t time.Time) {
-	if t.IsZero() {
+	var cp Checkpoint
+	if err := activity.GetHeartbeatDetails(ctx, &cp); err != nil || cp.Version != CheckpointVersion {
 		return
 	}
-	if c.EarliestAccepted.IsZero() || t.Before(c.EarliestAccepted) {
-		c.EarliestAccepted = t
+	s.cp = cp
+	s.resumedDone = maps.Clone(cp.Done)
+	s.a.logger().WithFields(map[string]any{
+		"integration": s.in.Integration, "stage": s.name, "resume_from": cp.NextSkip, "attempt": s.attempt,
+	}).Info("stage resumes from its checkpoint")
+}
+
+// countResumed adds the pages the checkpoint spared this attempt to the stage's counts.
+func (s *stageRun) countResumed(pages int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cp.Counts.Attempts > 1 && pages > 0 {
+		s.cp.Counts.PagesResumed += pages
 	}
 }
 
-// StageResult is what a stage activity returns to the workflow.
-type StageResult struct {
-	Stage    string        `json:"stage"`
-	Counts   StageCounts   `json:"counts"`
-	Duration time.Duration `json:"duration"`
-	Warnings []string      `json:"warnings,omitempty"`
+// commitPages records that every page before next was uploaded, folds those pages' counts
+// into the checkpoint, and heartbeats it. tail is the ids of the last of those pages, for the
+// next page to link to; ended says it ended the list. The SDK throttles heartbeats; the last
+// one is flushed when the activity returns an error.
+func (s *stageRun) commitPages(next int, tail []string, ended bool) {
+	s.mu.Lock()
+	s.cp.NextSkip, s.cp.Tail, s.cp.Ended = next, append([]string(nil), tail...), ended
+	s.cp.ProgressAttempt = s.attempt
+	for k, t := range s.pending {
+		if !t.parent && t.page < next {
+			s.foldTally(t)
+			delete(s.pending, k)
+		}
+	}
+	// Parents done on pages now behind the cursor need not be remembered any more.
+	for key, page := range s.cp.Done {
+		if page < next {
+			delete(s.cp.Done, key)
+		}
+	}
+	s.foldClientStats()
+	cp, seq := s.snapshot()
+	s.mu.Unlock()
+	s.beat(cp, seq)
+}
+
+// finishParent records that every child of key (on the parent page at page) was uploaded:
+// its counts go into the checkpoint and a retried attempt skips it, even before the whole
+// parent page is committed. This keeps what a crash costs to a few parents, not a page of 100.
+func (s *stageRun) finishParent(page int, key string) {
+	s.mu.Lock()
+	if t, ok := s.pending[parentTallyKey(key)]; ok {
+		s.foldTally(t)
+		delete(s.pending, parentTallyKey(key))
+	}
+	if page >= s.cp.NextSkip {
+		if s.cp.Done == nil {
+			s.cp.Done = map[string]int{}
+		}
+		s.cp.Done[key] = page
+	}
+	s.cp.ProgressAttempt = s.attempt
+	cp, seq := s.snapshot()
+	s.mu.Unlock()
+	s.beat(cp, seq)
+}
+
+// skipFinishedParent reports whether an earlier attempt finished the parent key; if so it
+// counts the parent as resumed, once.
+func (s *stageRun) skipFinishedParent(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.resumedDone[key]
+	if ok {
+		delete(s.resumedDone, key)
+		s.cp.Counts.PagesResumed++
+	}
+	return ok
+}
+
+// keepHeartbeating records the checkpoint on a timer, not only when it moves: a page of
+// groups with large member lists can take longer than the heartbeat timeout, and a stage
+// that stopped heartbeating would be declared dead (and retried from the same checkpoint)
+// while still working. Heartbeats are also how a cancellation reaches the activity. The
+// returned func stops the timer.
+func (s *stageRun) keepHeartbeating(ctx context.Context) func() {
+	// At most a second apart: the worker caps the SDK's heartbeat throttling at a second too,
+	// so live progress and a resumed attempt are never more than a second behind.
+	every := min(activity.GetInfo(ctx).HeartbeatTimeout/3, time.Second)
+	if every <= 0 {
+		every = time.Second
+	}
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.mu.Lock()
+				s.foldClientStats()
+				cp, seq := s.snapshot()
+				s.mu.Unlock()
+				s.beat(cp, seq)
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// snapshot copies the checkpoint for a heartbeat, with its place in the order of snapshots.
+// Callers hold mu.
+func (s *stageRun) snapshot() (Checkpoint, uint64) {
+	s.seq++
+	cp := s.cp
+	cp.Counts = s.cp.Counts.clone()
+	cp.Done = maps.Clone(s.cp.Done)
+	return cp, s.seq
+}
+
+// beat records a snapshot as the stage's heartbeat, unless a later snapshot was recorded
+// already: snapshots are taken under mu but recorded after it is released (recording can
+// wait on the SDK), and a checkpoint must never step back.
+func (s *stageRun) beat(cp Checkpoint, seq uint64) {
+	s.beatMu.Lock()
+	defer s.beatMu.Unlock()
+	if seq <= s.beaten {
+		return
+	}
+	s.beaten = seq
+	// Always with the activity's own context: the SDK flushes a batch of heartbeats with the
+	// context of the call that opened it, and a read's inner contexts end before the activity.
+	s.record(s.actx, cp)
+}
+
+// prefix tracks which pages of a list finished and commits the end of the contiguous
+// finished prefix: a page that finished early never lets a retried attempt skip an
+// unfinished page before it.
+type prefix struct {
+	mu     sync.Mutex
+	next   int
+	ends   map[int]pageEnd // page start → its end, for finished pages beyond next
+	commit func(next int, tail []string, ended bool)
+}
+
+// pageEnd is what the checkpoint needs of a finished page.
+type pageEnd struct {
+	end   int
+	tail  []string
+	ended bool
+}
+
+func newPrefix(start int, commit func(next int, tail []string, ended bool)) *prefix {
+	return &prefix{next: start, ends: map[int]pageEnd{}, commit: commit}
+}
+
+// finish records the page [start, end) as done and commits the prefix if it grew. commit
+// runs under the lock, so checkpoints are recorded in order.
+func (p *prefix) finish(start, end int, tail []string, ended bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ends[start] = pageEnd{end: end, tail: tail, ended: ended}
+	var last pageEnd
+	advanced := false
+	for {
+		e, ok := p.ends[p.next]
+		if !ok {
+			break
+		}
+		delete(p.ends, p.next)
+		p.next, last, advanced = e.end, e, true
+	}
+	if advanced && p.commit != nil {
+		p.commit(p.next, last.tail, last.ended)
+	}
 }

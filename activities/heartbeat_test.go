@@ -35,7 +35,7 @@ func TestRecordedCheckpointsNeverStepBack(t *testing.T) {
 				if i%7 == 0 {
 					time.Sleep(time.Microsecond)
 				}
-				s.beat(context.Background(), cp, seq)
+				s.beat(cp, seq)
 			}
 		}()
 	}

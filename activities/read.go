@@ -134,8 +134,8 @@ func newSlot[T any](skip int) *slot[T] {
 
 func (r *listReader[T]) stride() int { return max(1, r.size-1) }
 
-// get fetches the page at skip.
-func (r *listReader[T]) get(ctx context.Context, skip int) (*run, []T, error) {
+// fetchPage fetches the page at skip and tells skipped what the client could not use.
+func (r *listReader[T]) fetchPage(ctx context.Context, skip int) (*run, []T, error) {
 	p, err := r.fetch(ctx, skip)
 	if err != nil {
 		return nil, nil, err
@@ -176,38 +176,59 @@ func (r *listReader[T]) read(ctx context.Context, start int, tail []string, ende
 		close(prev.fetched)
 		close(prev.linked)
 	}
-	tr := newPrefix(start, r.commit)
 	first := newSlot[T](start)
-	first.page, first.items, first.err = r.get(ctx, start)
+	first.page, first.items, first.err = r.fetchPage(ctx, start)
 	close(first.fetched)
 	if first.err != nil {
 		return first.err
 	}
-	firstTotal := first.page.total
 	if r.first != nil {
-		r.first(firstTotal)
+		r.first(first.page.total)
 	}
-	var changedOnce sync.Once
-	noteTotal := func(p *run) {
-		if p != nil && firstTotal >= 0 && p.total >= 0 && p.total != firstTotal && r.changed != nil {
-			changedOnce.Do(func() { r.changed(r.name, firstTotal, p.total) })
+	p := &pass[T]{r: r, committed: newPrefix(start, r.commit), firstTotal: first.page.total}
+	last, err := p.readPlanned(ctx, prev, first)
+	if err != nil {
+		return err
+	}
+	// The list may have grown past the planned pages: go on until a page proves the end.
+	for !last.ended {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		s := newSlot[T](last.skip + r.stride())
+		if err := p.readPage(ctx, s, last); err != nil {
+			return err
+		}
+		last = s
 	}
+	return nil
+}
 
+// pass is one read of a list, from its first page on.
+type pass[T any] struct {
+	r          *listReader[T]
+	committed  *prefix
+	firstTotal int // the list's total as the first page gave it (-1: unknown)
+	changed    sync.Once
+}
+
+// readPlanned reads the pages the first total asks for, starting with first (whose previous
+// page is prev), and returns the last of them. They run concurrently, but never more than a
+// window ahead of the first unfinished one: a stuck page must hold the read back, or the
+// pages and finished parents beyond the checkpoint would grow without bound.
+func (p *pass[T]) readPlanned(ctx context.Context, prev, first *slot[T]) (*slot[T], error) {
+	r := p.r
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, r.parallel))
-	step := func(s, before *slot[T]) {
-		g.Go(func() error { return r.page(gctx, s, before, tr, noteTotal) })
+	start := func(s, before *slot[T]) {
+		g.Go(func() error { return p.readPage(gctx, s, before) })
 	}
-	// Plan the pages the first total asks for; they run concurrently, but never more than a
-	// window ahead of the first unfinished one: a stuck page must hold the read back, or the
-	// pages and finished parents beyond the checkpoint would grow without bound.
 	window := max(2, 2*r.parallel)
-	last, before := first, prev
-	step(first, before)
+	last := first
+	start(first, prev)
 	recent := []*slot[T]{first}
-	if !first.page.ends && firstTotal >= 0 {
-		for skip := start + r.stride(); skip-r.stride()+r.size < firstTotal; skip += r.stride() {
+	if !first.page.ends && p.firstTotal >= 0 {
+		for skip := first.skip + r.stride(); skip-r.stride()+r.size < p.firstTotal; skip += r.stride() {
 			if len(recent) >= window {
 				select {
 				case <-recent[len(recent)-window].finished:
@@ -219,62 +240,33 @@ func (r *listReader[T]) read(ctx context.Context, start int, tail []string, ende
 				break
 			}
 			s := newSlot[T](skip)
-			step(s, last)
+			start(s, last)
 			last = s
 			recent = append(recent, s)
 		}
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	// The list may have grown past the planned pages: go on until a page proves the end.
-	for !last.ended {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		s := newSlot[T](last.skip + r.stride())
-		if err := r.page(ctx, s, last, tr, noteTotal); err != nil {
-			return err
-		}
-		last = s
-	}
-	return nil
+	return last, g.Wait()
 }
 
-// page fetches one page (unless already fetched), links it to the page before it (repairing
-// the link if needed), hands its new items to process and records it as finished.
-func (r *listReader[T]) page(ctx context.Context, s, before *slot[T], tr *prefix, noteTotal func(*run)) error {
+// noteTotal tells the reader, once, that the list's total moved since the first page.
+func (p *pass[T]) noteTotal(page *run) {
+	if page != nil && p.firstTotal >= 0 && page.total >= 0 && page.total != p.firstTotal && p.r.changed != nil {
+		p.changed.Do(func() { p.r.changed(p.r.name, p.firstTotal, page.total) })
+	}
+}
+
+// readPage fetches one page (unless already fetched), links it to the page before it
+// (repairing the link if needed), hands its new items to process and records it as finished.
+func (p *pass[T]) readPage(ctx context.Context, s, before *slot[T]) error {
+	r := p.r
 	select {
 	case <-s.fetched:
 	default:
-		s.page, s.items, s.err = r.get(ctx, s.skip)
+		s.page, s.items, s.err = r.fetchPage(ctx, s.skip)
 		close(s.fetched)
 	}
-	// The link is settled with the page's error, if any: a later page waiting on it returns
-	// the same error, so whichever returns first, the read fails with the real cause.
-	linkErr := func() (err error) {
-		defer func() { s.err = err; close(s.linked) }()
-		if s.err != nil {
-			return s.err
-		}
-		noteTotal(s.page)
-		if before == nil {
-			s.ended = s.page.ends
-			return nil
-		}
-		select {
-		case <-before.linked:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if before.err != nil {
-			return before.err
-		}
-		s.ended = before.ended || s.page.ends
-		return nil
-	}()
-	if linkErr != nil {
-		return linkErr
+	if err := p.settleLink(ctx, s, before); err != nil {
+		return err
 	}
 	seen := map[string]struct{}{}
 	if before != nil {
@@ -291,9 +283,35 @@ func (r *listReader[T]) page(ctx context.Context, s, before *slot[T], tr *prefix
 		return err
 	}
 	tail := s.page.ids[max(0, len(s.page.ids)-tailLen):]
-	tr.finish(s.skip, s.skip+r.stride(), tail, s.ended)
+	p.committed.finish(s.skip, s.skip+r.stride(), tail, s.ended)
 	close(s.finished)
 	s.items = nil // the ids stay for the next page's link; the items are done with
+	return nil
+}
+
+// settleLink waits for the page before s to settle its own link, and records whether s or a
+// page before it proved the end of the list. The link is settled with the page's error, if
+// any: a later page waiting on it returns the same error, so whichever returns first, the
+// read fails with the real cause.
+func (p *pass[T]) settleLink(ctx context.Context, s, before *slot[T]) (err error) {
+	defer func() { s.err = err; close(s.linked) }()
+	if s.err != nil {
+		return s.err
+	}
+	p.noteTotal(s.page)
+	if before == nil {
+		s.ended = s.page.ends
+		return nil
+	}
+	select {
+	case <-before.linked:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if before.err != nil {
+		return before.err
+	}
+	s.ended = before.ended || s.page.ends
 	return nil
 }
 
@@ -324,7 +342,7 @@ func (r *listReader[T]) handOver(ctx context.Context, page int, items []T, seen 
 func (r *listReader[T]) repair(ctx context.Context, from, to *run, seen map[string]struct{}) error {
 	anchor, skip := from, from.skip
 	for reads := 1; reads <= maxRepairReads; reads++ {
-		w, items, err := r.get(ctx, max(0, skip))
+		w, items, err := r.fetchPage(ctx, max(0, skip))
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+
+	"jcsync/internal/counts"
 )
 
 // SearchAttrIntegration is the Keyword search attribute every sync carries: it lets the Web
@@ -22,11 +24,11 @@ var SearchAttribute = temporal.NewSearchAttributeKeyKeyword(SearchAttrIntegratio
 
 // Baseline is what the last successful sync of an integration read from JumpCloud.
 type Baseline struct {
-	Found      bool           `json:"found"`
-	WorkflowID string         `json:"workflowId,omitempty"`
-	RunID      string         `json:"runId,omitempty"`
-	ClosedAt   time.Time      `json:"closedAt,omitempty"`
-	Counts     map[string]int `json:"counts,omitempty"`
+	Found      bool          `json:"found"`
+	WorkflowID string        `json:"workflowId,omitempty"`
+	RunID      string        `json:"runId,omitempty"`
+	ClosedAt   time.Time     `json:"closedAt,omitempty"`
+	Counts     counts.Counts `json:"counts,omitempty"`
 }
 
 // LastSuccessfulSync finds the integration's last completed sync through Temporal's
@@ -54,11 +56,11 @@ func (a *Activities) LastSuccessfulSync(ctx context.Context, integration string)
 		if best.Found && !closed.After(best.ClosedAt) {
 			continue
 		}
-		var counts map[string]int
-		if err := dc.FromPayload(p, &counts); err != nil {
+		var c counts.Counts
+		if err := dc.FromPayload(p, &c); err != nil {
 			return Baseline{}, fmt.Errorf("read the counts of the last successful sync %s: %w", ex.GetExecution().GetWorkflowId(), err)
 		}
-		best = Baseline{Found: true, WorkflowID: ex.GetExecution().GetWorkflowId(), RunID: ex.GetExecution().GetRunId(), ClosedAt: closed, Counts: counts}
+		best = Baseline{Found: true, WorkflowID: ex.GetExecution().GetWorkflowId(), RunID: ex.GetExecution().GetRunId(), ClosedAt: closed, Counts: c}
 	}
 	return best, nil
 }

@@ -28,9 +28,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"jcsync/activities"
-	"jcsync/internal/authomize"
 	"jcsync/internal/config"
-	"jcsync/internal/jumpcloud"
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/sim/simcheck"
@@ -141,16 +139,7 @@ func (s *Sims) Integration(name string, identities bool) config.Integration {
 // FastRetries makes the clients give up quickly, so an injected fault exhausts an activity
 // attempt in milliseconds instead of minutes.
 func FastRetries(a *activities.Activities) {
-	a.JumpCloudTuning = func(o *jumpcloud.Options) {
-		o.MaxAttempts = 2
-		o.BaseBackoff = 5 * time.Millisecond
-		o.MaxRetryWait = 50 * time.Millisecond
-	}
-	a.AuthomizeTuning = func(o *authomize.Options) {
-		o.MaxAttempts = 2
-		o.BaseBackoff = 5 * time.Millisecond
-		o.MaxRetryWait = 50 * time.Millisecond
-	}
+	a.Retries = activities.RequestRetries{MaxAttempts: 2, BaseBackoff: 5 * time.Millisecond, MaxRetryWait: 50 * time.Millisecond}
 }
 
 // WithDataConverter makes the activities decode what Temporal returns with dc (the client's

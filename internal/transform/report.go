@@ -1,17 +1,24 @@
 package transform
 
-// The Report methods accept a nil receiver so that callers that do not care about the
-// counts can pass nil instead of building a Report they would throw away.
+// The package's tests declare a type named counts, so the package is imported as count.
+import count "jcsync/internal/counts"
+
+// Report counts what the transform skipped or adjusted, by reason. Reasons are short
+// stable keys such as "user: missing _id" or "user.title: truncated to 64".
+//
+// The methods accept a nil receiver, which counts nothing: callers that do not care about
+// the counts pass nil instead of building a Report they would throw away.
+type Report struct {
+	Skipped  count.Counts `json:"skipped,omitempty"`
+	Adjusted count.Counts `json:"adjusted,omitempty"`
+}
 
 // Skip counts one record (or edge) that was left out, under a short stable reason.
 func (r *Report) Skip(reason string) {
 	if r == nil {
 		return
 	}
-	if r.Skipped == nil {
-		r.Skipped = make(map[string]int)
-	}
-	r.Skipped[reason]++
+	r.Skipped = r.Skipped.Add(reason, 1)
 }
 
 // Adjust counts one value that was changed to pass Authomize's validation (truncated,
@@ -20,30 +27,22 @@ func (r *Report) Adjust(reason string) {
 	if r == nil {
 		return
 	}
-	if r.Adjusted == nil {
-		r.Adjusted = make(map[string]int)
-	}
-	r.Adjusted[reason]++
+	r.Adjusted = r.Adjusted.Add(reason, 1)
 }
 
 // Merge adds other's counts to r. Activities transform page by page and merge the
-// per-page reports into the stage result.
+// per-page reports into the stage's counts.
 func (r *Report) Merge(other Report) {
 	if r == nil {
 		return
 	}
-	for k, n := range other.Skipped {
-		if r.Skipped == nil {
-			r.Skipped = make(map[string]int)
-		}
-		r.Skipped[k] += n
-	}
-	for k, n := range other.Adjusted {
-		if r.Adjusted == nil {
-			r.Adjusted = make(map[string]int)
-		}
-		r.Adjusted[k] += n
-	}
+	r.Skipped = r.Skipped.Merge(other.Skipped)
+	r.Adjusted = r.Adjusted.Merge(other.Adjusted)
+}
+
+// Clone returns a copy that shares no map with r.
+func (r Report) Clone() Report {
+	return Report{Skipped: r.Skipped.Clone(), Adjusted: r.Adjusted.Clone()}
 }
 
 // SkippedTotal is the number of records skipped for any reason.
@@ -51,11 +50,7 @@ func (r *Report) SkippedTotal() int {
 	if r == nil {
 		return 0
 	}
-	n := 0
-	for _, v := range r.Skipped {
-		n += v
-	}
-	return n
+	return r.Skipped.Total()
 }
 
 // AdjustedTotal is the number of values adjusted for any reason.
@@ -63,9 +58,5 @@ func (r *Report) AdjustedTotal() int {
 	if r == nil {
 		return 0
 	}
-	n := 0
-	for _, v := range r.Adjusted {
-		n += v
-	}
-	return n
+	return r.Adjusted.Total()
 }

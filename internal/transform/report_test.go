@@ -43,3 +43,16 @@ func TestUnrecognisedStateCounted(t *testing.T) {
 	Users([]jumpcloud.SystemUser{{ID: "u1", Username: "a", State: "DEACTIVATED"}, {ID: "u2", Username: "b"}}, Options{}, &r)
 	checkReport(t, &r, nil, counts{"user.status: unrecognised state, sent Unknown": 1})
 }
+
+func TestReportClone(t *testing.T) {
+	r := Report{Skipped: map[string]int{"s": 1}}
+	c := r.Clone()
+	c.Skip("s")
+	c.Adjust("x")
+	if r.Skipped["s"] != 1 || r.Adjusted != nil {
+		t.Errorf("the clone shares its maps: %+v", r)
+	}
+	if c.Skipped["s"] != 2 || c.Adjusted["x"] != 1 {
+		t.Errorf("clone %+v", c)
+	}
+}

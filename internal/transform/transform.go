@@ -22,14 +22,6 @@ type Options struct {
 	ConsoleURL string
 }
 
-// Report counts what the transform skipped or adjusted, by reason. Reasons are short
-// stable keys such as "user: missing _id" or "user.title: truncated to 64". A nil *Report
-// is allowed and counts nothing.
-type Report struct {
-	Skipped  map[string]int `json:"skipped,omitempty"`
-	Adjusted map[string]int `json:"adjusted,omitempty"`
-}
-
 // AdminData is everything derived from the console administrators.
 type AdminData struct {
 	Accounts    []authomize.User
