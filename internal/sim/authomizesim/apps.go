@@ -99,13 +99,9 @@ func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetApp(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.knownApp(w, r)
-	if a == nil {
-		return
-	}
-	writeJSON(w, http.StatusOK, appJSON(a))
+	s.onApp(w, r, func(a *app) {
+		writeJSON(w, http.StatusOK, appJSON(a))
+	})
 }
 
 func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request) {
@@ -113,17 +109,13 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.knownApp(w, r)
-	if a == nil {
-		return
-	}
-	if name != "" {
-		a.name = name
-	}
-	a.modifiedAt = s.acceptTime()
-	writeJSON(w, http.StatusOK, appJSON(a))
+	s.onApp(w, r, func(a *app) {
+		if name != "" {
+			a.name = name
+		}
+		a.modifiedAt = s.acceptTime()
+		writeJSON(w, http.StatusOK, appJSON(a))
+	})
 }
 
 func (s *Server) handleDeleteData(w http.ResponseWriter, r *http.Request) {
@@ -131,18 +123,14 @@ func (s *Server) handleDeleteData(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.knownApp(w, r)
-	if a == nil {
-		return
-	}
-	for _, recs := range a.data {
-		for k, rec := range recs {
-			if !hasCutoff || rec.modifiedAt.Before(cutoff) {
-				delete(recs, k)
+	s.onApp(w, r, func(a *app) {
+		for _, recs := range a.data {
+			for k, rec := range recs {
+				if !hasCutoff || rec.modifiedAt.Before(cutoff) {
+					delete(recs, k)
+				}
 			}
 		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"requestId": s.nextRequestID(), "acceptedTimestamp": fmtTS(s.acceptTime())})
+		writeJSON(w, http.StatusOK, map[string]any{"requestId": s.nextRequestID(), "acceptedTimestamp": fmtTS(s.acceptTime())})
+	})
 }

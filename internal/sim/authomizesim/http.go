@@ -204,13 +204,16 @@ func queryTime(w http.ResponseWriter, r *http.Request, name string) (time.Time, 
 	return t, true, true
 }
 
-// knownApp is the path's app, or nil after answering 404. Caller holds s.mu.
-func (s *Server) knownApp(w http.ResponseWriter, r *http.Request) *app {
+// onApp runs fn on the path's app under s.mu, or answers 404 when there is no such app.
+func (s *Server) onApp(w http.ResponseWriter, r *http.Request, fn func(a *app)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	a := s.apps[r.PathValue("appId")]
 	if a == nil {
 		writeDetail(w, http.StatusNotFound, "App not found")
+		return
 	}
-	return a
+	fn(a)
 }
 
 func fmtTS(t time.Time) string { return t.UTC().Format(TimestampLayout) }

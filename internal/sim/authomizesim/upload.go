@@ -14,24 +14,20 @@ func (s *Server) handleList(kind Kind) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		a := s.knownApp(w, r)
-		if a == nil {
-			return
-		}
-		keys := make([]string, 0, len(a.data[kind]))
-		for k, rec := range a.data[kind] {
-			if !hasStart || !rec.modifiedAt.Before(start) {
-				keys = append(keys, k)
+		s.onApp(w, r, func(a *app) {
+			keys := make([]string, 0, len(a.data[kind]))
+			for k, rec := range a.data[kind] {
+				if !hasStart || !rec.modifiedAt.Before(start) {
+					keys = append(keys, k)
+				}
 			}
-		}
-		sort.Strings(keys)
-		data := make([]json.RawMessage, len(keys))
-		for i, k := range keys {
-			data[i] = a.data[kind][k].raw
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"data": data})
+			sort.Strings(keys)
+			data := make([]json.RawMessage, len(keys))
+			for i, k := range keys {
+				data[i] = a.data[kind][k].raw
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"data": data})
+		})
 	}
 }
 
@@ -75,103 +71,99 @@ func (s *Server) handleUpload(kind Kind) http.HandlerFunc {
 			write422(w, probs)
 			return
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		a := s.knownApp(w, r)
-		if a == nil {
-			return
-		}
-		ts := s.acceptTime()
-		resp := map[string]any{"requestId": s.nextRequestID()}
-		kn := s.knobs.forUpload(kind, s.requests)
-		if !kn.omitTS {
-			resp["acceptedTimestamp"] = fmtTS(ts)
-		}
-		store := a.data[kind]
-		accepted := 0
-		put := func(key []string, raw json.RawMessage) {
-			store[strings.Join(key, "\x1f")] = &record{key: key, raw: compact(raw), modifiedAt: kn.stamp(ts)}
-			accepted++
-		}
-		exists := func(k Kind, id string) bool { _, ok := a.data[k][id]; return ok }
-		// ref checks one reference and files its id as valid or invalid.
-		ref := func(k Kind, id string, valid, invalid *idList) bool {
-			if exists(k, id) {
-				valid.add(id)
-				return true
+		s.onApp(w, r, func(a *app) {
+			ts := s.acceptTime()
+			resp := map[string]any{"requestId": s.nextRequestID()}
+			kn := s.knobs.forUpload(kind, s.requests)
+			if !kn.omitTS {
+				resp["acceptedTimestamp"] = fmtTS(ts)
 			}
-			invalid.add(id)
-			return false
-		}
-		var validOwner, invalidOwner idList
-		var vs, vt, is, it idList                 // associations
-		var vu, vg, va, vp, iu, ig, ia, ip idList // permissions
-		for _, raw := range raws {
-			m, _ := decodeObject(raw) // already validated
+			store := a.data[kind]
+			accepted := 0
+			put := func(key []string, raw json.RawMessage) {
+				store[strings.Join(key, "\x1f")] = &record{key: key, raw: compact(raw), modifiedAt: kn.stamp(ts)}
+				accepted++
+			}
+			exists := func(k Kind, id string) bool { _, ok := a.data[k][id]; return ok }
+			// ref checks one reference and files its id as valid or invalid.
+			ref := func(k Kind, id string, valid, invalid *idList) bool {
+				if exists(k, id) {
+					valid.add(id)
+					return true
+				}
+				invalid.add(id)
+				return false
+			}
+			var validOwner, invalidOwner idList
+			var vs, vt, is, it idList                 // associations
+			var vu, vg, va, vp, iu, ig, ia, ip idList // permissions
+			for _, raw := range raws {
+				m, _ := decodeObject(raw) // already validated
+				switch kind {
+				case KindGroupings, KindAssets:
+					if owner := text(m, "owner"); owner != "" {
+						ref(KindUsers, owner, &validOwner, &invalidOwner)
+					}
+					put([]string{text(m, "uniqueId")}, raw)
+				case KindAccountAssociations:
+					src, dst := text(m, "sourceId"), text(m, "targetId")
+					if kn.rejects(src, dst) {
+						is.add(src)
+						it.add(dst)
+						continue
+					}
+					goodSrc := ref(KindUsers, src, &vs, &is)
+					good := ref(KindGroupings, dst, &vt, &it) && goodSrc
+					if good || !s.opts.DropInvalidRelations {
+						put([]string{src, dst}, raw)
+					}
+				case KindPermissions:
+					st, src, priv, asset := text(m, "sourceType"), text(m, "sourceUniqueId"), text(m, "privilegeId"), text(m, "assetId")
+					srcKind, valid, invalid := KindUsers, &vu, &iu
+					if st == "Grouping" {
+						srcKind, valid, invalid = KindGroupings, &vg, &ig
+					}
+					if kn.rejects(st, src, priv, asset) {
+						invalid.add(src)
+						ip.add(priv)
+						if asset != "" {
+							ia.add(asset)
+						}
+						continue
+					}
+					good := ref(srcKind, src, valid, invalid)
+					good = ref(KindPrivileges, priv, &vp, &ip) && good
+					if asset != "" {
+						good = ref(KindAssets, asset, &va, &ia) && good
+					}
+					if good || !s.opts.DropInvalidRelations {
+						put([]string{st, src, priv, asset}, raw)
+					}
+				default:
+					put([]string{text(m, "uniqueId")}, raw)
+				}
+			}
 			switch kind {
 			case KindGroupings, KindAssets:
-				if owner := text(m, "owner"); owner != "" {
-					ref(KindUsers, owner, &validOwner, &invalidOwner)
-				}
-				put([]string{text(m, "uniqueId")}, raw)
+				resp["data"] = map[string]any{}
+				resp["validOwnerIds"] = validOwner.list()
+				resp["invalidOwnerIds"] = invalidOwner.list()
 			case KindAccountAssociations:
-				src, dst := text(m, "sourceId"), text(m, "targetId")
-				if kn.rejects(src, dst) {
-					is.add(src)
-					it.add(dst)
-					continue
-				}
-				goodSrc := ref(KindUsers, src, &vs, &is)
-				good := ref(KindGroupings, dst, &vt, &it) && goodSrc
-				if good || !s.opts.DropInvalidRelations {
-					put([]string{src, dst}, raw)
+				resp["data"] = map[string]any{
+					"validSourceIds": vs.list(), "validTargetIds": vt.list(),
+					"invalidSourceIds": is.list(), "invalidTargetIds": it.list(),
 				}
 			case KindPermissions:
-				st, src, priv, asset := text(m, "sourceType"), text(m, "sourceUniqueId"), text(m, "privilegeId"), text(m, "assetId")
-				srcKind, valid, invalid := KindUsers, &vu, &iu
-				if st == "Grouping" {
-					srcKind, valid, invalid = KindGroupings, &vg, &ig
-				}
-				if kn.rejects(st, src, priv, asset) {
-					invalid.add(src)
-					ip.add(priv)
-					if asset != "" {
-						ia.add(asset)
-					}
-					continue
-				}
-				good := ref(srcKind, src, valid, invalid)
-				good = ref(KindPrivileges, priv, &vp, &ip) && good
-				if asset != "" {
-					good = ref(KindAssets, asset, &va, &ia) && good
-				}
-				if good || !s.opts.DropInvalidRelations {
-					put([]string{st, src, priv, asset}, raw)
+				resp["data"] = map[string]any{
+					"validUserIds": vu.list(), "validGroupingIds": vg.list(), "validAssetIds": va.list(), "validPrivilegeIds": vp.list(),
+					"invalidUserIds": iu.list(), "invalidGroupingIds": ig.list(), "invalidAssetIds": ia.list(), "invalidPrivilegeIds": ip.list(),
 				}
 			default:
-				put([]string{text(m, "uniqueId")}, raw)
+				resp["data"] = map[string]any{}
 			}
-		}
-		switch kind {
-		case KindGroupings, KindAssets:
-			resp["data"] = map[string]any{}
-			resp["validOwnerIds"] = validOwner.list()
-			resp["invalidOwnerIds"] = invalidOwner.list()
-		case KindAccountAssociations:
-			resp["data"] = map[string]any{
-				"validSourceIds": vs.list(), "validTargetIds": vt.list(),
-				"invalidSourceIds": is.list(), "invalidTargetIds": it.list(),
-			}
-		case KindPermissions:
-			resp["data"] = map[string]any{
-				"validUserIds": vu.list(), "validGroupingIds": vg.list(), "validAssetIds": va.list(), "validPrivilegeIds": vp.list(),
-				"invalidUserIds": iu.list(), "invalidGroupingIds": ig.list(), "invalidAssetIds": ia.list(), "invalidPrivilegeIds": ip.list(),
-			}
-		default:
-			resp["data"] = map[string]any{}
-		}
-		resp["numberOfAcceptedEntities"] = accepted
-		writeJSON(w, http.StatusOK, resp)
+			resp["numberOfAcceptedEntities"] = accepted
+			writeJSON(w, http.StatusOK, resp)
+		})
 	}
 }
 

@@ -45,8 +45,12 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 		}})
 }
 
-// traversal serves GraphObjectWithPaths items, sortable by id.
-func (s *Server) traversal(w http.ResponseWriter, r *http.Request, key, id string, items []gPaths) {
+// traversal serves the users reached from the object id (a group or an app) directly and
+// through groups, as GraphObjectWithPaths items sortable by id; the list is built once per
+// write of the org.
+func (s *Server) traversal(w http.ResponseWriter, r *http.Request, kind, id string, direct, groups []string) {
+	key := kind + "|" + id
+	items := s.cached(key, func() any { return usersThrough(s.org, direct, groups) }).([]gPaths)
 	s.serveList(w, r, list{n: len(items), key: key, id: id,
 		item:  func(i int) any { return items[i] },
 		field: traversalFields.over(items)})
@@ -68,9 +72,7 @@ func (s *Server) listMembership(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	key := "membership|" + gid
-	items := s.cached(key, func() any { return usersThrough(o, o.Members[gid], o.NestedGroups[gid]) }).([]gPaths)
-	s.traversal(w, r, key, gid, items)
+	s.traversal(w, r, "membership", gid, o.Members[gid], o.NestedGroups[gid])
 }
 
 // usersThrough is a traversal's user list: the direct users (one-edge paths) and the members
@@ -96,9 +98,7 @@ func (s *Server) listAppUsers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	key := "appusers|" + aid
-	items := s.cached(key, func() any { return usersThrough(o, o.AppUsers[aid], o.AppGroups[aid]) }).([]gPaths)
-	s.traversal(w, r, key, aid, items)
+	s.traversal(w, r, "appusers", aid, o.AppUsers[aid], o.AppGroups[aid])
 }
 
 func (s *Server) listAppGroups(w http.ResponseWriter, r *http.Request) {
