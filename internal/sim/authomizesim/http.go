@@ -73,11 +73,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if pattern == "/" || pattern == "" {
 		endpoint = "UNMATCHED"
 	}
-	f := s.faults.Decide(r.URL.Path)
-	if !faults.Sleep(r.Context(), f.Delay) {
+	if !faults.Sleep(r.Context(), s.faults.Pause()) {
 		s.count(endpoint, 499) // client went away while we were "busy"
 		return
 	}
+	f := s.faults.Decide(r.URL.Path)
 	if f.Fails() {
 		s.count(endpoint, f.Status)
 		if f.Reset {

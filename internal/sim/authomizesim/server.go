@@ -89,10 +89,19 @@ type Server struct {
 	total  int
 }
 
+// authomizeDraws: the slow-down is drawn before anything else, so a client that gives up
+// waiting meets no other fault; a 5xx is any of 500, 502, 503 and 504.
+var authomizeDraws = faults.Draws{
+	Stream:    func(int64) uint64 { return 0x5eed },
+	Order:     []faults.Fault{faults.DrawReset, faults.Draw429, faults.Draw5xx},
+	Codes5xx:  []int{500, 502, 503, 504},
+	SlowFirst: true,
+}
+
 // New builds a simulator.
 func New(opts Options) *Server {
 	s := &Server{opts: opts, apps: map[string]*app{}, counts: map[string]map[int]int{},
-		faults: faults.New(faults.Suffix, 500, 502, 503, 504)}
+		faults: faults.New(faults.Suffix, authomizeDraws)}
 	for _, id := range opts.Apps {
 		s.addApp(id, "")
 	}

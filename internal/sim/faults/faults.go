@@ -16,8 +16,8 @@ import (
 )
 
 // Random configures random faults. Each rate is a probability per request in [0, 1]. The
-// failures exclude one another and are drawn in the order 429, 5xx, 500, reset, truncated,
-// malformed; a slow answer is drawn on its own and adds to any of them.
+// failures exclude one another and are drawn in the engine's Draws order; a slow answer is
+// drawn on its own and adds to any of them.
 type Random struct {
 	Rate429 float64
 	// Rate429RetryAfter is the fraction of the random 429s that carry Retry-After: 1.
@@ -47,6 +47,34 @@ func Prefix(path, pattern string) bool { return strings.HasPrefix(path, pattern)
 // Suffix selects paths that end with the pattern.
 func Suffix(path, pattern string) bool { return strings.HasSuffix(path, pattern) }
 
+// Fault names one of the failures Random draws.
+type Fault int
+
+// The failures Random draws.
+const (
+	Draw429 Fault = iota
+	Draw5xx
+	Draw500
+	DrawReset
+	DrawTruncated
+	DrawMalformed
+)
+
+// Draws fixes how one simulator turns a seed into faults, so a seed keeps giving that
+// simulator the same faults run after run.
+type Draws struct {
+	// Stream is the generator's second seed word, derived from the seed.
+	Stream func(seed int64) uint64
+	// Order is the order the exclusive failures are drawn in.
+	Order []Fault
+	// Codes5xx are the statuses a 5xx picks from.
+	Codes5xx []int
+	// SlowFirst draws the slow answer in Pause, for every request before its faults are
+	// decided; otherwise Decide draws it, after the failures, for requests no rule or limit
+	// answered.
+	SlowFirst bool
+}
+
 // Decision is what to do to one request before it is served. The zero value serves it.
 type Decision struct {
 	Status     int  // HTTP status to answer instead (0 = none)
@@ -55,7 +83,7 @@ type Decision struct {
 	Malformed  bool // replace the body with broken JSON
 	RetryAfter bool // a 429 that carries Retry-After: 1
 	Header     http.Header
-	// Delay is the configured latency plus any random slow-down.
+	// Delay is a random slow-down drawn by Decide.
 	Delay time.Duration
 }
 
@@ -75,8 +103,8 @@ type rule struct {
 // Engine holds one simulator's fault knobs; it is safe for concurrent use, so the knobs can
 // change while requests are served.
 type Engine struct {
-	match    Match
-	codes5xx []int
+	match Match
+	draws Draws
 
 	mu         sync.Mutex
 	latency    time.Duration
@@ -87,10 +115,10 @@ type Engine struct {
 	rules      []*rule
 }
 
-// New returns an engine whose rules select paths with match and whose random 5xx answers are
-// drawn from codes5xx.
-func New(match Match, codes5xx ...int) *Engine {
-	return &Engine{match: match, codes5xx: codes5xx}
+// New returns an engine whose rules select paths with match and whose random faults come
+// out of a seed as draws says.
+func New(match Match, draws Draws) *Engine {
+	return &Engine{match: match, draws: draws}
 }
 
 // SetLatency delays every request by d.
@@ -119,7 +147,7 @@ func (e *Engine) SetRandom(r Random) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.random = r
-	e.rng = rand.New(rand.NewPCG(uint64(r.Seed), uint64(r.Seed)^0xfa017))
+	e.rng = rand.New(rand.NewPCG(uint64(r.Seed), e.draws.Stream(r.Seed)))
 }
 
 // FailNext fails the next n requests the pattern selects with status (Reset, Truncated or
@@ -146,13 +174,28 @@ func (e *Engine) Clear() {
 	e.rules = nil
 }
 
+// roll draws one fault of probability p; a zero p draws nothing. Caller holds e.mu.
+func (e *Engine) roll(p float64) bool { return p > 0 && e.rng != nil && e.rng.Float64() < p }
+
+// Pause is what a request waits before its faults are decided: the latency, plus a random
+// slow-down when the engine draws it first.
+func (e *Engine) Pause() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d := e.latency
+	if e.draws.SlowFirst && e.roll(e.random.RateSlow) {
+		d += e.random.Slow
+	}
+	return d
+}
+
 // Decide picks the fault of a request to path: rules first, in the order they were added,
 // then the rate limit, then random faults. Every FailFrom rule that selects the path counts
 // the request; a FailNext rule counts down only when it answers.
 func (e *Engine) Decide(path string) Decision {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	d := Decision{Delay: e.latency}
+	var d Decision
 	applied := false
 	for _, r := range e.rules {
 		if !e.match(path, r.pattern) {
@@ -183,26 +226,53 @@ func (e *Engine) Decide(path string) Decision {
 		return d
 	}
 	f := e.random
-	roll := func(p float64) bool { return p > 0 && e.rng.Float64() < p }
-	switch {
-	case roll(f.Rate429):
-		d.Status = http.StatusTooManyRequests
-		d.RetryAfter = roll(f.Rate429RetryAfter)
-	case len(e.codes5xx) > 0 && roll(f.Rate5xx):
-		d.Status = e.codes5xx[e.rng.IntN(len(e.codes5xx))]
-	case roll(f.Rate500):
-		d.Status = http.StatusInternalServerError
-	case roll(f.RateReset):
-		d.Reset = true
-	case roll(f.RateTruncated):
-		d.Truncate = true
-	case roll(f.RateMalformed):
-		d.Malformed = true
+	for _, kind := range e.draws.Order {
+		if e.draw(&d, kind, f) {
+			break
+		}
 	}
-	if roll(f.RateSlow) {
-		d.Delay += f.Slow
+	if !e.draws.SlowFirst && e.roll(f.RateSlow) {
+		d.Delay = f.Slow
 	}
 	return d
+}
+
+// draw rolls one failure and records it in d; true when it happened. Caller holds e.mu.
+func (e *Engine) draw(d *Decision, kind Fault, f Random) bool {
+	switch kind {
+	case Draw429:
+		if e.roll(f.Rate429) {
+			d.Status = http.StatusTooManyRequests
+			d.RetryAfter = e.roll(f.Rate429RetryAfter)
+			return true
+		}
+	case Draw5xx:
+		if codes := e.draws.Codes5xx; len(codes) > 0 && e.roll(f.Rate5xx) {
+			d.Status = codes[e.rng.IntN(len(codes))]
+			return true
+		}
+	case Draw500:
+		if e.roll(f.Rate500) {
+			d.Status = http.StatusInternalServerError
+			return true
+		}
+	case DrawReset:
+		if e.roll(f.RateReset) {
+			d.Reset = true
+			return true
+		}
+	case DrawTruncated:
+		if e.roll(f.RateTruncated) {
+			d.Truncate = true
+			return true
+		}
+	case DrawMalformed:
+		if e.roll(f.RateMalformed) {
+			d.Malformed = true
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Decision) apply(status int) {

@@ -8,7 +8,7 @@ import (
 // TestRules: FailNext rules answer in the order they were added, each counting down only
 // when it answers; a FailFrom rule counts every request it selects.
 func TestRules(t *testing.T) {
-	e := New(Suffix, 503)
+	e := New(Suffix, Draws{})
 	e.FailNext("/users", 1, http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}})
 	e.FailNext("/users", 1, Reset, nil)
 	e.FailFrom("/users", 2, Truncated)
@@ -36,7 +36,7 @@ func TestRules(t *testing.T) {
 // TestRandom: one seed gives one sequence; the rate limit answers before random faults.
 func TestRandom(t *testing.T) {
 	seq := func() []Decision {
-		e := New(Prefix, 502, 503, 504)
+		e := New(Prefix, Draws{Stream: func(int64) uint64 { return 1 }, Order: []Fault{Draw429, Draw5xx, DrawReset}, Codes5xx: []int{502}})
 		e.SetRandom(Random{Rate429: 0.3, Rate5xx: 0.3, RateReset: 0.2, Seed: 9})
 		var out []Decision
 		for range 50 {
@@ -50,7 +50,7 @@ func TestRandom(t *testing.T) {
 			t.Fatalf("request %d differs between runs of one seed: %+v, %+v", i, a[i], b[i])
 		}
 	}
-	e := New(Prefix, 502)
+	e := New(Prefix, Draws{})
 	e.SetRateLimit(1, 1, true)
 	e.Decide("/api")
 	if d := e.Decide("/api"); d.Status != http.StatusTooManyRequests || !d.RetryAfter {

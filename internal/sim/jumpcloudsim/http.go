@@ -40,10 +40,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK, record: func(status int) { s.cnt.record(tmpl, status) }}
 	defer rec.count(http.StatusOK) // a handler that wrote nothing answered 200
 
+	pause := s.faults.Pause()
 	f := s.faults.Decide(r.URL.Path)
 	// A client that leaves during the delay is still answered: its write fails and the
 	// request is counted with the status it would have had.
-	faults.Sleep(r.Context(), f.Delay)
+	faults.Sleep(r.Context(), pause+f.Delay)
 	if f.Reset {
 		rec.count(FailReset)
 		faults.ResetConn(rec)

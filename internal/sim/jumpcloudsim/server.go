@@ -47,6 +47,13 @@ const (
 	defaultLimit = 10
 )
 
+// jumpCloudDraws: a 5xx is a gateway's 502, 503 or 504; a 500 is drawn on its own.
+var jumpCloudDraws = faults.Draws{
+	Stream:   func(seed int64) uint64 { return uint64(seed) ^ 0xfa017 },
+	Order:    []faults.Fault{faults.Draw429, faults.Draw5xx, faults.Draw500, faults.DrawReset, faults.DrawTruncated, faults.DrawMalformed},
+	Codes5xx: []int{502, 503, 504},
+}
+
 var objectIDRe = regexp.MustCompile(`^[0-9a-f]{24}$`)
 
 // New serves org. The org must not be changed afterwards except through Update.
@@ -56,7 +63,7 @@ func New(org *Org, opts Options) *Server {
 	}
 	org.reindex()
 	s := &Server{opts: opts, orgID: opts.OrgID, org: org, cache: map[string]any{}, mux: http.NewServeMux(),
-		faults: faults.New(faults.Prefix, 502, 503, 504)}
+		faults: faults.New(faults.Prefix, jumpCloudDraws)}
 	if s.orgID == "" {
 		s.orgID = org.ID
 	}
