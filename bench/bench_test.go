@@ -21,7 +21,7 @@ func TestSmallScenario(t *testing.T) {
 		}
 	}
 	sc, _ := find("small")
-	row, err := Run(context.Background(), bin, sc, io.Discard)
+	row, err := runScenario(context.Background(), bin, sc, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestChurnScenario(t *testing.T) {
 	}
 	small, _ := find("small")
 	sc := withChurn(small, "small-churn", 3, 100*time.Millisecond)
-	row, err := RunChurn(context.Background(), bin, sc, io.Discard)
+	row, err := runChurn(context.Background(), bin, sc, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestChurnScenario(t *testing.T) {
 	if !row.Exact || rep == nil || len(rep.Syncs) != sc.ChurnSyncs {
 		t.Fatalf("exact %v, report %+v: want an exact still sync and %d syncs of the changing org", row.Exact, rep, sc.ChurnSyncs)
 	}
-	s := rep.Summary()
+	s := rep.summary()
 	if s.Changes == 0 || rep.Changes.Total < s.Changes || s.Stable == 0 {
 		t.Fatalf("summary %+v, churn %+v: the org did not change during the syncs, or nothing was checked", s, rep.Changes)
 	}
@@ -70,6 +70,6 @@ func TestChurnScenario(t *testing.T) {
 		t.Fatalf("the sweep ran in %d of %d syncs", s.Swept, s.Syncs)
 	}
 	var out strings.Builder
-	Print(&out, sc, row)
+	printFigures(&out, sc, row)
 	t.Log("\n" + out.String())
 }

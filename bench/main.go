@@ -39,8 +39,8 @@ import (
 	"jcsync/workflows"
 )
 
-// Scenario is one benchmark setting.
-type Scenario struct {
+// scenario is one benchmark setting.
+type scenario struct {
 	Name                                    string
 	Users, Groups, Admins, Apps             int
 	MaxGroupSize, AvgGroupSize              int
@@ -50,17 +50,17 @@ type Scenario struct {
 	// worker is configured with; 0 means no limit.
 	RPS             float64
 	PageConcurrency int
-	// ChurnSyncs, when set, makes the scenario a churn run (RunChurn): one sync of the still
+	// ChurnSyncs, when set, makes the scenario a churn run (runChurn): one sync of the still
 	// org, then this many back to back while the org changes once every ChurnEvery.
 	ChurnSyncs int
 	ChurnEvery time.Duration
 }
 
 // large is a production-sized org; the churn scenario reads the same org while it changes.
-var large = Scenario{Name: "large", Users: 20000, Groups: 1000, Admins: 25, Apps: 300, MaxGroupSize: 2000, AvgGroupSize: 40,
+var large = scenario{Name: "large", Users: 20000, Groups: 1000, Admins: 25, Apps: 300, MaxGroupSize: 2000, AvgGroupSize: 40,
 	UserBindingsPerApp: 10, GroupBindingsPerApp: 3, Latency: 40 * time.Millisecond, RPS: 50, PageConcurrency: 4}
 
-var scenarios = []Scenario{
+var scenarios = []scenario{
 	large,
 	withChurn(large, "churn", 10, time.Second),
 	{Name: "huge-memory", Users: 1000000, Groups: 10000, Admins: 25, Apps: 300, MaxGroupSize: 2000, AvgGroupSize: 40,
@@ -71,13 +71,13 @@ var scenarios = []Scenario{
 }
 
 // withChurn makes sc a churn run named name: syncs syncs while the org changes once per every.
-func withChurn(sc Scenario, name string, syncs int, every time.Duration) Scenario {
+func withChurn(sc scenario, name string, syncs int, every time.Duration) scenario {
 	sc.Name, sc.ChurnSyncs, sc.ChurnEvery = name, syncs, every
 	return sc
 }
 
-// Row is one scenario's figures; for a churn run, those of its sync of the still org.
-type Row struct {
+// figures is one scenario's figures; for a churn run, those of its sync of the still org.
+type figures struct {
 	Scenario          string           `json:"scenario"`
 	Exact             bool             `json:"exact"`
 	JumpCloudRequests int64            `json:"jumpcloudRequests"`
@@ -91,20 +91,20 @@ type Row struct {
 	WorkerCPU         time.Duration    `json:"workerCpu"`
 	HistoryEvents     int              `json:"historyEvents"`
 	PagesRefetched    int              `json:"pagesRefetched"`
-	Churn             *ChurnReport     `json:"churn,omitempty"`
+	Churn             *churnReport     `json:"churn,omitempty"`
 }
 
-// ChurnReport is a churn run's figures: the sync of the still org, then the syncs that ran
+// churnReport is a churn run's figures: the sync of the still org, then the syncs that ran
 // while it changed.
-type ChurnReport struct {
+type churnReport struct {
 	Every   time.Duration       `json:"every"`
-	Still   ChurnSync           `json:"still"`
-	Syncs   []ChurnSync         `json:"syncs"`
+	Still   syncFigures         `json:"still"`
+	Syncs   []syncFigures       `json:"syncs"`
 	Changes control.ChurnTotals `json:"changes"`
 }
 
-// ChurnSync is one sync of a churn run.
-type ChurnSync struct {
+// syncFigures is one sync of a churn run.
+type syncFigures struct {
 	JumpCloudRequests int64         `json:"jumpcloudRequests"`
 	Swept             bool          `json:"swept"`
 	SweepSkipped      string        `json:"sweepSkipped,omitempty"`
@@ -120,8 +120,8 @@ type ChurnSync struct {
 	Sample  []string `json:"missingSample,omitempty"`
 }
 
-// ChurnSummary condenses a churn run's syncs of the changing org.
-type ChurnSummary struct {
+// churnSummary condenses a churn run's syncs of the changing org.
+type churnSummary struct {
 	Syncs, Swept int
 	// ExtraRequests is the mean of the JumpCloud requests of a sync of the changing org less
 	// those of the still sync; ExtraPercent the same relative to the still sync.
@@ -130,9 +130,9 @@ type ChurnSummary struct {
 	Changes, Stable, Missing    int     // totals
 }
 
-// Summary condenses the syncs of the changing org.
-func (r *ChurnReport) Summary() ChurnSummary {
-	s := ChurnSummary{Syncs: len(r.Syncs)}
+// summary condenses the syncs of the changing org.
+func (r *churnReport) summary() churnSummary {
+	s := churnSummary{Syncs: len(r.Syncs)}
 	if s.Syncs == 0 {
 		return s
 	}
@@ -164,7 +164,7 @@ func main() {
 	pflag.StringVar(&jsonOut, "json", "", "also write the rows as JSON to this file")
 	pflag.Parse()
 	fmt.Printf("machine: %d CPUs, %s/%s, %s; %s\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02"))
-	var rows []Row
+	var rows []figures
 	failed := false
 	for _, name := range names {
 		sc, ok := find(name)
@@ -173,9 +173,9 @@ func main() {
 			os.Exit(2)
 		}
 		fmt.Fprintf(os.Stderr, "bench: running %s (%d users, %d groups, %d apps)\n", sc.Name, sc.Users, sc.Groups, sc.Apps)
-		run := Run
+		run := runScenario
 		if sc.ChurnSyncs > 0 {
-			run = RunChurn
+			run = runChurn
 		}
 		row, err := run(context.Background(), bin, sc, os.Stderr)
 		if err != nil {
@@ -188,7 +188,7 @@ func main() {
 			}
 		}
 		rows = append(rows, row)
-		Print(os.Stdout, sc, row)
+		printFigures(os.Stdout, sc, row)
 	}
 	if jsonOut != "" {
 		b, _ := json.MarshalIndent(rows, "", "  ")
@@ -202,17 +202,17 @@ func main() {
 	}
 }
 
-func find(name string) (Scenario, bool) {
+func find(name string) (scenario, bool) {
 	for _, s := range scenarios {
 		if s.Name == name {
 			return s, true
 		}
 	}
-	return Scenario{}, false
+	return scenario{}, false
 }
 
-// Print writes one scenario's table; for a churn run, the still sync's and then the churn's.
-func Print(w io.Writer, sc Scenario, r Row) {
+// printFigures writes one scenario's table; for a churn run, the still sync's and then the churn's.
+func printFigures(w io.Writer, sc scenario, r figures) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "scenario %s: %d users, %d groups, %d admins, %d apps; latency %s, rate limit %s\n",
 		sc.Name, sc.Users, sc.Groups, sc.Admins, sc.Apps, sc.Latency, rateText(sc.RPS))
@@ -245,17 +245,17 @@ func Print(w io.Writer, sc Scenario, r Row) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	if r.Churn != nil {
-		PrintChurn(w, sc, r.Churn)
+		printChurn(w, sc, r.Churn)
 	}
 }
 
-// PrintChurn writes a churn run's table: one row per sync, then the summary.
-func PrintChurn(w io.Writer, sc Scenario, r *ChurnReport) {
+// printChurn writes a churn run's table: one row per sync, then the summary.
+func printChurn(w io.Writer, sc scenario, r *churnReport) {
 	fmt.Fprintf(w, "scenario %s: %d syncs back to back while the org changes once every %s (page concurrency %d)\n",
 		sc.Name, sc.ChurnSyncs, r.Every, sc.PageConcurrency)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  sync\tchanges\tJumpCloud requests\textra\trepair reads\tlists changed\tstable objects\tmissing\twall\tswept\n")
-	row := func(name string, c ChurnSync, extra string) {
+	row := func(name string, c syncFigures, extra string) {
 		swept := "yes"
 		if !c.Swept {
 			swept = "no: " + c.SweepSkipped
@@ -269,7 +269,7 @@ func PrintChurn(w io.Writer, sc Scenario, r *ChurnReport) {
 	}
 	tw.Flush()
 
-	s := r.Summary()
+	s := r.summary()
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  sweeps run\t%d of %d\n", s.Swept, s.Syncs)
 	fmt.Fprintf(tw, "  extra JumpCloud requests per churned sync (mean)\t%+.1f (%+.2f%% of the still sync's %d)\n",
@@ -324,12 +324,12 @@ const (
 	benchIntegration = "bench"
 )
 
-// Run runs one scenario end to end and returns its figures. It fails when the sync fails or
+// runScenario runs one scenario end to end and returns its figures. It fails when the sync fails or
 // Authomize's snapshot is not exactly the org.
-func Run(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, error) {
+func runScenario(ctx context.Context, binDir string, sc scenario, logw io.Writer) (figures, error) {
 	st, err := startStack(ctx, binDir, sc, logw)
 	if err != nil {
-		return Row{}, err
+		return figures{}, err
 	}
 	defer st.close()
 	id := fmt.Sprintf("bench-%s-%d", sc.Name, time.Now().UnixNano())
@@ -337,14 +337,14 @@ func Run(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, 
 	return row, err
 }
 
-// RunChurn runs a churn scenario: one sync of the still org (measured as Run measures it),
+// runChurn runs a churn scenario: one sync of the still org (measured as runScenario measures it),
 // then sc.ChurnSyncs syncs back to back while the org changes once every sc.ChurnEvery. After
 // each, everything that existed throughout it and was never touched must be in Authomize;
 // the run fails when anything is missing, and returns the syncs so far with that error.
-func RunChurn(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (Row, error) {
+func runChurn(ctx context.Context, binDir string, sc scenario, logw io.Writer) (figures, error) {
 	st, err := startStack(ctx, binDir, sc, logw)
 	if err != nil {
-		return Row{}, err
+		return figures{}, err
 	}
 	defer st.close()
 	// Every sync runs under the integration's own id, as production's do, so none hands over
@@ -354,7 +354,7 @@ func RunChurn(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (
 	in := workflows.SyncInput{Integration: benchIntegration, SweepMargin: time.Second}
 
 	if err := post(st.ctl+"/window/begin", http.StatusNoContent, nil); err != nil {
-		return Row{}, err
+		return figures{}, err
 	}
 	row, res, err := st.measure(ctx, sc, id, in)
 	if err != nil {
@@ -364,7 +364,7 @@ func RunChurn(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (
 	if err := getJSON(st.ctl+"/window/check", &chk); err != nil {
 		return row, err
 	}
-	rep := &ChurnReport{Every: sc.ChurnEvery, Still: churnSync(res, row.JumpCloudRequests, chk, row.Wall)}
+	rep := &churnReport{Every: sc.ChurnEvery, Still: churnSync(res, row.JumpCloudRequests, chk, row.Wall)}
 	row.Churn = rep
 
 	start := fmt.Sprintf("%s/churn/start?every=%s&seed=%d", st.ctl, url.QueryEscape(sc.ChurnEvery.String()), benchSeed)
@@ -382,7 +382,7 @@ func RunChurn(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (
 	if err := post(st.ctl+"/churn/stop", http.StatusOK, &rep.Changes); err != nil {
 		return row, err
 	}
-	if s := rep.Summary(); s.Missing > 0 {
+	if s := rep.summary(); s.Missing > 0 {
 		return row, fmt.Errorf("%d objects that existed throughout their sync are missing from Authomize", s.Missing)
 	}
 	return row, nil
@@ -405,7 +405,7 @@ type stack struct {
 }
 
 // startStack starts the processes of scenario sc and waits until they answer.
-func startStack(ctx context.Context, binDir string, sc Scenario, logw io.Writer) (st *stack, err error) {
+func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer) (st *stack, err error) {
 	binDir, _ = filepath.Abs(binDir)
 	ports, err := freePorts(5)
 	if err != nil {
@@ -492,15 +492,15 @@ func (st *stack) startSync(ctx context.Context, id string, in workflows.SyncInpu
 
 // measure runs one sync of a still org under id, from counters reset, and returns its
 // figures. It fails when the sync fails or Authomize's snapshot is not exactly the org.
-func (st *stack) measure(ctx context.Context, sc Scenario, id string, in workflows.SyncInput) (Row, workflows.SyncResult, error) {
+func (st *stack) measure(ctx context.Context, sc scenario, id string, in workflows.SyncInput) (figures, workflows.SyncResult, error) {
 	var res workflows.SyncResult
 	if err := postReset(st.ctl); err != nil {
-		return Row{}, res, err
+		return figures{}, res, err
 	}
 	began := time.Now()
 	run, err := st.startSync(ctx, id, in)
 	if err != nil {
-		return Row{}, res, err
+		return figures{}, res, err
 	}
 	cpuDone := make(chan error, 1)
 	if profileDir != "" {
@@ -509,7 +509,7 @@ func (st *stack) measure(ctx context.Context, sc Scenario, id string, in workflo
 		}()
 	}
 	if err := run.Get(ctx, &res); err != nil {
-		return Row{}, res, fmt.Errorf("sync failed: %w", err)
+		return figures{}, res, fmt.Errorf("sync failed: %w", err)
 	}
 	wall := time.Since(began)
 	if profileDir != "" {
@@ -524,13 +524,13 @@ func (st *stack) measure(ctx context.Context, sc Scenario, id string, in workflo
 
 	var counts control.Counts
 	if err := getJSON(st.ctl+"/counts", &counts); err != nil {
-		return Row{}, res, err
+		return figures{}, res, err
 	}
 	var verdict control.Verdict
 	if err := getJSON(st.ctl+"/verify", &verdict); err != nil {
-		return Row{}, res, err
+		return figures{}, res, err
 	}
-	row := Row{
+	row := figures{
 		Scenario: sc.Name, Exact: verdict.Exact, JumpCloudRequests: counts.JumpCloudTotal,
 		ByEndpoint: counts.JumpCloudByEndpoint, AuthomizeRequests: counts.AuthomizeTotal,
 		Status429: counts.JumpCloudByStatus[429], Wall: wall, WorkerPeakRSSMB: peak, WorkerCPU: cpu,
@@ -554,39 +554,39 @@ func (st *stack) measure(ctx context.Context, sc Scenario, id string, in workflo
 
 // churnedSync runs one sync of the changing org under id, from counters reset, inside a
 // window of the admin endpoint, and checks Authomize against what was stable throughout it.
-func (st *stack) churnedSync(ctx context.Context, id string, in workflows.SyncInput) (ChurnSync, error) {
+func (st *stack) churnedSync(ctx context.Context, id string, in workflows.SyncInput) (syncFigures, error) {
 	if err := postReset(st.ctl); err != nil {
-		return ChurnSync{}, err
+		return syncFigures{}, err
 	}
 	if err := post(st.ctl+"/window/begin", http.StatusNoContent, nil); err != nil {
-		return ChurnSync{}, err
+		return syncFigures{}, err
 	}
 	began := time.Now()
 	run, err := st.startSync(ctx, id, in)
 	if err != nil {
-		return ChurnSync{}, err
+		return syncFigures{}, err
 	}
 	var res workflows.SyncResult
 	if err := run.Get(ctx, &res); err != nil {
-		return ChurnSync{}, fmt.Errorf("sync failed: %w", err)
+		return syncFigures{}, fmt.Errorf("sync failed: %w", err)
 	}
 	wall := time.Since(began)
 	if res.NotRun != "" {
-		return ChurnSync{}, fmt.Errorf("the sync did not run: %s", res.NotRun)
+		return syncFigures{}, fmt.Errorf("the sync did not run: %s", res.NotRun)
 	}
 	var counts control.Counts
 	if err := getJSON(st.ctl+"/counts", &counts); err != nil {
-		return ChurnSync{}, err
+		return syncFigures{}, err
 	}
 	var chk control.WindowCheck
 	if err := getJSON(st.ctl+"/window/check", &chk); err != nil {
-		return ChurnSync{}, err
+		return syncFigures{}, err
 	}
 	return churnSync(res, counts.JumpCloudTotal, chk, wall), nil
 }
 
-func churnSync(res workflows.SyncResult, requests int64, chk control.WindowCheck, wall time.Duration) ChurnSync {
-	c := ChurnSync{
+func churnSync(res workflows.SyncResult, requests int64, chk control.WindowCheck, wall time.Duration) syncFigures {
+	c := syncFigures{
 		JumpCloudRequests: requests, Swept: res.Swept, SweepSkipped: res.SweepSkipped,
 		RepairReads: res.RepairReads, ListsChanged: res.ListsChanged, Wall: wall,
 		Changes: chk.Changes, Missing: chk.Missing, Sample: chk.Sample,

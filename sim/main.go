@@ -24,9 +24,9 @@ import (
 
 // The demo's fake credentials. They are not secrets: they exist only in the simulators.
 const (
-	DemoJumpCloudKey  = "demo-jumpcloud-api-key"
-	DemoAuthomizeKey  = "demo-authomize-token"
-	DemoAuthomizeApp  = "demo-jumpcloud-app"
+	demoJumpCloudKey  = "demo-jumpcloud-api-key"
+	demoAuthomizeKey  = "demo-authomize-token"
+	demoAuthomizeApp  = "demo-jumpcloud-app"
 	defaultUsers      = 2000
 	readHeaderTimeout = 10 * time.Second
 )
@@ -59,15 +59,25 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.jcAddr, "jumpcloud-address", ":8081", "listen address of the JumpCloud simulator")
 	fs.StringVar(&o.azAddr, "authomize-address", ":8082", "listen address of the Authomize simulator")
-	fs.IntVar(&o.users, "users", defaultUsers, "directory users in the generated org")
-	fs.IntVar(&o.groups, "groups", 60, "user groups")
-	fs.IntVar(&o.admins, "admins", 5, "console administrators")
-	fs.IntVar(&o.apps, "apps", 25, "SSO applications")
+	// The generated org's sizes.
+	for _, f := range []struct {
+		p     *int
+		name  string
+		def   int
+		usage string
+	}{
+		{&o.users, "users", defaultUsers, "directory users in the generated org"},
+		{&o.groups, "groups", 60, "user groups"},
+		{&o.admins, "admins", 5, "console administrators"},
+		{&o.apps, "apps", 25, "SSO applications"},
+		{&o.maxGroupSize, "max-group-size", 0, "largest group (0: the generator's default)"},
+		{&o.avgGroupSize, "avg-group-size", 0, "average group size (0: the generator's default)"},
+		{&o.userBindings, "user-bindings", 10, "average users bound directly to each app"},
+		{&o.groupBindings, "group-bindings", 2, "average groups bound to each app"},
+	} {
+		fs.IntVar(f.p, f.name, f.def, f.usage)
+	}
 	fs.Int64Var(&o.seed, "seed", 1, "generator seed: the same seed gives the same org")
-	fs.IntVar(&o.maxGroupSize, "max-group-size", 0, "largest group (0: the generator's default)")
-	fs.IntVar(&o.avgGroupSize, "avg-group-size", 0, "average group size (0: the generator's default)")
-	fs.IntVar(&o.userBindings, "user-bindings", 10, "average users bound directly to each app")
-	fs.IntVar(&o.groupBindings, "group-bindings", 2, "average groups bound to each app")
 	fs.DurationVar(&o.latency, "latency", 0, "added latency of every JumpCloud request")
 	fs.DurationVar(&o.authomizeLatency, "authomize-latency", 0, "added latency of every Authomize request")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "JumpCloud requests per second before 429s (0: unlimited)")
@@ -75,9 +85,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noRetryAfter, "no-retry-after", false, "answer 429 without a Retry-After header")
 	fs.StringVar(&o.controlAddr, "control-address", "", "listen address of the admin endpoint (/counts, /verify, /reset, /churn/start, /churn/stop, /window/begin, /window/check); empty: off")
 	fs.BoolVar(&o.identities, "identities", false, "whether the connector under test uploads identities (for /verify)")
-	fs.StringVar(&o.apiKey, "api-key", DemoJumpCloudKey, "the one JumpCloud API key the simulator accepts")
-	fs.StringVar(&o.token, "token", DemoAuthomizeKey, "the one Authomize token the simulator accepts")
-	fs.StringVar(&o.appID, "app-id", DemoAuthomizeApp, "the Authomize app that exists")
+	fs.StringVar(&o.apiKey, "api-key", demoJumpCloudKey, "the one JumpCloud API key the simulator accepts")
+	fs.StringVar(&o.token, "token", demoAuthomizeKey, "the one Authomize token the simulator accepts")
+	fs.StringVar(&o.appID, "app-id", demoAuthomizeApp, "the Authomize app that exists")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

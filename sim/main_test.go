@@ -34,7 +34,7 @@ func TestServesBothSimulators(t *testing.T) {
 	}
 	c := &http.Client{Timeout: 10 * time.Second}
 	req, _ := http.NewRequest(http.MethodGet, urls["JumpCloud"]+"/api/systemusers?limit=100", nil)
-	req.Header.Set("x-api-key", DemoJumpCloudKey)
+	req.Header.Set("x-api-key", demoJumpCloudKey)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +47,8 @@ func TestServesBothSimulators(t *testing.T) {
 	if resp.StatusCode != 200 || page.TotalCount != 30 {
 		t.Fatalf("JumpCloud simulator: %d, totalCount %d", resp.StatusCode, page.TotalCount)
 	}
-	req, _ = http.NewRequest(http.MethodGet, urls["Authomize"]+"/v2/apps/"+DemoAuthomizeApp, nil)
-	req.Header.Set("Authorization", DemoAuthomizeKey)
+	req, _ = http.NewRequest(http.MethodGet, urls["Authomize"]+"/v2/apps/"+demoAuthomizeApp, nil)
+	req.Header.Set("Authorization", demoAuthomizeKey)
 	if resp, err = c.Do(req); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ package simcheck
 
 import (
 	"fmt"
-	"maps"
+	"slices"
 	"sort"
 
 	"jcsync/internal/sim/authomizesim"
@@ -29,51 +29,63 @@ func Missing(want jumpcloudsim.Expected, snap authomizesim.Snapshot) []string {
 	return out
 }
 
-// missing compares every set Diff compares, identities included: with identities off, the
-// expected set is empty and asks for nothing.
+// comparison is one kind's expected set against what the snapshot holds.
+type comparison struct {
+	missing, unexpected func() []string
+}
+
+// comparisons pairs every set Diff compares, identities included: with identities off, the
+// expected set is empty and asks for nothing. The baseline record is the connector's own:
+// it is in the app after every complete sync, so it is never unexpected.
+func comparisons(exp jumpcloudsim.Expected, snap authomizesim.Snapshot) []comparison {
+	return []comparison{
+		compare("account", exp.Accounts, snap.Users),
+		compare("identity", exp.Identities, snap.Identities),
+		compare("grouping", exp.Groupings, snap.Groupings),
+		compare("asset", exp.Assets, snap.Assets, transform.BaselineAssetID),
+		compare("privilege", exp.Privileges, snap.Privileges),
+		compare("membership", exp.Memberships, snap.Memberships),
+		compare("permission", exp.Permissions, snap.Permissions),
+	}
+}
+
+// compare reports the keys of want that got lacks and the keys of got, other than own, that
+// want lacks.
+func compare[K comparable, V any](kind string, want map[K]bool, got map[K]V, own ...K) comparison {
+	return comparison{
+		missing: func() []string {
+			var out []string
+			for k := range want {
+				if _, ok := got[k]; !ok {
+					out = append(out, fmt.Sprintf("missing %s %v", kind, k))
+				}
+			}
+			return out
+		},
+		unexpected: func() []string {
+			var out []string
+			for k := range got {
+				if !want[k] && !slices.Contains(own, k) {
+					out = append(out, fmt.Sprintf("unexpected %s %v", kind, k))
+				}
+			}
+			return out
+		},
+	}
+}
+
 func missing(exp jumpcloudsim.Expected, snap authomizesim.Snapshot) []string {
 	var out []string
-	out = append(out, missingSet("account", exp.Accounts, snap.Users)...)
-	out = append(out, missingSet("identity", exp.Identities, snap.Identities)...)
-	out = append(out, missingSet("grouping", exp.Groupings, snap.Groupings)...)
-	out = append(out, missingSet("asset", exp.Assets, snap.Assets)...)
-	out = append(out, missingSet("privilege", exp.Privileges, snap.Privileges)...)
-	out = append(out, missingSet("membership", exp.Memberships, snap.Memberships)...)
-	out = append(out, missingSet("permission", exp.Permissions, snap.Permissions)...)
+	for _, c := range comparisons(exp, snap) {
+		out = append(out, c.missing()...)
+	}
 	return out
 }
 
 func unexpected(exp jumpcloudsim.Expected, snap authomizesim.Snapshot) []string {
 	var out []string
-	out = append(out, unexpectedSet("account", exp.Accounts, snap.Users)...)
-	out = append(out, unexpectedSet("identity", exp.Identities, snap.Identities)...)
-	out = append(out, unexpectedSet("grouping", exp.Groupings, snap.Groupings)...)
-	// The baseline record is the connector's own: it is in the app after every complete sync.
-	assets := maps.Clone(snap.Assets)
-	delete(assets, transform.BaselineAssetID)
-	out = append(out, unexpectedSet("asset", exp.Assets, assets)...)
-	out = append(out, unexpectedSet("privilege", exp.Privileges, snap.Privileges)...)
-	out = append(out, unexpectedSet("membership", exp.Memberships, snap.Memberships)...)
-	out = append(out, unexpectedSet("permission", exp.Permissions, snap.Permissions)...)
-	return out
-}
-
-func missingSet[K comparable, V any](kind string, want map[K]bool, got map[K]V) []string {
-	var out []string
-	for k := range want {
-		if _, ok := got[k]; !ok {
-			out = append(out, fmt.Sprintf("missing %s %v", kind, k))
-		}
-	}
-	return out
-}
-
-func unexpectedSet[K comparable, V any](kind string, want map[K]bool, got map[K]V) []string {
-	var out []string
-	for k := range got {
-		if !want[k] {
-			out = append(out, fmt.Sprintf("unexpected %s %v", kind, k))
-		}
+	for _, c := range comparisons(exp, snap) {
+		out = append(out, c.unexpected()...)
 	}
 	return out
 }
