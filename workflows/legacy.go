@@ -13,8 +13,10 @@ import (
 )
 
 // syncLegacy is SyncWorkflow as it ran before changeSafeSweep: syncs started by earlier
-// workers replay and finish through it, command for command. Do not change what it does.
-// (Its Sweep activity now applies the safety margin itself; see activities.SweepInput.)
+// workers replay and finish through it, command for command. Do not change what it does;
+// what it shares with SyncWorkflow (startProgress, stages, validateOptions) must keep issuing
+// the same commands for both. (Its Sweep activity now applies the safety margin itself; see
+// activities.SweepInput.)
 func syncLegacy(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	in = in.withDefaults()
 	if in.Integration == "" {

@@ -99,31 +99,19 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
-	short := workflow.WithActivityOptions(ctx, shortActivity(3))
 	var v activities.ValidateResult
-	if err := workflow.ExecuteActivity(short, activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, shortActivity(3)), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
 		return p.fail(fmt.Errorf("validate credentials: %w", err))
 	}
 
-	// 2. Baseline: what the last complete sync read, kept in the Authomize app. A failed
-	// read is not "no baseline": it is remembered, and the sweep refused.
-	var base activities.SweepBaseline
-	var baseErr error
-	if !in.DryRun {
-		p.Phase = "baseline"
-		if baseErr = workflow.ExecuteActivity(short, activities.ActivityReadBaseline, in.Integration).Get(ctx, &base); baseErr != nil {
-			workflow.GetLogger(ctx).Warn("no baseline for the sweep's shrink check", "error", baseErr)
-		}
-	}
+	// 2. Baseline: what the last complete sync read, kept in the Authomize app.
+	base, baseErr := readBaseline(ctx, p, in)
 
 	// 3. The stages, phase by phase: Authomize checks references when relations arrive, so a
 	// relation goes up only after what it points at. Each stage uploads the relations of the
 	// list it reads, so every JumpCloud list is read once.
 	r := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: p.Started, Warnings: v.Warnings}
-	stages := newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, activities.StageInput{
-		Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID,
-		StallAttempts: in.StageAttempts, RetryInterval: in.RetryInterval, SafeSweep: true,
-	})
+	stages := newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID))
 	for _, phase := range [][]string{
 		{activities.StageUsers, activities.StageAdmins}, // and the admins' roles: they point at nothing else
 		{activities.StageGroups},                        // and their members, who point at accounts
@@ -146,6 +134,29 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 	recordBaseline(ctx, in, base, r)
 	return p.done(ctx, r)
+}
+
+// readBaseline reads the baseline of the sweep's shrink check; a dry run needs none. A failed
+// read is not "no baseline": its error is kept, and the sweep refused.
+func readBaseline(ctx workflow.Context, p *Progress, in SyncInput) (activities.SweepBaseline, error) {
+	var base activities.SweepBaseline
+	if in.DryRun {
+		return base, nil
+	}
+	p.Phase = "baseline"
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, shortActivity(3)), activities.ActivityReadBaseline, in.Integration).Get(ctx, &base)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("no baseline for the sweep's shrink check", "error", err)
+	}
+	return base, err
+}
+
+// stageInput is the input of every stage of the sync.
+func (in SyncInput) stageInput(ownerID string) activities.StageInput {
+	return activities.StageInput{
+		Integration: in.Integration, DryRun: in.DryRun, OwnerID: ownerID,
+		StallAttempts: in.StageAttempts, RetryInterval: in.RetryInterval, SafeSweep: true,
+	}
 }
 
 func errNoIntegration() error {
