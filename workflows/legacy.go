@@ -74,7 +74,7 @@ func syncLegacy(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 
 // legacyStageOptions is the stages' options in syncLegacy. Start-to-close bounds one attempt
 // of a stage of the largest org; the heartbeat timeout is what detects a dead worker, within
-// seconds.
+// seconds. It stands apart from stageOptions so that no change there reaches the legacy runs.
 func legacyStageOptions(in SyncInput) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 12 * time.Hour,
