@@ -24,24 +24,6 @@ const (
 	StageApps   = "apps"
 )
 
-// Phases are the stages in dependency order; the stages of one phase run in parallel.
-// Authomize checks references when relations arrive, so a relation is uploaded only after
-// what it points at. Each stage that reads a list also uploads that list's relations, so
-// every JumpCloud list is read exactly once:
-//   - users and admins (with the admins' role memberships) point at nothing else;
-//   - groups, then each group's members: memberships point at user accounts;
-//   - apps, then each app's bindings: permissions point at accounts and groupings.
-var Phases = [][]string{{StageUsers, StageAdmins}, {StageGroups}, {StageApps}}
-
-// Stages lists every stage in phase order.
-func Stages() []string {
-	var out []string
-	for _, p := range Phases {
-		out = append(out, p...)
-	}
-	return out
-}
-
 // StageInput is the input of every stage activity. No secrets: the worker resolves them.
 type StageInput struct {
 	Integration string `json:"integration"`

@@ -10,17 +10,18 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"jcsync/internal/counts"
+	"jcsync/internal/temporalnames"
 )
 
 // SearchAttrIntegration is the Keyword search attribute every sync carries: it lets the Web
 // UI filter syncs by integration, and the next sync find the last successful one cheaply.
-const SearchAttrIntegration = "JCSyncIntegration"
+const SearchAttrIntegration = temporalnames.SearchAttrIntegration
 
 // MemoCounts is the memo key under which a successful sync leaves its counts.
 const MemoCounts = "jcsync.counts"
 
 // SearchAttribute is the typed key of SearchAttrIntegration.
-var SearchAttribute = temporal.NewSearchAttributeKeyKeyword(SearchAttrIntegration)
+var SearchAttribute = temporalnames.IntegrationKey
 
 // Baseline is what the last successful sync of an integration read from JumpCloud.
 type Baseline struct {

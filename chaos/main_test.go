@@ -44,9 +44,7 @@ const (
 var secrets = []string{testenv.APIKey, testenv.Token, wrongKey, rotatedKey, wrongToken}
 
 var (
-	temporalOnce sync.Once
-	temporalEnv  *testenv.Temporal
-	temporalErr  error
+	temporalServer testenv.SharedTemporal
 
 	workerOnce sync.Once
 	workerBin  string
@@ -56,9 +54,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if temporalEnv != nil {
-		temporalEnv.Stop()
-	}
+	temporalServer.Stop()
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
 	}
@@ -69,12 +65,7 @@ func TestMain(m *testing.M) {
 // devServer is the package's shared in-memory Temporal dev server, started on first use.
 func devServer(t *testing.T) *testenv.Temporal {
 	t.Helper()
-	cli := testenv.TemporalCLI(t)
-	temporalOnce.Do(func() { temporalEnv, temporalErr = testenv.StartTemporal(cli, "") })
-	if temporalErr != nil {
-		t.Fatal(temporalErr)
-	}
-	return temporalEnv
+	return temporalServer.Get(t)
 }
 
 // workerBinary builds the worker once per run, so the processes killed here are the code

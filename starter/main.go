@@ -17,12 +17,13 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"jcsync/internal/config"
 	"jcsync/internal/logging"
 	"jcsync/internal/progress"
-	"jcsync/workflows"
+	"jcsync/internal/temporalnames"
 )
 
 // Exit codes.
@@ -91,6 +92,9 @@ type common struct {
 	integration string
 	uiURL       string
 	output      string
+	// dataConverter is the one the Temporal client uses, set by dial: the progress view
+	// decodes checkpoints with it.
+	dataConverter converter.DataConverter
 }
 
 // newFlags builds a command's flag set with its help text.
@@ -101,7 +105,7 @@ func newFlags(name, summary, examples string, c *common, stderr io.Writer) *pfla
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: starter %s [flags]\n\n%s\n\nExamples:\n%s\nFlags:\n%s", name, summary, examples, fs.FlagUsages())
 	}
-	config.AddTemporalFlags(fs, &c.temporal, getenv, workflows.TaskQueue)
+	config.AddTemporalFlags(fs, &c.temporal, getenv, temporalnames.TaskQueue)
 	c.log = logging.Options{Level: "warn", Format: "text"}
 	fs.StringVar(&c.log.Level, "log-level", "warn", "level of the Temporal SDK's own log messages")
 	fs.StringVar(&c.log.Format, "log-format", "text", "format of log messages: text or json")
@@ -163,7 +167,7 @@ func dial(ctx context.Context, c *common, stderr io.Writer) (client.Client, erro
 		return nil, err
 	}
 	opts.Logger = logging.NewTemporal(log)
-	progress.SetDataConverter(opts.DataConverter)
+	c.dataConverter = opts.DataConverter
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	tc, err := client.DialContext(dctx, opts)
@@ -171,6 +175,11 @@ func dial(ctx context.Context, c *common, stderr io.Writer) (client.Client, erro
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.temporal.Address, c.temporal.Namespace, err)
 	}
 	return tc, nil
+}
+
+// progressOf is the progress view of the syncs tc runs.
+func progressOf(tc client.Client, c *common) progress.Source {
+	return progress.Source{Temporal: tc, DataConverter: c.dataConverter}
 }
 
 // webLink is the Web UI page of one run.

@@ -23,6 +23,7 @@ import (
 	"jcsync/internal/config"
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
 
@@ -78,7 +79,7 @@ func testMain(m *testing.M) int {
 		ExistingPath:     cli,
 		ClientOptions:    &client.Options{HostPort: env.hostPort},
 		LogLevel:         "warn",
-		SearchAttributes: temporal.NewSearchAttributes(activities.SearchAttribute.ValueSet("")),
+		SearchAttributes: temporalnames.IntegrationAttributes(""),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dev server:", err)
@@ -239,7 +240,7 @@ func TestSyncRefusesToRunTwice(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "started sync of slow") {
 		t.Fatalf("first sync: %d\n%s\n%s", code, out, errs)
 	}
-	defer env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID("slow"), "", "test done")
+	defer env.client.TerminateWorkflow(context.Background(), temporalnames.SyncID("slow"), "", "test done")
 	code, _, errs = starter(t, "sync", "--integration", "slow")
 	if code != exitFailed || !strings.Contains(errs, "a sync of slow is already running: jcsync-slow, watch it with `starter status") {
 		t.Fatalf("second sync: %d\n%s", code, errs)
@@ -299,7 +300,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	h := env.client.ScheduleClient().GetHandle(ctx, ScheduleID("sched"))
+	h := env.client.ScheduleClient().GetHandle(ctx, temporalnames.ScheduleID("sched"))
 	var started *client.ScheduleWorkflowExecution
 	for started == nil {
 		desc, err := h.Describe(ctx)
@@ -324,7 +325,7 @@ func TestScheduleLifecycle(t *testing.T) {
 		t.Fatalf("scheduled sync result: %+v", res)
 	}
 	for {
-		list, err := listSyncs(ctx, env.client, "sched", " AND ExecutionStatus = 'Completed'", 10)
+		list, err := listSyncs(ctx, env.client, "sched", 10, temporalnames.IsCompleted)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -384,7 +385,7 @@ func TestFailureMessageAndLinks(t *testing.T) {
 	if got := webLink("http://localhost:8233/", "default", "jcsync-a b", "r1"); got != "http://localhost:8233/namespaces/default/workflows/jcsync-a%20b/r1" {
 		t.Fatalf("webLink = %q", got)
 	}
-	if escape(`a'b\`) != `a\'b\\` {
+	if temporalnames.Escape(`a'b\`) != `a\'b\\` {
 		t.Fatal("escape")
 	}
 }

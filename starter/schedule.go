@@ -10,12 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"jcsync/activities"
+	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
 
@@ -29,9 +30,6 @@ const scheduleExamples = `  starter schedule create --integration acme --every 6
   starter schedule trigger --integration acme          # one sync now, by the schedule's rules
   starter schedule delete --integration acme
 `
-
-// ScheduleID is the id of an integration's schedule.
-func ScheduleID(integration string) string { return "jcsync-" + integration }
 
 // overlapPolicies maps --overlap values to Temporal's policies.
 var overlapPolicies = map[string]enumspb.ScheduleOverlapPolicy{
@@ -72,8 +70,113 @@ type scheduleFlags struct {
 	sweepMargin    time.Duration
 }
 
+// scheduleAction is one action of `starter schedule`.
+type scheduleAction struct {
+	name, summary string
+	// integration, timing and note say which flags the action takes besides the common ones.
+	integration, timing, note bool
+	// do performs the action and prints its outcome; an error is printed by cmdSchedule.
+	do func(ctx context.Context, s *scheduleRun) (int, error)
+}
+
+// scheduleRun is what an action works with.
+type scheduleRun struct {
+	c              *common
+	f              scheduleFlags
+	changed        func(flag string) bool
+	sc             client.ScheduleClient
+	h              client.ScheduleHandle
+	id             string
+	stdout, stderr io.Writer
+}
+
+// done prints a one-line outcome.
+func (s *scheduleRun) done(format string, args ...any) (int, error) {
+	fmt.Fprintf(s.stdout, format+"\n", args...)
+	return exitOK, nil
+}
+
+var scheduleActions = []scheduleAction{
+	{name: "create", integration: true, timing: true, note: true,
+		summary: "Creates the schedule that syncs an integration every --every (or by --cron). Default: every 6h,\noverlap skip (a sync still running makes the next one skip).",
+		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			if err := scheduleCreate(ctx, s.sc, s.c, s.f, s.id); err != nil {
+				return 0, err
+			}
+			return s.done("created schedule %s", s.id)
+		}},
+	{name: "update", integration: true, timing: true, note: true,
+		summary: "Changes the flags given (others stay as they are).",
+		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			err := s.h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				sched := in.Description.Schedule
+				applyScheduleFlags(&sched, s.changed, s.f)
+				return &client.ScheduleUpdate{Schedule: &sched}, nil
+			}})
+			if err != nil {
+				return 0, err
+			}
+			return s.done("updated schedule %s", s.id)
+		}},
+	{name: "describe", integration: true,
+		summary: "Shows the schedule's spec, state, recent and next runs.",
+		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			d, err := s.h.Describe(ctx)
+			if err != nil {
+				return 0, err
+			}
+			return printSchedule(s.stdout, s.stderr, s.c, s.id, d), nil
+		}},
+	{name: "list",
+		summary: "Lists every sync schedule.",
+		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			return scheduleList(ctx, s.sc, s.c, s.stdout, s.stderr), nil
+		}},
+	{name: "pause", integration: true, note: true,
+		summary: "Pauses the schedule (running syncs go on).",
+		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			if err := s.h.Pause(ctx, client.SchedulePauseOptions{Note: noteOr(s.f.note, "paused with starter")}); err != nil {
+				return 0, err
+			}
+			return s.done("paused schedule %s", s.id)
+		}},
+	{name: "unpause", integration: true, note: true,
+		summary: "Resumes the schedule.",
+		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			if err := s.h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: noteOr(s.f.note, "unpaused with starter")}); err != nil {
+				return 0, err
+			}
+			return s.done("unpaused schedule %s", s.id)
+		}},
+	{name: "trigger", integration: true,
+		summary: "Starts one sync now, as the schedule would (its overlap policy applies).",
+		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			if err := s.h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+				return 0, err
+			}
+			return s.done("triggered schedule %s: watch it with `starter status --integration %s`", s.id, s.c.integration)
+		}},
+	{name: "delete", integration: true,
+		summary: "Deletes the schedule (running syncs go on).",
+		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			if err := s.h.Delete(ctx); err != nil {
+				return 0, err
+			}
+			return s.done("deleted schedule %s", s.id)
+		}},
+}
+
+// scheduleActionNames is "create|update|...", for messages.
+func scheduleActionNames() string {
+	names := make([]string, len(scheduleActions))
+	for i, a := range scheduleActions {
+		names[i] = a.name
+	}
+	return strings.Join(names, "|")
+}
+
 func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const sub = "create|update|describe|list|pause|unpause|trigger|delete"
+	sub := scheduleActionNames()
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprintf(stdout, "Usage: starter schedule %s [flags]\n\nManages the schedule that syncs an integration periodically (id jcsync-<name>).\n\nExamples:\n%s\nRun 'starter schedule <action> --help' for the flags.\n", sub, scheduleExamples)
@@ -82,28 +185,54 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "starter schedule: want an action: %s\n", sub)
 		return exitUsage
 	}
-	action, args := args[0], args[1:]
-	var c common
-	var f scheduleFlags
-	summary := map[string]string{
-		"create":   "Creates the schedule that syncs an integration every --every (or by --cron). Default: every 6h,\noverlap skip (a sync still running makes the next one skip).",
-		"update":   "Changes the flags given (others stay as they are).",
-		"describe": "Shows the schedule's spec, state, recent and next runs.",
-		"list":     "Lists every sync schedule.",
-		"pause":    "Pauses the schedule (running syncs go on).",
-		"unpause":  "Resumes the schedule.",
-		"trigger":  "Starts one sync now, as the schedule would (its overlap policy applies).",
-		"delete":   "Deletes the schedule (running syncs go on).",
-	}[action]
-	if summary == "" {
-		fmt.Fprintf(stderr, "starter schedule: unknown action %q: want %s\n", action, sub)
+	var action *scheduleAction
+	for i := range scheduleActions {
+		if scheduleActions[i].name == args[0] {
+			action = &scheduleActions[i]
+		}
+	}
+	if action == nil {
+		fmt.Fprintf(stderr, "starter schedule: unknown action %q: want %s\n", args[0], sub)
 		return exitUsage
 	}
-	fs := newFlags("schedule "+action, summary, scheduleExamples, &c, stderr)
-	if action != "list" {
-		addIntegration(fs, &c)
+	s := &scheduleRun{c: &common{}, stdout: stdout, stderr: stderr}
+	fs := newFlags("schedule "+action.name, action.summary, scheduleExamples, s.c, stderr)
+	addScheduleFlags(fs, action, s)
+	if code, done := parse(fs, args[1:], s.c, stderr); done {
+		return code
 	}
-	if action == "create" || action == "update" {
+	if code, ok := checkScheduleFlags(s.f, stderr); !ok {
+		return code
+	}
+	tc, err := dial(ctx, s.c, stderr)
+	if err != nil {
+		return fail(stderr, "schedule", err)
+	}
+	defer tc.Close()
+	s.changed, s.sc, s.id = fs.Changed, tc.ScheduleClient(), temporalnames.ScheduleID(s.c.integration)
+	s.h = s.sc.GetHandle(ctx, s.id)
+	code, err := action.do(ctx, s)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			err = fmt.Errorf("no schedule %s (create it with `starter schedule create --integration %s`)", s.id, s.c.integration)
+		}
+		var exists *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) || errors.As(err, &exists) {
+			err = fmt.Errorf("schedule %s already exists: change it with `starter schedule update --integration %s`", s.id, s.c.integration)
+		}
+		return fail(stderr, "schedule "+action.name, err)
+	}
+	return code
+}
+
+// addScheduleFlags adds the flags action takes.
+func addScheduleFlags(fs *pflag.FlagSet, action *scheduleAction, s *scheduleRun) {
+	f := &s.f
+	if action.integration {
+		addIntegration(fs, s.c)
+	}
+	if action.timing {
 		fs.DurationVar(&f.every, "every", 0, "interval between syncs, e.g. 6h (default 6h when --cron is not given)")
 		fs.StringVar(&f.cron, "cron", "", `cron expression instead of --every, e.g. "0 */6 * * *"`)
 		fs.DurationVar(&f.jitter, "jitter", 0, "random delay up to this much, so many integrations do not start at once")
@@ -112,84 +241,28 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fs.BoolVar(&f.dryRun, "dry-run", false, "scheduled syncs are dry runs")
 		fs.DurationVar(&f.sweepMargin, "sweep-margin", 0, "how far before its first Authomize write each sync's sweep cutoff lies (default 2m)")
 	}
-	if action == "create" || action == "update" || action == "pause" || action == "unpause" {
+	if action.note {
 		fs.StringVar(&f.note, "note", "", "note kept with the schedule (why it was paused, ...)")
 	}
-	addOutput(fs, &c)
-	if code, done := parse(fs, args, &c, stderr); done {
-		return code
-	}
+	addOutput(fs, s.c)
+}
+
+// checkScheduleFlags reports flags that contradict each other; ok is false when the command
+// should end with code.
+func checkScheduleFlags(f scheduleFlags, stderr io.Writer) (code int, ok bool) {
 	if f.every != 0 && f.cron != "" {
 		fmt.Fprintln(stderr, "starter schedule: give --every or --cron, not both")
-		return exitUsage
+		return exitUsage, false
 	}
-	if _, ok := overlapPolicies[f.overlap]; f.overlap != "" && !ok {
+	if _, known := overlapPolicies[f.overlap]; f.overlap != "" && !known {
 		fmt.Fprintf(stderr, "starter schedule: --overlap %q: want one of %s\n", f.overlap, overlapNames())
-		return exitUsage
+		return exitUsage, false
 	}
 	if f.every < 0 || f.jitter < 0 {
 		fmt.Fprintln(stderr, "starter schedule: --every and --jitter must not be negative")
-		return exitUsage
+		return exitUsage, false
 	}
-	tc, err := dial(ctx, &c, stderr)
-	if err != nil {
-		return fail(stderr, "schedule", err)
-	}
-	defer tc.Close()
-	sc := tc.ScheduleClient()
-	id := ScheduleID(c.integration)
-	h := sc.GetHandle(ctx, id)
-	switch action {
-	case "create":
-		err = scheduleCreate(ctx, sc, &c, f, id)
-		if err == nil {
-			fmt.Fprintf(stdout, "created schedule %s\n", id)
-		}
-	case "update":
-		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			s := in.Description.Schedule
-			applyScheduleFlags(&s, fs.Changed, f)
-			return &client.ScheduleUpdate{Schedule: &s}, nil
-		}})
-		if err == nil {
-			fmt.Fprintf(stdout, "updated schedule %s\n", id)
-		}
-	case "describe":
-		var d *client.ScheduleDescription
-		if d, err = h.Describe(ctx); err == nil {
-			return printSchedule(stdout, stderr, &c, id, d)
-		}
-	case "list":
-		return scheduleList(ctx, sc, &c, stdout, stderr)
-	case "pause":
-		if err = h.Pause(ctx, client.SchedulePauseOptions{Note: noteOr(f.note, "paused with starter")}); err == nil {
-			fmt.Fprintf(stdout, "paused schedule %s\n", id)
-		}
-	case "unpause":
-		if err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: noteOr(f.note, "unpaused with starter")}); err == nil {
-			fmt.Fprintf(stdout, "unpaused schedule %s\n", id)
-		}
-	case "trigger":
-		if err = h.Trigger(ctx, client.ScheduleTriggerOptions{}); err == nil {
-			fmt.Fprintf(stdout, "triggered schedule %s: watch it with `starter status --integration %s`\n", id, c.integration)
-		}
-	case "delete":
-		if err = h.Delete(ctx); err == nil {
-			fmt.Fprintf(stdout, "deleted schedule %s\n", id)
-		}
-	}
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			err = fmt.Errorf("no schedule %s (create it with `starter schedule create --integration %s`)", id, c.integration)
-		}
-		var exists *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) || errors.As(err, &exists) {
-			err = fmt.Errorf("schedule %s already exists: change it with `starter schedule update --integration %s`", id, c.integration)
-		}
-		return fail(stderr, "schedule "+action, err)
-	}
-	return exitOK
+	return 0, true
 }
 
 func noteOr(note, def string) string {
@@ -204,11 +277,11 @@ func scheduleCreate(ctx context.Context, sc client.ScheduleClient, c *common, f 
 		Action: &client.ScheduleWorkflowAction{
 			// The schedule appends the start time to this id, so scheduled runs never
 			// collide with the id of a manual sync.
-			ID:                    workflows.WorkflowID(c.integration),
-			Workflow:              workflows.WorkflowName,
+			ID:                    temporalnames.SyncID(c.integration),
+			Workflow:              temporalnames.SyncWorkflow,
 			Args:                  []any{workflows.SyncInput{Integration: c.integration, DryRun: f.dryRun, SweepMargin: f.sweepMargin}},
 			TaskQueue:             c.temporal.TaskQueue,
-			TypedSearchAttributes: temporal.NewSearchAttributes(activities.SearchAttribute.ValueSet(c.integration)),
+			TypedSearchAttributes: temporalnames.IntegrationAttributes(c.integration),
 		},
 		Spec:   &client.ScheduleSpec{},
 		Policy: &client.SchedulePolicies{},
@@ -267,16 +340,10 @@ func applyScheduleFlags(s *client.Schedule, changed func(string) bool, f schedul
 	}
 	if changed("dry-run") {
 		if a, ok := s.Action.(*client.ScheduleWorkflowAction); ok {
-			in := workflows.SyncInput{Integration: integrationOfAction(a), DryRun: f.dryRun, SweepMargin: f.sweepMargin}
+			in := workflows.SyncInput{Integration: temporalnames.IntegrationOf(a.ID), DryRun: f.dryRun, SweepMargin: f.sweepMargin}
 			a.Args = []any{in}
 		}
 	}
-}
-
-// integrationOfAction recovers the integration from the schedule's action id
-// ("jcsync-<name>").
-func integrationOfAction(a *client.ScheduleWorkflowAction) string {
-	return strings.TrimPrefix(a.ID, "jcsync-")
 }
 
 type scheduleJSON struct {
@@ -374,7 +441,7 @@ func scheduleList(ctx context.Context, sc client.ScheduleClient, c *common, stdo
 		if err != nil {
 			return fail(stderr, "schedule list", err)
 		}
-		if e.WorkflowType.Name != workflows.WorkflowName {
+		if e.WorkflowType.Name != temporalnames.SyncWorkflow {
 			continue
 		}
 		out = append(out, entry{ID: e.ID, Paused: e.Paused, Note: e.Note, Next: e.NextActionTimes})

@@ -22,8 +22,8 @@ const setupExamples = `  # one integration from the environment (JUMPCLOUD_API_K
   starter setup --config integrations.json --integration acme
 `
 
-// SetupResult is what `starter setup` did, for --output json.
-type SetupResult struct {
+// setupResult is what `starter setup` did, for --output json.
+type setupResult struct {
 	Integration string                    `json:"integration"`
 	AppID       string                    `json:"appId"`
 	AppName     string                    `json:"appName"`
@@ -94,9 +94,9 @@ func appName(integ config.Integration) string {
 // ensureApp makes sure the integration's Authomize app exists under its name. With an app id
 // configured, the app is checked and renamed if its name differs; without one, an app of that
 // name is looked up first (so a second run does not create a second app), then created.
-func ensureApp(ctx context.Context, integ config.Integration) (SetupResult, error) {
+func ensureApp(ctx context.Context, integ config.Integration) (setupResult, error) {
 	name := appName(integ)
-	res := SetupResult{Integration: integ.Name, AppName: name}
+	res := setupResult{Integration: integ.Name, AppName: name}
 	az, err := authomize.New(authomize.Options{BaseURL: integ.Authomize.BaseURL, Token: integ.Authomize.Token, AppID: integ.Authomize.AppID})
 	if err != nil {
 		return res, fmt.Errorf("the Authomize client: %w", err)
@@ -133,7 +133,7 @@ func ensureApp(ctx context.Context, integ config.Integration) (SetupResult, erro
 	return res, nil
 }
 
-func printSetup(w io.Writer, integ config.Integration, r SetupResult) {
+func printSetup(w io.Writer, integ config.Integration, r setupResult) {
 	fmt.Fprintf(w, "integration %s: setup OK\n", integ.Name)
 	fmt.Fprintf(w, "  JumpCloud: key accepted")
 	if len(r.Check.AdminRoles) > 0 {

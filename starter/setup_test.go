@@ -78,7 +78,7 @@ func TestSetupCreatesTheAppOnceAndIsIdempotent(t *testing.T) {
 		t.Fatalf("%d apps named acme-jumpcloud after one setup", len(created))
 	}
 	code, out, _ = setup(t, "-o", "json")
-	var res SetupResult
+	var res setupResult
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Action != "found" || res.AppID != created[0].ID {
 		t.Fatalf("second setup: %d %s", code, out)
 	}

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"jcsync/activities"
 	"jcsync/internal/progress"
+	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
 
@@ -23,9 +22,10 @@ const statusExamples = `  starter status --integration acme
 
 type workflowExecutionInfo = workflowpb.WorkflowExecutionInfo
 
-// listSyncs lists an integration's syncs by search attribute, newest first.
-func listSyncs(ctx context.Context, tc client.Client, integration, extra string, limit int) ([]*workflowExecutionInfo, error) {
-	q := fmt.Sprintf("%s = '%s' AND WorkflowType = '%s'%s", activities.SearchAttrIntegration, escape(integration), workflows.WorkflowName, extra)
+// listSyncs lists an integration's syncs that meet the conditions and, by search attribute,
+// newest first.
+func listSyncs(ctx context.Context, tc client.Client, integration string, limit int, and ...string) ([]*workflowExecutionInfo, error) {
+	q := temporalnames.IntegrationQuery(integration, append([]string{temporalnames.IsSync}, and...)...)
 	resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: int32(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list syncs of %s: %w", integration, err)
@@ -33,17 +33,12 @@ func listSyncs(ctx context.Context, tc client.Client, integration, extra string,
 	return resp.GetExecutions(), nil
 }
 
-// escape keeps a name from breaking out of the quoted query string.
-func escape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
-}
-
 // latestSync is the running sync if any, else the most recently started one.
 func latestSync(ctx context.Context, tc client.Client, integration string) (*workflowExecutionInfo, error) {
 	if running, err := runningSync(ctx, tc, integration); err != nil || running != nil {
 		return running, err
 	}
-	list, err := listSyncs(ctx, tc, integration, "", 20)
+	list, err := listSyncs(ctx, tc, integration, 20)
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}
@@ -86,7 +81,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFailed
 	}
 	id, runID := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
-	v, err := progress.FetchRun(ctx, tc, id, runID)
+	v, err := progressOf(tc, &c).Fetch(ctx, id, runID)
 	if err != nil {
 		return fail(stderr, "status", err)
 	}

@@ -10,10 +10,9 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
-	"jcsync/activities"
 	"jcsync/internal/progress"
+	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
 
@@ -47,7 +46,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer tc.Close()
 
 	in := workflows.SyncInput{Integration: c.integration, DryRun: dryRun, AllowShrink: allowShrink, AllowEmpty: allowEmpty, SweepMargin: margin}
-	id := workflows.WorkflowID(c.integration)
+	id := temporalnames.SyncID(c.integration)
 	// A scheduled sync runs under another workflow id; look for it too, so a manual sync
 	// never runs alongside it.
 	if other, err := runningSync(ctx, tc, c.integration); err == nil && other != nil {
@@ -63,8 +62,8 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// quietly return the running one.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		// Set at start (the workflow sets it too) so `status` finds the sync at once.
-		TypedSearchAttributes: temporal.NewSearchAttributes(activities.SearchAttribute.ValueSet(c.integration)),
-	}, workflows.WorkflowName, in)
+		TypedSearchAttributes: temporalnames.IntegrationAttributes(c.integration),
+	}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
@@ -83,7 +82,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "sync of %s started: %s\n", c.integration, link)
 	r := progress.NewRenderer(stderr)
-	_, werr := progress.Watch(ctx, tc, wr.GetID(), wr.GetRunID(), every, r.Show)
+	_, werr := progressOf(tc, &c).Watch(ctx, wr.GetID(), wr.GetRunID(), every, r.Show)
 	r.Finish()
 	if werr != nil {
 		return fail(stderr, "sync", fmt.Errorf("watch the sync (it goes on; see `starter status`): %w", werr))
@@ -104,7 +103,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runningSync finds a running sync of an integration (manual or scheduled), if any.
 func runningSync(ctx context.Context, tc client.Client, integration string) (*workflowExecutionInfo, error) {
-	list, err := listSyncs(ctx, tc, integration, " AND ExecutionStatus = 'Running'", 1)
+	list, err := listSyncs(ctx, tc, integration, 1, temporalnames.IsRunning)
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}
@@ -114,7 +113,7 @@ func runningSync(ctx context.Context, tc client.Client, integration string) (*wo
 func searchAttrHint(err error) string {
 	var inv *serviceerror.InvalidArgument
 	if errors.As(err, &inv) {
-		return " (if the search attribute " + activities.SearchAttrIntegration + " is unknown: start a worker once, it registers it, or run `temporal operator search-attribute create --name " + activities.SearchAttrIntegration + " --type Keyword`)"
+		return " (if the search attribute " + temporalnames.SearchAttrIntegration + " is unknown: start a worker once, it registers it, or run `temporal operator search-attribute create --name " + temporalnames.SearchAttrIntegration + " --type Keyword`)"
 	}
 	return ""
 }

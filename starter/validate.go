@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"jcsync/activities"
-	"jcsync/workflows"
+	"jcsync/internal/temporalnames"
 )
 
 const validateExamples = `  starter validate --integration acme
@@ -36,10 +36,10 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	defer cancel()
 	wr, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		// Unique per check: validations are cheap and may run alongside a sync.
-		ID:                       fmt.Sprintf("jcsync-validate-%s-%d", c.integration, time.Now().UnixNano()),
+		ID:                       temporalnames.ValidateID(c.integration, time.Now()),
 		TaskQueue:                c.temporal.TaskQueue,
 		WorkflowExecutionTimeout: timeout,
-	}, workflows.ValidateWorkflowName, c.integration)
+	}, temporalnames.ValidateWorkflow, c.integration)
 	if err != nil {
 		return fail(stderr, "validate", fmt.Errorf("start the check of %s: %w", c.integration, err))
 	}

@@ -118,7 +118,7 @@ func TestComposeFile(t *testing.T) {
 	var want []string
 	want = append(want, config.EnvVars...)
 	want = append(want, config.TemporalEnvVars...)
-	want = append(want, WorkerEnvVars...)
+	want = append(want, workerEnvVars...)
 	for _, v := range want {
 		if _, ok := worker.Environment[v]; !ok && !contains(demoOnlyEnvVars, v) {
 			t.Errorf("the worker service does not set %s", v)

@@ -30,25 +30,26 @@ import (
 	"jcsync/internal/config"
 	"jcsync/internal/logging"
 	"jcsync/internal/metrics"
+	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
 
 // Environment variables of the worker's own settings.
 const (
-	EnvConfig                  = "JCSYNC_CONFIG"
-	EnvMaxConcurrentActivities = "JCSYNC_MAX_CONCURRENT_ACTIVITIES"
-	EnvPageConcurrency         = "JCSYNC_PAGE_CONCURRENCY"
-	EnvJumpCloudRPS            = "JCSYNC_JUMPCLOUD_RPS"
-	EnvMetricsAddress          = "JCSYNC_METRICS_ADDRESS"
-	EnvCodecAddress            = "JCSYNC_CODEC_ADDRESS"
-	EnvCodecCORSOrigins        = "JCSYNC_CODEC_CORS_ORIGINS"
-	EnvCodecAuthToken          = "JCSYNC_CODEC_AUTH_TOKEN"
-	EnvPprofAddress            = "JCSYNC_PPROF_ADDRESS"
+	envConfig                  = "JCSYNC_CONFIG"
+	envMaxConcurrentActivities = "JCSYNC_MAX_CONCURRENT_ACTIVITIES"
+	envPageConcurrency         = "JCSYNC_PAGE_CONCURRENCY"
+	envJumpCloudRPS            = "JCSYNC_JUMPCLOUD_RPS"
+	envMetricsAddress          = "JCSYNC_METRICS_ADDRESS"
+	envCodecAddress            = "JCSYNC_CODEC_ADDRESS"
+	envCodecCORSOrigins        = "JCSYNC_CODEC_CORS_ORIGINS"
+	envCodecAuthToken          = "JCSYNC_CODEC_AUTH_TOKEN"
+	envPprofAddress            = "JCSYNC_PPROF_ADDRESS"
 )
 
-// WorkerEnvVars are the variables the worker reads besides the integration's and Temporal's.
-var WorkerEnvVars = []string{EnvConfig, EnvMaxConcurrentActivities, EnvPageConcurrency, EnvJumpCloudRPS, EnvMetricsAddress,
-	EnvCodecAddress, EnvCodecCORSOrigins, EnvCodecAuthToken, EnvPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}
+// workerEnvVars are the variables the worker reads besides the integration's and Temporal's.
+var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envJumpCloudRPS, envMetricsAddress,
+	envCodecAddress, envCodecCORSOrigins, envCodecAuthToken, envPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}
 
 // stopTimeout is how long running activities get, after SIGTERM, to notice the cancellation
 // and heartbeat their checkpoint before the worker exits; a retry elsewhere resumes there.
@@ -57,8 +58,8 @@ const stopTimeout = 30 * time.Second
 // heartbeatThrottle is the longest a recorded checkpoint waits before it reaches Temporal.
 const heartbeatThrottle = time.Second
 
-// Config is the worker's parsed command line.
-type Config struct {
+// workerConfig is the worker's parsed command line.
+type workerConfig struct {
 	Temporal                config.Temporal
 	ConfigFile              string
 	MaxConcurrentActivities int
@@ -87,36 +88,36 @@ func main() {
 }
 
 // parseFlags reads the command line, with environment variables as defaults.
-func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	var c Config
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (workerConfig, error) {
+	var c workerConfig
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: worker [flags]\n\nRuns the JumpCloud → Authomize sync workflows and activities.\n"+
 			"Integrations come from --config and/or JUMPCLOUD_API_KEY, AUTHOMIZE_TOKEN, ... in the environment.\n\nFlags:\n%s", fs.FlagUsages())
 	}
-	config.AddTemporalFlags(fs, &c.Temporal, getenv, workflows.TaskQueue)
+	config.AddTemporalFlags(fs, &c.Temporal, getenv, temporalnames.TaskQueue)
 	logging.AddFlags(fs, &c.Log)
-	fs.StringVar(&c.ConfigFile, "config", getenv(EnvConfig), "JSON file of integrations (env "+EnvConfig+")")
-	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, EnvMaxConcurrentActivities, 20), "activities this worker runs at once (env "+EnvMaxConcurrentActivities+")")
-	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, EnvPageConcurrency, 4), "JumpCloud pages one stage fetches at once (env "+EnvPageConcurrency+")")
-	fs.Float64Var(&c.JumpCloudRPS, "jumpcloud-rps", envFloat(getenv, EnvJumpCloudRPS, 10), "JumpCloud requests per second per org, unless the integration sets its own (env "+EnvJumpCloudRPS+")")
+	fs.StringVar(&c.ConfigFile, "config", getenv(envConfig), "JSON file of integrations (env "+envConfig+")")
+	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, envMaxConcurrentActivities, 20), "activities this worker runs at once (env "+envMaxConcurrentActivities+")")
+	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, envPageConcurrency, 4), "JumpCloud pages one stage fetches at once (env "+envPageConcurrency+")")
+	fs.Float64Var(&c.JumpCloudRPS, "jumpcloud-rps", envFloat(getenv, envJumpCloudRPS, 10), "JumpCloud requests per second per org, unless the integration sets its own (env "+envJumpCloudRPS+")")
 	// An unreadable JCSYNC_INSECURE_HTTP is an error, not a quiet default either way.
 	pol, polErr := config.PolicyFromEnv(getenv)
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", pol.InsecureHTTP, "accept http:// JumpCloud and Authomize base URLs to hosts beyond loopback, for simulators reached by name; never for real accounts (env "+config.EnvInsecureHTTP+")")
 	metricsDefault := ":9090"
-	if v, ok := lookup(getenv, EnvMetricsAddress); ok {
+	if v, ok := lookup(getenv, envMetricsAddress); ok {
 		metricsDefault = v
 	}
-	fs.StringVar(&c.MetricsAddress, "metrics-address", metricsDefault, "address of the Prometheus /metrics endpoint; empty disables it (env "+EnvMetricsAddress+")")
-	fs.StringVar(&c.CodecAddress, "codec-address", getenv(EnvCodecAddress), "address of the codec endpoint (/encode, /decode) that lets the Web UI show encrypted payloads; needs payload encryption, and "+EnvCodecAuthToken+" unless on loopback (env "+EnvCodecAddress+")")
+	fs.StringVar(&c.MetricsAddress, "metrics-address", metricsDefault, "address of the Prometheus /metrics endpoint; empty disables it (env "+envMetricsAddress+")")
+	fs.StringVar(&c.CodecAddress, "codec-address", getenv(envCodecAddress), "address of the codec endpoint (/encode, /decode) that lets the Web UI show encrypted payloads; needs payload encryption, and "+envCodecAuthToken+" unless on loopback (env "+envCodecAddress+")")
 	origins := []string{"http://localhost:8233"}
-	if v := getenv(EnvCodecCORSOrigins); v != "" {
+	if v := getenv(envCodecCORSOrigins); v != "" {
 		origins = strings.Split(v, ",")
 	}
-	fs.StringSliceVar(&c.CodecCORSOrigins, "codec-cors-origins", origins, "Web UI origins allowed to call the codec endpoint (env "+EnvCodecCORSOrigins+"); its bearer token comes from "+EnvCodecAuthToken)
-	c.codecAuthToken = strings.TrimSpace(getenv(EnvCodecAuthToken))
-	fs.StringVar(&c.PprofAddress, "pprof-address", getenv(EnvPprofAddress), "address of Go's profiler (/debug/pprof/); empty disables it (env "+EnvPprofAddress+")")
+	fs.StringSliceVar(&c.CodecCORSOrigins, "codec-cors-origins", origins, "Web UI origins allowed to call the codec endpoint (env "+envCodecCORSOrigins+"); its bearer token comes from "+envCodecAuthToken)
+	c.codecAuthToken = strings.TrimSpace(getenv(envCodecAuthToken))
+	fs.StringVar(&c.PprofAddress, "pprof-address", getenv(envPprofAddress), "address of Go's profiler (/debug/pprof/); empty disables it (env "+envPprofAddress+")")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -156,7 +157,7 @@ func checkCodecAccess(addr, token string) error {
 	if config.IsLoopbackHost(host) {
 		return nil
 	}
-	return fmt.Errorf("--codec-address %q listens beyond loopback without a token: set %s (clients then send \"Authorization: Bearer <token>\"), or listen on 127.0.0.1", addr, EnvCodecAuthToken)
+	return fmt.Errorf("--codec-address %q listens beyond loopback without a token: set %s (clients then send \"Authorization: Bearer <token>\"), or listen on 127.0.0.1", addr, envCodecAuthToken)
 }
 
 // lookup tells an empty value ("disable") from an unset one; getenv alone cannot, so the
@@ -186,13 +187,13 @@ func envFloat(getenv func(string) string, name string, def float64) float64 {
 // loadIntegrations merges the config file's integrations with the one described by the
 // environment, and resolves every secret now, so a missing key (or a base URL without TLS)
 // stops the worker at start instead of failing syncs later.
-func loadIntegrations(c Config, getenv func(string) string, readFile func(string) ([]byte, error)) (config.Integrations, error) {
+func loadIntegrations(c workerConfig, getenv func(string) string, readFile func(string) ([]byte, error)) (config.Integrations, error) {
 	return config.GatherWith(c.ConfigFile, getenv, readFile, config.Policy{InsecureHTTP: c.InsecureHTTP})
 }
 
 // clientOptions builds the Temporal client's options with our logger and metrics. It sets
 // c.Temporal.Keyring when payload encryption is on, for the codec endpoint.
-func clientOptions(c *Config, log *logrus.Logger, m *metrics.Metrics) (client.Options, error) {
+func clientOptions(c *workerConfig, log *logrus.Logger, m *metrics.Metrics) (client.Options, error) {
 	opts, err := c.Temporal.ClientOptions(os.ReadFile)
 	if err != nil {
 		return opts, err
@@ -205,7 +206,7 @@ func clientOptions(c *Config, log *logrus.Logger, m *metrics.Metrics) (client.Op
 }
 
 // workerOptions bounds concurrency and gives running activities time to checkpoint on stop.
-func workerOptions(c Config) worker.Options {
+func workerOptions(c workerConfig) worker.Options {
 	return worker.Options{
 		MaxConcurrentActivityExecutionSize: c.MaxConcurrentActivities,
 		WorkerStopTimeout:                  stopTimeout,
@@ -237,7 +238,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return 0
 }
 
-func serve(ctx context.Context, c Config, getenv func(string) string, log *logrus.Logger) error {
+func serve(ctx context.Context, c workerConfig, getenv func(string) string, log *logrus.Logger) error {
 	ins, err := loadIntegrations(c, getenv, os.ReadFile)
 	if err != nil {
 		return err
@@ -318,7 +319,7 @@ func serve(ctx context.Context, c Config, getenv func(string) string, log *logru
 func ensureSearchAttribute(ctx context.Context, tc client.Client, namespace string, log *logrus.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	name := activities.SearchAttrIntegration
+	name := temporalnames.SearchAttrIntegration
 	list, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err == nil {
 		if _, ok := list.GetCustomAttributes()[name]; ok {
@@ -347,7 +348,7 @@ func ensureSearchAttribute(ctx context.Context, tc client.Client, namespace stri
 // serveCodec serves the codec endpoint on c.CodecAddress until stop is called. It needs the
 // keyring that clientOptions loaded, and checks the address against the token again so that
 // no caller can start it open beyond loopback.
-func serveCodec(c Config, log *logrus.Logger) (stop func(), bound string, err error) {
+func serveCodec(c workerConfig, log *logrus.Logger) (stop func(), bound string, err error) {
 	if c.Temporal.Keyring == nil {
 		return nil, "", fmt.Errorf("--codec-address needs payload encryption: set %s or --codec-keys-file", codec.EnvKeys)
 	}

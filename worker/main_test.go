@@ -17,9 +17,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
-	"jcsync/activities"
+	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
-	"jcsync/workflows"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -30,7 +29,7 @@ func TestParseFlagsDefaultsEnvAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Temporal.Address != "localhost:7233" || c.Temporal.Namespace != "default" || c.Temporal.TaskQueue != workflows.TaskQueue ||
+	if c.Temporal.Address != "localhost:7233" || c.Temporal.Namespace != "default" || c.Temporal.TaskQueue != temporalnames.TaskQueue ||
 		c.MetricsAddress != ":9090" || c.Log.Level != "info" {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -100,7 +99,7 @@ func TestLoadIntegrations(t *testing.T) {
 	os.WriteFile(tokFile, []byte("tok-from-file\n"), 0o600)
 	os.WriteFile(cfg, []byte(`{"integrations":[{"name":"acme","jumpcloud":{"api_key":{"env":"ACME_KEY"}},"authomize":{"token":{"file":"acme.token"},"app_id":"a1"}}]}`), 0o600)
 	env := map[string]string{"ACME_KEY": "acme-key", "JUMPCLOUD_API_KEY": "k2", "AUTHOMIZE_TOKEN": "t2", "AUTHOMIZE_INTEGRATION_NAME": "beta"}
-	ins, err := loadIntegrations(Config{ConfigFile: cfg}, envOf(env), os.ReadFile)
+	ins, err := loadIntegrations(workerConfig{ConfigFile: cfg}, envOf(env), os.ReadFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,14 +107,14 @@ func TestLoadIntegrations(t *testing.T) {
 		t.Fatalf("integrations: %v", ins.Names())
 	}
 	env["AUTHOMIZE_INTEGRATION_NAME"] = "acme"
-	if _, err := loadIntegrations(Config{ConfigFile: cfg}, envOf(env), os.ReadFile); err == nil || !strings.Contains(err.Error(), "in the environment") {
+	if _, err := loadIntegrations(workerConfig{ConfigFile: cfg}, envOf(env), os.ReadFile); err == nil || !strings.Contains(err.Error(), "in the environment") {
 		t.Fatalf("duplicate name: %v", err)
 	}
-	if _, err := loadIntegrations(Config{}, envOf(nil), os.ReadFile); err == nil || !strings.Contains(err.Error(), "no integrations") {
+	if _, err := loadIntegrations(workerConfig{}, envOf(nil), os.ReadFile); err == nil || !strings.Contains(err.Error(), "no integrations") {
 		t.Fatalf("nothing configured: %v", err)
 	}
 	delete(env, "ACME_KEY")
-	_, err = loadIntegrations(Config{ConfigFile: cfg}, envOf(map[string]string{}), os.ReadFile)
+	_, err = loadIntegrations(workerConfig{ConfigFile: cfg}, envOf(map[string]string{}), os.ReadFile)
 	if err == nil || !strings.Contains(err.Error(), "ACME_KEY") {
 		t.Fatalf("missing secret: %v", err)
 	}
@@ -168,7 +167,7 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 	for {
 		list, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
 		if err == nil {
-			if _, ok := list.GetCustomAttributes()[activities.SearchAttrIntegration]; ok {
+			if _, ok := list.GetCustomAttributes()[temporalnames.SearchAttrIntegration]; ok {
 				break
 			}
 		}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,33 +22,24 @@ import (
 	"jcsync/internal/config"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/sim/simcheck"
+	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
 
-var (
-	temporalOnce sync.Once
-	temporalEnv  *testenv.Temporal
-	temporalErr  error
-)
+// temporalServer is the package's shared dev server.
+var temporalServer testenv.SharedTemporal
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if temporalEnv != nil {
-		temporalEnv.Stop()
-	}
+	temporalServer.Stop()
 	os.Exit(code)
 }
 
 // devServer returns the package's shared dev server, started on first use.
 func devServer(t *testing.T) *testenv.Temporal {
 	t.Helper()
-	cli := testenv.TemporalCLI(t)
-	temporalOnce.Do(func() { temporalEnv, temporalErr = testenv.StartTemporal(cli, "") })
-	if temporalErr != nil {
-		t.Fatal(temporalErr)
-	}
-	return temporalEnv
+	return temporalServer.Get(t)
 }
 
 type e2e struct {
@@ -81,9 +71,9 @@ func (e *e2e) start(in workflows.SyncInput) client.WorkflowRun {
 		in.SweepMargin = time.Millisecond
 	}
 	run, err := e.tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID:        workflows.WorkflowID(e.name),
+		ID:        temporalnames.SyncID(e.name),
 		TaskQueue: e.queue,
-	}, workflows.WorkflowName, in)
+	}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		e.t.Fatalf("start sync: %v", err)
 	}
@@ -299,7 +289,7 @@ func TestE2EBadKeyFailsFast(t *testing.T) {
 	started := time.Now()
 	run, err := tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: fmt.Sprintf("badkey-%d", time.Now().UnixNano()), TaskQueue: "e2e-badkey",
-	}, workflows.WorkflowName, workflows.SyncInput{Integration: "badkey"})
+	}, temporalnames.SyncWorkflow, workflows.SyncInput{Integration: "badkey"})
 	if err != nil {
 		t.Fatal(err)
 	}

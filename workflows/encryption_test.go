@@ -12,6 +12,7 @@ import (
 	"jcsync/internal/codec"
 	"jcsync/internal/config"
 	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
@@ -44,7 +45,7 @@ func TestE2EPayloadEncryption(t *testing.T) {
 	start := func() client.WorkflowRun {
 		run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 			ID: fmt.Sprintf("encrypted-%d", time.Now().UnixNano()), TaskQueue: "e2e-encrypted",
-		}, workflows.WorkflowName, workflows.SyncInput{Integration: name})
+		}, temporalnames.SyncWorkflow, workflows.SyncInput{Integration: name})
 		if err != nil {
 			t.Fatal(err)
 		}

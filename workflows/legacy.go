@@ -13,56 +13,70 @@ import (
 )
 
 // syncLegacy is SyncWorkflow as it ran before changeSafeSweep: syncs started by earlier
-// workers replay and finish through it, command for command. Do not change what it does.
-// (Its Sweep activity now applies the safety margin itself; see activities.SweepInput.)
+// workers replay and finish through it, command for command. Do not change what it does;
+// what it shares with SyncWorkflow (startProgress, stages, validateOptions) must keep issuing
+// the same commands for both. (Its Sweep activity now applies the safety margin itself; see
+// activities.SweepInput.)
 func syncLegacy(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	in = in.withDefaults()
 	if in.Integration == "" {
-		return nil, temporal.NewNonRetryableApplicationError("sync input names no integration", activities.ErrTypeConfig, nil)
+		return nil, errNoIntegration()
 	}
-	log := workflow.GetLogger(ctx)
-	started := workflow.Now(ctx)
-	progress := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: started}
-	for _, s := range activities.Stages() {
-		progress.Stages = append(progress.Stages, StageProgress{Stage: s, Status: StatusPending})
-	}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (*Progress, error) { return progress, nil }); err != nil {
-		return nil, fmt.Errorf("register progress query: %w", err)
-	}
-	// The search attribute lets the Web UI filter by integration and the next sync find this
-	// one; whoever started the workflow (starter, schedule) need not remember to set it.
-	if err := workflow.UpsertTypedSearchAttributes(ctx, activities.SearchAttribute.ValueSet(in.Integration)); err != nil {
-		return nil, fmt.Errorf("set search attribute: %w", err)
+	p, err := startProgress(ctx, in)
+	if err != nil {
+		return nil, err
 	}
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
-	vctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
-			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
-		},
-	})
+	vctx := workflow.WithActivityOptions(ctx, validateOptions())
 	var v activities.ValidateResult
-	if err := workflow.ExecuteActivity(vctx, acts.Validate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
-		progress.Phase = StatusFailed
-		return nil, fmt.Errorf("validate credentials: %w", err)
+	if err := workflow.ExecuteActivity(vctx, activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
+		return p.fail(fmt.Errorf("validate credentials: %w", err))
 	}
 	var baseline activities.Baseline
 	var baselineErr error
 	if !in.DryRun {
 		// A failed lookup is not "no previous sync": the shrink check would be off. It is
 		// remembered, and the sweep is refused unless the operator allows a shrink.
-		baselineErr = workflow.ExecuteActivity(vctx, acts.LastSuccessfulSync, in.Integration).Get(ctx, &baseline)
+		baselineErr = workflow.ExecuteActivity(vctx, activities.ActivityLastSuccessfulSync, in.Integration).Get(ctx, &baseline)
 		if baselineErr != nil {
-			log.Warn("no baseline for the sweep's shrink check", "error", baselineErr)
+			workflow.GetLogger(ctx).Warn("no baseline for the sweep's shrink check", "error", baselineErr)
 		}
 	}
 
-	stageIn := activities.StageInput{Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID}
-	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// Start-to-close bounds one attempt of a stage of the largest org; the heartbeat
-		// timeout is what detects a dead worker, within seconds.
+	// 2. The stages, phase by phase, in the order of SyncWorkflow.
+	r := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: p.Started, Warnings: v.Warnings}
+	stages := newStages(workflow.WithActivityOptions(ctx, legacyStageOptions(in)), p, r,
+		activities.StageInput{Integration: in.Integration, DryRun: in.DryRun, OwnerID: v.OwnerID})
+	for _, phase := range [][]string{{activities.StageUsers, activities.StageAdmins}, {activities.StageGroups}, {activities.StageApps}} {
+		if err := stages.run(phase...); err != nil {
+			return p.fail(err)
+		}
+	}
+	summarize(r)
+	if in.DryRun {
+		return p.done(ctx, r)
+	}
+
+	// 3. Sweep: only after every stage succeeded, and only when the read looks sane.
+	p.Phase = "sweep"
+	if err := legacySweep(ctx, in, baseline, baselineErr, r); err != nil {
+		return p.fail(err)
+	}
+	// The counts of a complete sync are the next sync's baseline for the shrink check.
+	if r.Swept {
+		if err := workflow.UpsertMemo(ctx, map[string]any{activities.MemoCounts: r.Read}); err != nil {
+			workflow.GetLogger(ctx).Warn("could not record the baseline counts", "error", err)
+		}
+	}
+	return p.done(ctx, r)
+}
+
+// legacyStageOptions is the stages' options in syncLegacy. Start-to-close bounds one attempt
+// of a stage of the largest org; the heartbeat timeout is what detects a dead worker, within
+// seconds. It stands apart from stageOptions so that no change there reaches the legacy runs.
+func legacyStageOptions(in SyncInput) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
 		StartToCloseTimeout: 12 * time.Hour,
 		HeartbeatTimeout:    in.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -72,69 +86,56 @@ func syncLegacy(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 			MaximumAttempts:        int32(in.StageAttempts),
 			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
 		},
-	})
-	result := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: started, Warnings: v.Warnings}
+	}
+}
 
-	// 2. The stages, phase by phase: Authomize checks references when relations arrive, so
-	// users and admins come first, then groups with their members, then apps with their
-	// bindings.
-	for _, phase := range activities.Phases {
-		progress.Phase = strings.Join(phase, "+")
-		if err := runStages(sctx, progress, stageIn, phase, result); err != nil {
-			progress.Phase = StatusFailed
-			return nil, err
-		}
+// legacySweep is the sweep of syncLegacy: refused when the read looks wrong, skipped with a
+// warning when a list changed while it was read or no upload carried a timestamp.
+func legacySweep(ctx workflow.Context, in SyncInput, baseline activities.Baseline, baselineErr error, r *SyncResult) error {
+	if err := legacySweepAllowed(in, baseline, baselineErr, r); err != nil {
+		return err
 	}
-	summarize(result)
-
-	// 4. Sweep: only after every stage succeeded, and only when the read looks sane.
-	if in.DryRun {
-		progress.Phase = StatusDone
-		return finish(ctx, result), nil
-	}
-	progress.Phase = "sweep"
-	if err := legacySweepAllowed(in, baseline, baselineErr, result); err != nil {
-		progress.Phase = StatusFailed
-		return nil, err
-	}
-	cutoff := earliestAccepted(result.Stages)
-	unstable := unstableLists(result.Stages)
+	cutoff := earliestAccepted(r.Stages)
+	unstable := unstableLists(r.Stages)
 	switch {
 	case len(unstable) > 0:
 		// Offsets shifted while a list was read: an item may have been skipped, and the
 		// sweep would delete it. Everything read was uploaded; the next sync sweeps.
-		result.Warnings = append(result.Warnings, fmt.Sprintf(
+		r.Warnings = append(r.Warnings, fmt.Sprintf(
 			"JumpCloud changed while it was read (%s): the sweep is skipped this time so nothing that still exists is deleted; the next sync removes what is gone",
 			strings.Join(unstable, "; ")))
+		return nil
 	case cutoff.IsZero():
-		result.Warnings = append(result.Warnings, "Authomize returned no acceptedTimestamp: sweep skipped")
-	default:
-		wctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: 10 * time.Minute,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-				MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
-			},
-		})
-		if err := workflow.ExecuteActivity(wctx, acts.Sweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff}).Get(ctx, nil); err != nil {
-			progress.Phase = StatusFailed
-			return nil, fmt.Errorf("sweep: %w", err)
-		}
-		result.Swept, result.SweepCutoff = true, cutoff
+		r.Warnings = append(r.Warnings, "Authomize returned no acceptedTimestamp: sweep skipped")
+		return nil
 	}
-	// The counts of a complete sync are the next sync's baseline for the shrink check.
-	if result.Swept {
-		if err := workflow.UpsertMemo(ctx, map[string]any{activities.MemoCounts: result.Read}); err != nil {
-			log.Warn("could not record the baseline counts", "error", err)
-		}
+	wctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+	if err := workflow.ExecuteActivity(wctx, activities.ActivitySweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff}).Get(ctx, nil); err != nil {
+		return fmt.Errorf("sweep: %w", err)
 	}
-	progress.Phase = StatusDone
-	return finish(ctx, result), nil
+	r.Swept, r.SweepCutoff = true, cutoff
+	return nil
 }
 
-// legacySweepAllowed is the sweep check of syncLegacy. It refuses a sweep that would most likely delete good data: JumpCloud returned no
-// users (a wrong org, a key that sees nothing), most of what was read could not be uploaded,
-// a kind shrank sharply since the last successful sync, or that sync could not be looked up.
+// unstableLists gathers what the stages saw change while they read.
+func unstableLists(stages []activities.StageResult) []string {
+	var out []string
+	for _, s := range stages {
+		out = append(out, s.Counts.Unstable...)
+	}
+	return out
+}
+
+// legacySweepAllowed is the sweep check of syncLegacy. It refuses a sweep that would most
+// likely delete good data: JumpCloud returned no users (a wrong org, a key that sees
+// nothing), most of what was read could not be uploaded, a kind shrank sharply since the
+// last successful sync, or that sync could not be looked up.
 // The operator can allow an empty org or a shrink explicitly.
 func legacySweepAllowed(in SyncInput, base activities.Baseline, baseErr error, r *SyncResult) error {
 	refuse := func(msg string) error {

@@ -4,13 +4,14 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"jcsync/activities"
+	"jcsync/internal/temporalnames"
 )
 
 // Registry is what a worker offers to register workflows and activities (worker.Worker and
 // the SDK's test environments satisfy it).
 type Registry interface {
-	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
-	RegisterActivity(a any)
+	WorkflowRegistry
+	activities.Registry
 }
 
 // WorkflowRegistry is what registering the workflows needs (workers and replayers have it).
@@ -21,11 +22,11 @@ type WorkflowRegistry interface {
 // Register registers the sync and validate workflows and every activity.
 func Register(r Registry, a *activities.Activities) {
 	RegisterWorkflows(r)
-	r.RegisterActivity(a)
+	activities.Register(r, a)
 }
 
 // RegisterWorkflows registers the workflows under their stable names.
 func RegisterWorkflows(r WorkflowRegistry) {
-	r.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: WorkflowName})
-	r.RegisterWorkflowWithOptions(ValidateWorkflow, workflow.RegisterOptions{Name: ValidateWorkflowName})
+	r.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: temporalnames.SyncWorkflow})
+	r.RegisterWorkflowWithOptions(ValidateWorkflow, workflow.RegisterOptions{Name: temporalnames.ValidateWorkflow})
 }

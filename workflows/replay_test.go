@@ -7,6 +7,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"jcsync/internal/temporalnames"
 )
 
 // Replay tests: committed histories of real 5,000-user syncs (exported by
@@ -18,7 +20,7 @@ var histories = []struct{ path, what, workflowID string }{
 	{"testdata/sync_history.json", "the sync before the safe sweep", "jcsync-teste2efullsyncthenchanges-1"},
 	// With changeSafeSweep: baseline in Authomize, margin, repaired reads. A sync's own
 	// workflow id decides whether it runs or hands over, so replay needs the original.
-	{"testdata/sync_history_safe_sweep.json", "the safe-sweep sync", WorkflowID("teste2efullsyncthenchanges")},
+	{"testdata/sync_history_safe_sweep.json", "the safe-sweep sync", temporalnames.SyncID("teste2efullsyncthenchanges")},
 }
 
 func TestReplaySyncHistories(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"jcsync/activities"
 	"jcsync/internal/config"
 	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
@@ -55,9 +56,9 @@ func runSync(t *testing.T, sims *testenv.Sims, jcURL string, in workflows.SyncIn
 	a := &activities.Activities{Integrations: config.Integrations{"acme": integ}, Log: log, PageConcurrency: 1}
 	testenv.FastRetries(a)
 	workflows.Register(env, a)
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID("acme")})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: temporalnames.SyncID("acme")})
 	in.Integration = "acme"
-	env.ExecuteWorkflow(workflows.WorkflowName, in)
+	env.ExecuteWorkflow(temporalnames.SyncWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
 		return nil, err
 	}
@@ -102,8 +103,8 @@ func TestStageThatProgressesIsRetriedPastItsBudget(t *testing.T) {
 		testenv.FastRetries(a)
 		a.PageConcurrency = 1
 	})
-	run, err := tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: workflows.WorkflowID("progress"), TaskQueue: "e2e-progress"},
-		workflows.WorkflowName, workflows.SyncInput{Integration: "progress", StageAttempts: 5, RetryInterval: 10 * time.Millisecond, SweepMargin: time.Millisecond})
+	run, err := tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: temporalnames.SyncID("progress"), TaskQueue: "e2e-progress"},
+		temporalnames.SyncWorkflow, workflows.SyncInput{Integration: "progress", StageAttempts: 5, RetryInterval: 10 * time.Millisecond, SweepMargin: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,16 +7,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"jcsync/activities"
+	"jcsync/internal/temporalnames"
 )
 
 // runAsIntegration runs the sync as a child under the integration's own workflow id
-// (WorkflowID), which Temporal lets only one open workflow hold. When a sync of the
+// (temporalnames.SyncID), which Temporal lets only one open workflow hold. When a sync of the
 // integration is already running (a manual one while the schedule fires, say), this one does
 // nothing and says which workflow is syncing.
 func runAsIntegration(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
-	id := WorkflowID(in.Integration)
-	if err := workflow.UpsertTypedSearchAttributes(ctx, activities.SearchAttribute.ValueSet(in.Integration)); err != nil {
+	id := temporalnames.SyncID(in.Integration)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalnames.IntegrationKey.ValueSet(in.Integration)); err != nil {
 		return nil, fmt.Errorf("set search attribute: %w", err)
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"jcsync/activities"
+	"jcsync/internal/counts"
 )
 
 // Sweep outcomes, as the jcsync_sweeps metric counts them.
@@ -62,7 +63,7 @@ func sweep(ctx workflow.Context, in SyncInput, base activities.SweepBaseline, ba
 	}
 	cutoff = cutoff.Add(-in.SweepMargin)
 	wctx := workflow.WithActivityOptions(ctx, shortActivity(10))
-	if err := workflow.ExecuteActivity(wctx, acts.Sweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff, MarginApplied: true}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(wctx, activities.ActivitySweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff, MarginApplied: true}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
 	r.Swept, r.SweepCutoff = true, cutoff
@@ -88,13 +89,44 @@ func describeBaseline(b activities.SweepBaseline) string {
 	}
 }
 
+// recordBaseline makes this sync's counts the next one's baseline. A run whose sweep was only
+// skipped (a list that kept changing, an answer without a timestamp) passed every check of
+// its read too: its counts are a baseline as good.
+func recordBaseline(ctx workflow.Context, in SyncInput, base activities.SweepBaseline, r *SyncResult) {
+	if !r.Swept && r.SweepSkipped == "" {
+		return
+	}
+	rec := activities.RecordBaselineInput{Integration: in.Integration, Counts: baselineCounts(r.Read), SyncedAt: r.StartedAt}
+	rctx := workflow.WithActivityOptions(ctx, shortActivity(10))
+	if err := workflow.ExecuteActivity(rctx, activities.ActivityRecordBaseline, rec).Get(ctx, nil); err != nil {
+		// A previous record was rewritten at the start and survives: the next sync
+		// compares with it. Without one, the next sync finds none in a full app.
+		next := "the next sync compares with the previous one"
+		if !base.Found {
+			next = "the next sync finds none and refuses its sweep until it is run once with --allow-shrink"
+		}
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the new baseline could not be recorded (%v): %s", err, next))
+	}
+}
+
 // baselineCounts are the counts a complete sync records for the next one's shrink check.
-func baselineCounts(read map[string]int) map[string]int {
-	out := map[string]int{}
+func baselineCounts(read counts.Counts) counts.Counts {
+	out := counts.Counts{}
 	for _, k := range shrinkKinds {
 		out[k] = read[k]
 	}
 	return out
+}
+
+// shrinkKinds are the counts compared with the last successful sync before sweeping.
+var shrinkKinds = []string{"users", "groups", "apps", "members", "admins", "bindings"}
+
+// uploadChecks pair what a stage read with what it uploaded of it: if the transform or
+// Authomize dropped most of a list, the sweep would delete the rest from Authomize.
+var uploadChecks = []struct{ stage, read, uploaded string }{
+	{activities.StageUsers, "users", "accounts"},
+	{activities.StageGroups, "groups", "groupings"},
+	{activities.StageApps, "apps", "assets"},
 }
 
 // relationChecks pair a stage with the relations it uploads: when Authomize drops most of

@@ -21,6 +21,7 @@ import (
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/sim/simcheck"
+	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
 	"jcsync/internal/transform"
 	"jcsync/workflows"
@@ -40,7 +41,7 @@ func (e *e2e) deleteClosedRuns() {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	q := fmt.Sprintf("%s = '%s' AND ExecutionStatus != 'Running'", activities.SearchAttrIntegration, e.name)
+	q := temporalnames.IntegrationQuery(e.name, temporalnames.IsClosed)
 	for {
 		resp, err := e.tc.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q})
 		if err != nil {
@@ -220,7 +221,7 @@ func TestE2EOneSyncOfAnIntegrationAtATime(t *testing.T) {
 		Spec:   client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}},
 		Paused: true,
 		Action: &client.ScheduleWorkflowAction{
-			ID: workflows.WorkflowID(e.name), Workflow: workflows.WorkflowName, TaskQueue: e.queue,
+			ID: temporalnames.SyncID(e.name), Workflow: temporalnames.SyncWorkflow, TaskQueue: e.queue,
 			Args: []any{workflows.SyncInput{Integration: e.name, SweepMargin: time.Millisecond}},
 		},
 	})
@@ -256,7 +257,7 @@ func TestE2EOneSyncOfAnIntegrationAtATime(t *testing.T) {
 	if err := scheduledRun().Get(ctx, &scheduled); err != nil {
 		t.Fatal(err)
 	}
-	if scheduled.NotRun == "" || !strings.Contains(scheduled.NotRun, workflows.WorkflowID(e.name)) || scheduled.Swept {
+	if scheduled.NotRun == "" || !strings.Contains(scheduled.NotRun, temporalnames.SyncID(e.name)) || scheduled.Swept {
 		t.Fatalf("the scheduled run during a manual sync: %+v", scheduled)
 	}
 	if err := manual.Get(ctx, nil); err != nil {
@@ -266,22 +267,22 @@ func TestE2EOneSyncOfAnIntegrationAtATime(t *testing.T) {
 	// The schedule's sync runs; a manual start meanwhile is refused.
 	run := scheduledRun()
 	for {
-		d, err := e.tc.Client.DescribeWorkflow(ctx, workflows.WorkflowID(e.name), "")
+		d, err := e.tc.Client.DescribeWorkflow(ctx, temporalnames.SyncID(e.name), "")
 		if err == nil && d.RawResponse.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	_, err = e.tc.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.WorkflowID(e.name), TaskQueue: e.queue,
+		ID: temporalnames.SyncID(e.name), TaskQueue: e.queue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.WorkflowName, workflows.SyncInput{Integration: e.name})
+	}, temporalnames.SyncWorkflow, workflows.SyncInput{Integration: e.name})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &started) {
 		t.Fatalf("a manual start during the scheduled sync: %v", err)
 	}
 	var res workflows.SyncResult
-	if err := run.Get(ctx, &res); err != nil || res.RanAs != workflows.WorkflowID(e.name) || !res.Swept {
+	if err := run.Get(ctx, &res); err != nil || res.RanAs != temporalnames.SyncID(e.name) || !res.Swept {
 		t.Fatalf("the scheduled sync: %+v %v", res, err)
 	}
 	e.requireExact(e.expected(false))

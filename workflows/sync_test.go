@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"jcsync/activities"
+	"jcsync/internal/temporalnames"
 )
 
 // recorder notes the order in which mocked activities ran.
@@ -69,9 +70,9 @@ type harness struct {
 func newHarness(t *testing.T, overrides map[string]any) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(acts)
+	activities.Register(env, &activities.Activities{})
 	// A sync runs under its integration's workflow id (see runAsIntegration).
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WorkflowID("acme")})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: temporalnames.SyncID("acme")})
 	h := &harness{env: env, rec: &recorder{}}
 	mocks := map[string]any{
 		"Validate": func(ctx context.Context, in activities.ValidateInput) (activities.ValidateResult, error) {
@@ -88,12 +89,12 @@ func newHarness(t *testing.T, overrides map[string]any) *harness {
 			return nil
 		},
 	}
-	for i, stage := range activities.Stages() {
+	for i, stage := range stageOrder {
 		at := accepted.Add(time.Duration(i+1) * time.Second)
 		if stage == activities.StageGroups {
 			at = accepted // the earliest of all stages: the sweep's cutoff
 		}
-		mocks[activityName(stage)] = func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
+		mocks[activities.StageActivity[stage]] = func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
 			return stageOK(stage, map[string]int{stage: 100}, at), nil
 		}
 	}
@@ -109,7 +110,9 @@ func newHarness(t *testing.T, overrides map[string]any) *harness {
 	return h
 }
 
-func activityName(stage string) string { return strings.ToUpper(stage[:1]) + stage[1:] }
+// phases are the stages in the order Authomize needs them: what a relation points at is
+// uploaded before the relation.
+var phases = [][]string{{activities.StageUsers, activities.StageAdmins}, {activities.StageGroups}, {activities.StageApps}}
 
 func TestSyncRunsStepsInOrder(t *testing.T) {
 	h := newHarness(t, map[string]any{"Users": func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
@@ -128,10 +131,10 @@ func TestSyncRunsStepsInOrder(t *testing.T) {
 	}
 	// Every stage of a phase starts after every stage of the phase before it.
 	lastOfPrevious := 0
-	for _, phase := range activities.Phases {
+	for _, phase := range phases {
 		last := -1
 		for _, s := range phase {
-			i := h.rec.index(activityName(s))
+			i := h.rec.index(activities.StageActivity[s])
 			if i < 0 {
 				t.Fatalf("stage %s did not run: %v", s, h.rec.calls)
 			}
@@ -171,8 +174,8 @@ func TestValidationFailureIsNotRetriedAndNothingRuns(t *testing.T) {
 	if calls != 1 {
 		t.Fatalf("validate ran %d times, want 1 (non-retryable)", calls)
 	}
-	for _, s := range append([]string{"Sweep"}, activities.Stages()...) {
-		if h.rec.index(activityName(s)) >= 0 {
+	for _, s := range []string{"Sweep", "Users", "Admins", "Groups", "Apps"} {
+		if h.rec.index(s) >= 0 {
 			t.Fatalf("%s ran after a failed validation", s)
 		}
 	}
@@ -242,7 +245,7 @@ func TestDryRunNeverSweeps(t *testing.T) {
 func TestProgressQueryReportsStages(t *testing.T) {
 	h := newHarness(t, nil)
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
-	v, err := h.env.QueryWorkflow(ProgressQuery)
+	v, err := h.env.QueryWorkflow(temporalnames.ProgressQuery)
 	if err != nil {
 		t.Fatal(err)
 	}

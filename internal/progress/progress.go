@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"jcsync/activities"
+	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
 
@@ -79,13 +79,18 @@ func (v View) Done() int {
 // status command must still show what the server knows.
 const queryTimeout = 5 * time.Second
 
-// Fetch snapshots the latest run of workflowID.
-func Fetch(ctx context.Context, c client.Client, workflowID string) (View, error) {
-	return FetchRun(ctx, c, workflowID, "")
+// Source reads syncs from Temporal.
+type Source struct {
+	Temporal client.Client
+	// DataConverter decodes the stages' heartbeat checkpoints. It must be the converter the
+	// client was built with (the SDK's client does not expose it), or checkpoints of a
+	// process with payload encryption would be unreadable. Nil means the default.
+	DataConverter converter.DataConverter
 }
 
-// FetchRun snapshots one run ("" for the latest).
-func FetchRun(ctx context.Context, c client.Client, workflowID, runID string) (View, error) {
+// Fetch snapshots one run of workflowID ("" for the latest).
+func (src Source) Fetch(ctx context.Context, workflowID, runID string) (View, error) {
+	c := src.Temporal
 	d, err := c.DescribeWorkflow(ctx, workflowID, runID)
 	if err != nil {
 		var nf *serviceerror.NotFound
@@ -109,7 +114,7 @@ func FetchRun(ctx context.Context, c client.Client, workflowID, runID string) (V
 	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	var p workflows.Progress
-	resp, err := c.QueryWorkflow(qctx, workflowID, v.RunID, workflows.ProgressQuery)
+	resp, err := c.QueryWorkflow(qctx, workflowID, v.RunID, temporalnames.ProgressQuery)
 	if err == nil {
 		err = resp.Get(&p)
 	}
@@ -125,7 +130,11 @@ func FetchRun(ctx context.Context, c client.Client, workflowID, runID string) (V
 			v.Stages = append(v.Stages, s)
 		}
 	}
-	overlayHeartbeats(&v, desc.GetPendingActivities())
+	dc := src.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	overlayHeartbeats(&v, desc.GetPendingActivities(), dc)
 	return v, nil
 }
 
@@ -136,22 +145,11 @@ func queryHint(err error) string {
 	return "progress query: " + err.Error()
 }
 
-// dataConverter decodes heartbeat details. The SDK's client does not expose the converter it
-// was built with, so a process that turns payload encryption on says so here.
-var dataConverter = converter.GetDefaultDataConverter()
-
-// SetDataConverter sets the converter that decodes checkpoints (the one the client uses).
-func SetDataConverter(dc converter.DataConverter) {
-	if dc != nil {
-		dataConverter = dc
-	}
-}
-
-// overlayHeartbeats puts the live counts of running stages (their last checkpoint) into v.
-func overlayHeartbeats(v *View, pending []*pendingActivity) {
-	dc := dataConverter
+// overlayHeartbeats puts the live counts of running stages (their last checkpoint, decoded
+// with dc) into v.
+func overlayHeartbeats(v *View, pending []*pendingActivity, dc converter.DataConverter) {
 	for _, pa := range pending {
-		stage := stageOf(pa.GetActivityType().GetName())
+		stage := activities.StageOfActivity(pa.GetActivityType().GetName())
 		if stage == "" {
 			continue
 		}
@@ -174,16 +172,6 @@ func overlayHeartbeats(v *View, pending []*pendingActivity) {
 	}
 }
 
-// stageOf maps an activity type ("Users") to its stage ("users"); other activities ("").
-func stageOf(activityType string) string {
-	for _, s := range activities.Stages() {
-		if strings.EqualFold(s, activityType) {
-			return s
-		}
-	}
-	return ""
-}
-
 func findStage(v *View, stage string) *Stage {
 	for i := range v.Stages {
 		if v.Stages[i].Stage == stage {
@@ -196,11 +184,11 @@ func findStage(v *View, stage string) *Stage {
 
 // Watch calls show with a fresh View every interval until the sync closes or ctx ends, and
 // returns the last View.
-func Watch(ctx context.Context, c client.Client, workflowID, runID string, every time.Duration, show func(View)) (View, error) {
+func (src Source) Watch(ctx context.Context, workflowID, runID string, every time.Duration, show func(View)) (View, error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		v, err := FetchRun(ctx, c, workflowID, runID)
+		v, err := src.Fetch(ctx, workflowID, runID)
 		if err != nil {
 			return v, err
 		}

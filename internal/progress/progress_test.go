@@ -35,7 +35,7 @@ func TestOverlayHeartbeats(t *testing.T) {
 			LastFailure: &failurepb.Failure{Message: "jumpcloud: 503"}},
 		{ActivityType: &commonpb.ActivityType{Name: "Sweep"}},
 		{ActivityType: &commonpb.ActivityType{Name: "Apps"}}, // no heartbeat yet
-	})
+	}, converter.GetDefaultDataConverter())
 	u := v.Stages[0]
 	if !u.Live || u.Counts.Read["users"] != 300 || u.Attempt != 2 || u.LastError != "jumpcloud: 503" {
 		t.Fatalf("users stage: %+v", u)

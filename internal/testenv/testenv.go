@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -32,6 +32,7 @@ import (
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/sim/simcheck"
+	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
 
@@ -78,15 +79,13 @@ func StartTemporal(cliPath, dbFile string) (*Temporal, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  cliPath,
-		DBFilename:    dbFile,
-		LogLevel:      "error",
-		ClientOptions: &client.Options{Logger: quietLogger()},
-		SearchAttributes: temporal.NewSearchAttributes(
-			activities.SearchAttribute.ValueSet(""),
-		),
-		Stdout: os.Stderr,
-		Stderr: os.Stderr,
+		ExistingPath:     cliPath,
+		DBFilename:       dbFile,
+		LogLevel:         "error",
+		ClientOptions:    &client.Options{Logger: quietLogger()},
+		SearchAttributes: temporalnames.IntegrationAttributes(""),
+		Stdout:           os.Stderr,
+		Stderr:           os.Stderr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the Temporal dev server: %w", err)
@@ -98,6 +97,32 @@ func StartTemporal(cliPath, dbFile string) (*Temporal, error) {
 func (t *Temporal) Stop() {
 	t.Client.Close()
 	_ = t.Server.Stop()
+}
+
+// SharedTemporal is the in-memory dev server the tests of one package share: the first test
+// that needs it starts it, and the package's TestMain stops it.
+type SharedTemporal struct {
+	once sync.Once
+	env  *Temporal
+	err  error
+}
+
+// Get returns the shared server, starting it on first use; the test fails when it cannot.
+func (s *SharedTemporal) Get(t testing.TB) *Temporal {
+	t.Helper()
+	cli := TemporalCLI(t)
+	s.once.Do(func() { s.env, s.err = StartTemporal(cli, "") })
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.env
+}
+
+// Stop stops the shared server, if a test started it.
+func (s *SharedTemporal) Stop() {
+	if s.env != nil {
+		s.env.Stop()
+	}
 }
 
 // quietLogger keeps the SDK's warnings and errors and drops its per-task chatter.

@@ -1,0 +1,60 @@
+package activities
+
+import "go.temporal.io/sdk/activity"
+
+// Activity names: what the worker registers each activity under, and the activity types that
+// workflow histories record. Running syncs replay against them, so none may change.
+const (
+	ActivityValidate           = "Validate"
+	ActivityReadBaseline       = "ReadBaseline"
+	ActivityRecordBaseline     = "RecordBaseline"
+	ActivityLastSuccessfulSync = "LastSuccessfulSync"
+	ActivitySweep              = "Sweep"
+	ActivityUsers              = "Users"
+	ActivityAdmins             = "Admins"
+	ActivityGroups             = "Groups"
+	ActivityApps               = "Apps"
+)
+
+// StageActivity names the activity that runs each stage.
+var StageActivity = map[string]string{
+	StageUsers:  ActivityUsers,
+	StageAdmins: ActivityAdmins,
+	StageGroups: ActivityGroups,
+	StageApps:   ActivityApps,
+}
+
+// StageOfActivity is the stage an activity type runs, or "" for an activity that is no stage.
+func StageOfActivity(activityType string) string {
+	for stage, name := range StageActivity {
+		if name == activityType {
+			return stage
+		}
+	}
+	return ""
+}
+
+// Registry is what registering activities needs (workers and the SDK's test environments).
+type Registry interface {
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}
+
+// Register registers every activity of a under its name.
+func Register(r Registry, a *Activities) {
+	for _, act := range []struct {
+		name string
+		fn   any
+	}{
+		{ActivityValidate, a.Validate},
+		{ActivityReadBaseline, a.ReadBaseline},
+		{ActivityRecordBaseline, a.RecordBaseline},
+		{ActivityLastSuccessfulSync, a.LastSuccessfulSync},
+		{ActivitySweep, a.Sweep},
+		{ActivityUsers, a.Users},
+		{ActivityAdmins, a.Admins},
+		{ActivityGroups, a.Groups},
+		{ActivityApps, a.Apps},
+	} {
+		r.RegisterActivityWithOptions(act.fn, activity.RegisterOptions{Name: act.name})
+	}
+}

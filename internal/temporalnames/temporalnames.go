@@ -1,0 +1,79 @@
+// Package temporalnames holds every name the connector gives things in Temporal: the task
+// queue, workflow types and ids, the progress query, the search attribute, and the
+// visibility queries that find an integration's syncs. Workflow histories, schedules and
+// running syncs refer to these strings, so none of them may change.
+package temporalnames
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+const (
+	// TaskQueue is the default task queue of the workers.
+	TaskQueue = "jcsync"
+	// SyncWorkflow is the registered name of the sync workflow.
+	SyncWorkflow = "SyncWorkflow"
+	// ValidateWorkflow is the registered name of the credential check.
+	ValidateWorkflow = "ValidateWorkflow"
+	// ProgressQuery returns a sync's progress while it runs (and after).
+	ProgressQuery = "progress"
+)
+
+// prefix starts every workflow and schedule id of the connector.
+const prefix = "jcsync-"
+
+// SyncID is the workflow id every sync of an integration runs under. Temporal runs one open
+// workflow per id, so two syncs of one integration never run at once.
+func SyncID(integration string) string { return prefix + integration }
+
+// ScheduleID is the id of an integration's schedule. Its action's workflow id is SyncID: the
+// schedule appends the start time to it, so scheduled runs never collide with a manual sync.
+func ScheduleID(integration string) string { return prefix + integration }
+
+// ValidateID is the workflow id of one credential check: unique, since checks are cheap and
+// may run alongside a sync.
+func ValidateID(integration string, at time.Time) string {
+	return fmt.Sprintf("%svalidate-%s-%d", prefix, integration, at.UnixNano())
+}
+
+// IntegrationOf is the integration a SyncID or ScheduleID names.
+func IntegrationOf(id string) string { return strings.TrimPrefix(id, prefix) }
+
+// SearchAttrIntegration is the Keyword search attribute every sync carries: it lets the Web
+// UI filter syncs by integration, and the starter find an integration's syncs.
+const SearchAttrIntegration = "JCSyncIntegration"
+
+// IntegrationKey is the typed key of SearchAttrIntegration.
+var IntegrationKey = temporal.NewSearchAttributeKeyKeyword(SearchAttrIntegration)
+
+// IntegrationAttributes are the search attributes a sync of integration starts with.
+func IntegrationAttributes(integration string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(IntegrationKey.ValueSet(integration))
+}
+
+// Conditions of visibility queries, for IntegrationQuery.
+const (
+	IsSync      = "WorkflowType = '" + SyncWorkflow + "'"
+	IsRunning   = "ExecutionStatus = 'Running'"
+	IsCompleted = "ExecutionStatus = 'Completed'"
+	IsClosed    = "ExecutionStatus != 'Running'"
+)
+
+// IntegrationQuery is the visibility query for the workflows of an integration that meet
+// every condition of and.
+func IntegrationQuery(integration string, and ...string) string {
+	q := fmt.Sprintf("%s = '%s'", SearchAttrIntegration, Escape(integration))
+	for _, c := range and {
+		q += " AND " + c
+	}
+	return q
+}
+
+// Escape keeps a name from breaking out of a quoted string of a visibility query.
+func Escape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
+}

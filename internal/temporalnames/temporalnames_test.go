@@ -1,0 +1,31 @@
+package temporalnames
+
+import (
+	"testing"
+	"time"
+)
+
+func TestIDs(t *testing.T) {
+	if got := SyncID("acme"); got != "jcsync-acme" {
+		t.Fatalf("SyncID: %q", got)
+	}
+	if got := ScheduleID("acme"); got != "jcsync-acme" {
+		t.Fatalf("ScheduleID: %q", got)
+	}
+	if got := IntegrationOf(SyncID("a-b")); got != "a-b" {
+		t.Fatalf("IntegrationOf: %q", got)
+	}
+	if got := ValidateID("acme", time.Unix(0, 42)); got != "jcsync-validate-acme-42" {
+		t.Fatalf("ValidateID: %q", got)
+	}
+}
+
+func TestIntegrationQuery(t *testing.T) {
+	if got, want := IntegrationQuery(`it's\x`, IsSync, IsRunning),
+		`JCSyncIntegration = 'it\'s\\x' AND WorkflowType = 'SyncWorkflow' AND ExecutionStatus = 'Running'`; got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if got := IntegrationQuery("acme"); got != "JCSyncIntegration = 'acme'" {
+		t.Fatalf("no conditions: %s", got)
+	}
+}

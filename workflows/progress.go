@@ -1,0 +1,86 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"jcsync/activities"
+	"jcsync/internal/temporalnames"
+)
+
+// Stage statuses in Progress.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusDone      = "done"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+	StatusSkipped   = "skipped"
+)
+
+// StageProgress is one stage as the progress query shows it.
+type StageProgress struct {
+	Stage    string                  `json:"stage"`
+	Status   string                  `json:"status"`
+	Result   *activities.StageResult `json:"result,omitempty"`
+	Error    string                  `json:"error,omitempty"`
+	Started  time.Time               `json:"started,omitempty"`
+	Finished time.Time               `json:"finished,omitempty"`
+}
+
+// Progress is the answer of the progress query. Counts of running stages live in their
+// heartbeat checkpoints (see the starter's progress view, which merges both).
+type Progress struct {
+	Integration string          `json:"integration"`
+	DryRun      bool            `json:"dryRun,omitempty"`
+	Phase       string          `json:"phase"`
+	Stages      []StageProgress `json:"stages"`
+	Started     time.Time       `json:"started"`
+}
+
+// stageOrder is every stage, in the order a sync runs them: the progress query lists them
+// all from the start.
+var stageOrder = []string{activities.StageUsers, activities.StageAdmins, activities.StageGroups, activities.StageApps}
+
+// startProgress answers the progress query from now on, and sets the search attribute that
+// lets the Web UI filter by integration; whoever started the workflow need not set it.
+func startProgress(ctx workflow.Context, in SyncInput) (*Progress, error) {
+	p := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: workflow.Now(ctx)}
+	for _, s := range stageOrder {
+		p.Stages = append(p.Stages, StageProgress{Stage: s, Status: StatusPending})
+	}
+	if err := workflow.SetQueryHandler(ctx, temporalnames.ProgressQuery, func() (*Progress, error) { return p, nil }); err != nil {
+		return nil, fmt.Errorf("register progress query: %w", err)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalnames.IntegrationKey.ValueSet(in.Integration)); err != nil {
+		return nil, fmt.Errorf("set search attribute: %w", err)
+	}
+	return p, nil
+}
+
+// fail ends the sync with err.
+func (p *Progress) fail(err error) (*SyncResult, error) {
+	p.Phase = StatusFailed
+	return nil, err
+}
+
+// done ends the sync with r.
+func (p *Progress) done(ctx workflow.Context, r *SyncResult) (*SyncResult, error) {
+	p.Phase = StatusDone
+	r.FinishedAt = workflow.Now(ctx)
+	r.Duration = r.FinishedAt.Sub(r.StartedAt)
+	return r, nil
+}
+
+// stage is the progress of one stage.
+func (p *Progress) stage(name string) *StageProgress {
+	for i := range p.Stages {
+		if p.Stages[i].Stage == name {
+			return &p.Stages[i]
+		}
+	}
+	p.Stages = append(p.Stages, StageProgress{Stage: name})
+	return &p.Stages[len(p.Stages)-1]
+}
