@@ -13,15 +13,8 @@ import (
 	"jcsync/internal/temporalnames"
 )
 
-// SearchAttrIntegration is the Keyword search attribute every sync carries: it lets the Web
-// UI filter syncs by integration, and the next sync find the last successful one cheaply.
-const SearchAttrIntegration = temporalnames.SearchAttrIntegration
-
 // MemoCounts is the memo key under which a successful sync leaves its counts.
 const MemoCounts = "jcsync.counts"
-
-// SearchAttribute is the typed key of SearchAttrIntegration.
-var SearchAttribute = temporalnames.IntegrationKey
 
 // Baseline is what the last successful sync of an integration read from JumpCloud.
 type Baseline struct {
@@ -38,7 +31,7 @@ func (a *Activities) LastSuccessfulSync(ctx context.Context, integration string)
 	if a.Temporal == nil {
 		return Baseline{}, nil
 	}
-	q := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Completed'", SearchAttrIntegration, escapeQuery(integration))
+	q := temporalnames.IntegrationQuery(integration, temporalnames.IsCompleted)
 	resp, err := a.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 20})
 	if err != nil {
 		return Baseline{}, fmt.Errorf("find the last successful sync of %q: %w", integration, err)
@@ -64,17 +57,6 @@ func (a *Activities) LastSuccessfulSync(ctx context.Context, integration string)
 		best = Baseline{Found: true, WorkflowID: ex.GetExecution().GetWorkflowId(), RunID: ex.GetExecution().GetRunId(), ClosedAt: closed, Counts: c}
 	}
 	return best, nil
-}
-
-func escapeQuery(s string) string {
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r == '\'' || r == '\\' {
-			out = append(out, '\\')
-		}
-		out = append(out, r)
-	}
-	return string(out)
 }
 
 // DefaultSweepMargin is how far before the run's first acceptedTimestamp the sweep's cutoff

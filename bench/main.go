@@ -36,6 +36,7 @@ import (
 
 	"jcsync/internal/sim/control"
 	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
 
@@ -350,7 +351,7 @@ func runChurn(ctx context.Context, binDir string, sc scenario, logw io.Writer) (
 	// Every sync runs under the integration's own id, as production's do, so none hands over
 	// to a child; the syncs follow each other closely, and the default 2-minute sweep margin
 	// would defer each one's deletions to a later sync.
-	id := workflows.WorkflowID(benchIntegration)
+	id := temporalnames.SyncID(benchIntegration)
 	in := workflows.SyncInput{Integration: benchIntegration, SweepMargin: time.Second}
 
 	if err := post(st.ctl+"/window/begin", http.StatusNoContent, nil); err != nil {
@@ -483,7 +484,7 @@ func (st *stack) close() {
 
 // startSync starts one sync under id.
 func (st *stack) startSync(ctx context.Context, id string, in workflows.SyncInput) (client.WorkflowRun, error) {
-	run, err := st.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: st.queue}, workflows.WorkflowName, in)
+	run, err := st.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: st.queue}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		return nil, fmt.Errorf("start the sync: %w", err)
 	}

@@ -28,6 +28,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"jcsync/internal/config"
+	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
@@ -236,9 +237,9 @@ func startSync(t *testing.T, c client.Client, queue string, in workflows.SyncInp
 		in.SweepMargin = time.Millisecond
 	}
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID:        workflows.WorkflowID(in.Integration),
+		ID:        temporalnames.SyncID(in.Integration),
 		TaskQueue: queue,
-	}, workflows.WorkflowName, in)
+	}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		t.Fatalf("start sync: %v", err)
 	}

@@ -13,13 +13,6 @@ import (
 	"jcsync/internal/temporalnames"
 )
 
-// WorkflowName is the registered name of SyncWorkflow (temporalnames.SyncWorkflow).
-const WorkflowName = temporalnames.SyncWorkflow
-
-// WorkflowID is the workflow id every sync of an integration runs under
-// (temporalnames.SyncID).
-func WorkflowID(integration string) string { return temporalnames.SyncID(integration) }
-
 // SyncInput names an integration and the options of one sync. Never a secret.
 type SyncInput struct {
 	Integration string `json:"integration"`

@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"jcsync/activities"
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/temporalnames"
 )
 
 // StartSimsWith is StartSims with the simulators' options chosen by the test (a multi-tenant
@@ -78,7 +77,7 @@ func (p *PersistentTemporal) start() (*testsuite.DevServer, client.Client, error
 		DBFilename:       p.db,
 		LogLevel:         "error",
 		ClientOptions:    &client.Options{HostPort: p.HostPort, Logger: quietLogger()},
-		SearchAttributes: temporal.NewSearchAttributes(activities.SearchAttribute.ValueSet("")),
+		SearchAttributes: temporalnames.IntegrationAttributes(""),
 		Stdout:           os.Stderr,
 		Stderr:           os.Stderr,
 	})
