@@ -38,7 +38,7 @@ const MaxBodyBytes = 32 << 20
 // Options configures a Client. Zero values take the documented defaults.
 type Options struct {
 	BaseURL string // default DefaultBaseURL; EUBaseURL for the EU data centre
-	APIKey  string // required; never logged or put in an error
+	APIKey  string // required unless ServiceAccount is set; never logged or put in an error
 	OrgID   string // sent as x-org-id when set (multi-tenant admins need it)
 	// HTTPClient is copied, never mutated; default: a client with a 30 s timeout.
 	HTTPClient *http.Client
@@ -51,6 +51,8 @@ type Options struct {
 	MaxRetryWait time.Duration // cap on any single wait, Retry-After included; default 60 s
 	PageSize     int           // default and max MaxPageSize
 	OnRequest    func(RequestInfo)
+	// ServiceAccount, in place of APIKey, authenticates with its OAuth bearer token.
+	ServiceAccount *ServiceAccount
 }
 
 // String keeps the key out of any %v / %+v of the options.
@@ -97,7 +99,7 @@ type Client struct {
 
 // New validates opts and builds a Client.
 func New(opts Options) (*Client, error) {
-	if strings.TrimSpace(opts.APIKey) == "" {
+	if strings.TrimSpace(opts.APIKey) == "" && opts.ServiceAccount == nil {
 		return nil, &configError{"APIKey is empty"}
 	}
 	// A key with control characters could split headers; refuse it before it reaches the wire.
@@ -155,6 +157,9 @@ func New(opts Options) (*Client, error) {
 	hc.CheckRedirect = httpretry.SameHostRedirects(func(r httpretry.Refusal) error {
 		return fmt.Errorf("%w (%s to %s)", ErrRedirectRefused, r.From.Host, r.To.Host)
 	}, hc.CheckRedirect)
+	if opts.ServiceAccount != nil {
+		hc.Transport = withServiceAccount(opts.ServiceAccount, hc.Transport)
+	}
 	c.hc = &hc
 	return c, nil
 }
@@ -274,7 +279,9 @@ func (c *Client) once(ctx context.Context, method, target string, body []byte) (
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("build request: %w", err)
 	}
-	req.Header.Set("x-api-key", c.key)
+	if c.key != "" {
+		req.Header.Set("x-api-key", c.key)
+	}
 	if c.orgID != "" {
 		req.Header.Set("x-org-id", c.orgID)
 	}
