@@ -42,6 +42,7 @@ type Server struct {
 	mux *http.ServeMux
 	k   knobs
 	cnt counters
+	oa  oauthState // service accounts (oauth.go)
 }
 
 // Bodies JumpCloud is observed to send (see the API notes, §5).
@@ -176,6 +177,10 @@ func state(r *http.Request) *reqState {
 
 // ServeHTTP applies latency and faults, the rate limit, authentication, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == TokenPath {
+		s.serveToken(w, r)
+		return
+	}
 	_, pattern := s.mux.Handler(r)
 	tmpl := pattern
 	if tmpl == "" {
@@ -217,6 +222,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // auth enforces x-api-key and x-org-id the way JumpCloud does.
 func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
 	key, accepted := r.Header.Get("x-api-key"), s.acceptedKey()
+	key, accepted = s.bearerAuth(r, key, accepted)
 	if accepted == "" || subtle.ConstantTimeCompare([]byte(key), []byte(accepted)) != 1 {
 		s.writeRaw(w, r, http.StatusUnauthorized, bodyBadKey)
 		return false
@@ -652,6 +658,9 @@ func (s *Server) listRadius(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) {
+	if s.serveOrgs(w, r) {
+		return
+	}
 	o := s.org
 	s.serveList(w, r, list{v1: true, n: 1, key: "orgs",
 		item: func(int) any {
