@@ -65,6 +65,7 @@ type Activities struct {
 	AuthomizeTuning func(*authomize.Options)
 
 	limiters sync.Map // org key → *rate.Limiter, shared by every stage of the same org
+	tokens   serviceAccounts
 }
 
 func (a *Activities) logger() *logrus.Logger {
@@ -116,6 +117,11 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 	if a.JumpCloudTuning != nil {
 		a.JumpCloudTuning(&opts)
 	}
+	sa, err := a.serviceAccount(in)
+	if err != nil {
+		return nil, err
+	}
+	opts.ServiceAccount = sa
 	c, err := jumpcloud.New(opts)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(

@@ -47,6 +47,7 @@ func load(path string, pol Policy) (Integrations, error) {
 	out := Integrations{}
 	for _, in := range ins {
 		in.JumpCloud.APIKeyFrom.File = relTo(dir, in.JumpCloud.APIKeyFrom.File)
+		in.JumpCloud.ClientSecretFrom.File = relTo(dir, in.JumpCloud.ClientSecretFrom.File)
 		in.Authomize.TokenFrom.File = relTo(dir, in.Authomize.TokenFrom.File)
 		out[in.Name] = in
 	}
@@ -210,7 +211,7 @@ func check(ins []Integration, pol Policy) error {
 
 func checkIntegration(p string, in Integration, pol Policy) []string {
 	var problems []string
-	if msg := checkRef(in.JumpCloud.APIKeyFrom); msg != "" {
+	if msg := checkRef(in.JumpCloud.APIKeyFrom); msg != "" && !in.JumpCloud.UsesServiceAccount() {
 		problems = append(problems, p+".jumpcloud.api_key: "+msg)
 	}
 	if msg := checkRef(in.Authomize.TokenFrom); msg != "" {
@@ -218,6 +219,7 @@ func checkIntegration(p string, in Integration, pol Policy) []string {
 	}
 	// A file's integration may allow plain http for itself; the fix names that setting first.
 	insecure, fix := pol.InsecureHTTP || in.InsecureHTTP, `"insecure_http": true in this integration, or `+insecureFix
+	problems = append(problems, checkServiceAccount(p+".jumpcloud", in.JumpCloud, insecure, fix)...)
 	if msg := checkBaseURL(p+".jumpcloud.base_url", in.JumpCloud.BaseURL, insecure, fix); msg != "" {
 		problems = append(problems, msg)
 	}
@@ -352,7 +354,7 @@ func FromEnv(getenv func(string) string) (Integration, bool, error) {
 func fromEnv(getenv func(string) string, pol Policy) (Integration, bool, error) {
 	key, keyFile := getenv(EnvJumpCloudAPIKey), getenv(EnvJumpCloudAPIKeyFile)
 	tok, tokFile := getenv(EnvAuthomizeToken), getenv(EnvAuthomizeTokenFile)
-	if key == "" && keyFile == "" && tok == "" && tokFile == "" {
+	if key == "" && keyFile == "" && tok == "" && tokFile == "" && !envHasServiceAccount(getenv) {
 		return Integration{}, false, nil
 	}
 	in := Integration{
@@ -372,7 +374,7 @@ func fromEnv(getenv func(string) string, pol Policy) (Integration, bool, error) 
 		in.Name = DefaultIntegrationName
 	}
 	var problems []string
-	in.JumpCloud.APIKeyFrom, problems = envRef(EnvJumpCloudAPIKey, key, EnvJumpCloudAPIKeyFile, keyFile, problems)
+	in.JumpCloud, problems = credentialFromEnv(getenv, in.JumpCloud, pol, problems)
 	in.Authomize.TokenFrom, problems = envRef(EnvAuthomizeToken, tok, EnvAuthomizeTokenFile, tokFile, problems)
 	if v := getenv(EnvJumpCloudIdentities); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -419,6 +421,9 @@ func envRef(name, val, fileName, file string, problems []string) (SecretRef, []s
 // Resolve returns in with APIKey and Token read from where their refs point. Errors name the
 // integration and the variable or file, never the value.
 func Resolve(in Integration, getenv func(string) string, readFile func(string) ([]byte, error)) (Integration, error) {
+	if in.JumpCloud.UsesServiceAccount() {
+		return resolveServiceAccount(in, getenv, readFile)
+	}
 	key, err := resolveRef(in.JumpCloud.APIKeyFrom, getenv, readFile)
 	if err != nil {
 		return Integration{}, fmt.Errorf("integration %q: JumpCloud API key: %w", in.Name, err)
