@@ -49,9 +49,10 @@ func (a *Activities) serviceAccount(in config.Integration) (*jumpcloud.ServiceAc
 	return actual.(*jumpcloud.ServiceAccount), nil
 }
 
-// ServiceAccountStats returns the token counters of an integration's service account, and
-// false when it has none on this worker (yet).
-func (a *Activities) ServiceAccountStats(integration string) (jumpcloud.ServiceAccountStats, bool) {
+// ServiceAccountStats returns the token counters of an integration's service account on a,
+// and false when it has none there (yet). (A function, not a method: every exported method
+// of Activities is registered as an activity.)
+func ServiceAccountStats(a *Activities, integration string) (jumpcloud.ServiceAccountStats, bool) {
 	var out jumpcloud.ServiceAccountStats
 	found := false
 	a.tokens.m.Range(func(k, v any) bool {
@@ -83,11 +84,11 @@ func jumpCloudCredentialError(integ config.Integration, err error) error {
 	var te *jumpcloud.TokenError
 	switch {
 	case errors.As(err, &te) && te.Rejected() && te.Code == "invalid_client":
-		msg = fmt.Sprintf("integration %q: JumpCloud does not know the service account's client id %q or its secret is wrong, expired or revoked (%v): check %s and %s (or the integration's client_id and client_secret), or issue a new secret in the console",
-			integ.Name, integ.JumpCloud.ClientID, te, config.EnvJumpCloudClientID, config.EnvJumpCloudClientSecret)
+		msg = fmt.Sprintf("integration %q: JumpCloud refused the service account's credentials (%s): check that %s (%q) names an existing service account and that %s is its current secret (a secret expires, and an administrator may have revoked it), or the integration's client_id and client_secret",
+			integ.Name, tokenCause(te), config.EnvJumpCloudClientID, integ.JumpCloud.ClientID, config.EnvJumpCloudClientSecret)
 	case errors.As(err, &te) && te.Rejected():
-		msg = fmt.Sprintf("integration %q: JumpCloud refused a token to the service account %q (%v): check %s and %s, and that the account may use the client-credentials grant",
-			integ.Name, integ.JumpCloud.ClientID, te, config.EnvJumpCloudClientID, config.EnvJumpCloudClientSecret)
+		msg = fmt.Sprintf("integration %q: JumpCloud refused a token to the service account %q (%s): check %s and %s, and that the account may use the client-credentials grant with scope %q",
+			integ.Name, integ.JumpCloud.ClientID, tokenCause(te), config.EnvJumpCloudClientID, config.EnvJumpCloudClientSecret, jumpcloud.TokenScope)
 	case errors.Is(err, jumpcloud.ErrUnauthorized):
 		msg = fmt.Sprintf("integration %q: JumpCloud rejected the service account's token (%v): check %s and %s; a multi-tenant account also needs %s",
 			integ.Name, err, config.EnvJumpCloudClientID, config.EnvJumpCloudClientSecret, config.EnvJumpCloudOrgID)
@@ -98,6 +99,16 @@ func jumpCloudCredentialError(integ config.Integration, err error) error {
 		return credentialError(integ.Name, err)
 	}
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeCredentials, nil)
+}
+
+// tokenCause is the short form of a refused token request: status, OAuth error code and the
+// endpoint's description (already scrubbed of the secret), and the token URL.
+func tokenCause(te *jumpcloud.TokenError) string {
+	s := fmt.Sprintf("%d %s", te.Status, te.Code)
+	if te.Description != "" {
+		s += ": " + te.Description
+	}
+	return s + ", from " + te.TokenURL
 }
 
 // ListOrganizations lists the JumpCloud organizations the integration's credential can see,

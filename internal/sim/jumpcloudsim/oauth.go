@@ -23,6 +23,14 @@ import (
 	"time"
 )
 
+// Descriptions of the two invalid_client answers. RFC 6749 allows an error_description;
+// whether JumpCloud sends one, and its words, is UNCONFIRMED: these follow the wording of
+// common OAuth servers, so the connector's messages can be checked to pass them on.
+const (
+	descUnknownClient = "Client authentication failed: the OAuth 2.0 client does not exist."
+	descBadSecret     = "Client authentication failed: the client secret does not match, has expired or was revoked."
+)
+
 // TokenPath is where the simulator serves the token endpoint.
 const TokenPath = "/oauth2/token"
 
@@ -154,14 +162,18 @@ func (s *Server) IssuedTokens() []string {
 // form-encoded body with grant_type=client_credentials.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	oa := s.oauth()
-	fail := func(status int, code string) {
+	fail := func(status int, code string, desc ...string) {
 		oa.mu.Lock()
 		oa.stats.Refused++
 		oa.mu.Unlock()
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="jumpcloud"`)
 		}
-		writeOAuth(w, status, `{"error":"`+code+`"}`)
+		body := `{"error":"` + code + `"`
+		if len(desc) > 0 {
+			body += `,"error_description":"` + desc[0] + `"`
+		}
+		writeOAuth(w, status, body+"}")
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -198,8 +210,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	lifetime, now := oa.lifetime, oa.now()
 	oa.mu.Unlock()
 	switch {
-	case !known || want == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1:
-		fail(http.StatusUnauthorized, "invalid_client")
+	case !known:
+		fail(http.StatusUnauthorized, "invalid_client", descUnknownClient)
+		return
+	case want == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1:
+		fail(http.StatusUnauthorized, "invalid_client", descBadSecret)
 		return
 	case r.PostForm.Get("grant_type") != "client_credentials":
 		fail(http.StatusBadRequest, "unsupported_grant_type")
