@@ -44,6 +44,7 @@ type oauthState struct {
 	clients  map[string]string // client id → secret ("" once revoked)
 	lifetime time.Duration
 	tokens   map[string]issued // access token → what it is
+	all      []string          // every token ever issued, revoked ones too (for scans)
 	orgs     []Organization
 	now      func() time.Time
 	stats    TokenStats
@@ -145,17 +146,13 @@ func (s *Server) TokenStats() TokenStats {
 	return oa.stats
 }
 
-// IssuedTokens returns every token still valid or expired that the simulator handed out and
-// has not revoked, for tests that scan for them.
+// IssuedTokens returns every token the simulator ever handed out, expired and revoked ones
+// too, for tests that scan for them.
 func (s *Server) IssuedTokens() []string {
 	oa := s.oauth()
 	oa.mu.Lock()
 	defer oa.mu.Unlock()
-	out := make([]string, 0, len(oa.tokens))
-	for t := range oa.tokens {
-		out = append(out, t)
-	}
-	return out
+	return append([]string(nil), oa.all...)
 }
 
 // serveToken is POST /oauth2/token: client credentials in HTTP Basic auth only, a
@@ -228,6 +225,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	tok := "jcsim_at_" + hex.EncodeToString(b)
 	oa.mu.Lock()
 	oa.tokens[tok] = issued{client: id, expires: now.Add(lifetime)}
+	oa.all = append(oa.all, tok)
 	oa.stats.Issued++
 	oa.mu.Unlock()
 	secs := max(1, int(lifetime/time.Second))
