@@ -29,8 +29,7 @@ func serviceAccountEnv(t *testing.T, vars map[string]string) *testenv.Sims {
 	for k, v := range vars {
 		env[k] = v
 	}
-	var sims *testenv.Sims
-	sims = setupEnv(t, env)
+	sims := setupEnv(t, env)
 	sims.JC.AddServiceAccount(svcClientID, svcSecret)
 	old := getenv
 	getenv = func(k string) string {

@@ -67,8 +67,9 @@ func requireNoCredentials(t *testing.T, jc *jumpcloudsim.Server, where, text str
 // its token before each expires, shares it across stages, and ends with the exact snapshot.
 func TestE2EServiceAccountTokensRefreshDuringASync(t *testing.T) {
 	const lifetime = time.Second
-	e, acts := newServiceAccountE2E(t, jumpcloudsim.GenConfig{Seed: 21, Users: 1500, Groups: 80, Admins: 6, Apps: 20}, lifetime, nil)
-	e.sims.JC.SetLatency(40 * time.Millisecond) // a sync of several lifetimes
+	// 40 requests a second make the sync's ~150 requests last several token lifetimes.
+	e, acts := newServiceAccountE2E(t, jumpcloudsim.GenConfig{Seed: 21, Users: 1500, Groups: 80, Admins: 6, Apps: 20}, lifetime,
+		func(in *config.Integration) { in.JumpCloud.RPS = 40 })
 	started := time.Now()
 	res, run, err := e.sync(workflows.SyncInput{})
 	if err != nil {

@@ -65,6 +65,19 @@ func saClient(t *testing.T, url string, sa *jumpcloud.ServiceAccount) *jumpcloud
 	return newClient(t, opts)
 }
 
+// validatedClient is a client of a fresh simulator whose service account already holds a
+// token (one validated request).
+func validatedClient(t *testing.T) (*jumpcloudsim.Server, *jumpcloud.ServiceAccount, *jumpcloud.Client) {
+	t.Helper()
+	ts, sim := saSim(t, time.Hour)
+	sa := newSA(t, ts.URL, clientID, clientSecret)
+	c := saClient(t, ts.URL, sa)
+	if err := c.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return sim, sa, c
+}
+
 func TestServiceAccountCachesAndRefreshesBeforeExpiry(t *testing.T) {
 	ts, sim := saSim(t, 10*time.Minute)
 	sa := newSA(t, ts.URL, clientID, clientSecret)
@@ -97,13 +110,8 @@ func TestServiceAccountCachesAndRefreshesBeforeExpiry(t *testing.T) {
 }
 
 func TestServiceAccount401RefreshesOnceAndRepeats(t *testing.T) {
-	ts, sim := saSim(t, time.Hour)
-	sa := newSA(t, ts.URL, clientID, clientSecret)
-	c := saClient(t, ts.URL, sa)
+	sim, sa, c := validatedClient(t)
 	ctx := context.Background()
-	if err := c.Validate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// The token dies early (JumpCloud's clock, a revoked session): concurrent requests that
 	// all get 401 cause one new token, and every request succeeds.
 	sim.ExpireTokens()
@@ -161,13 +169,8 @@ func TestServiceAccountRejectionsFailAtOnceWithoutSecrets(t *testing.T) {
 }
 
 func TestServiceAccountRevokedMidUse(t *testing.T) {
-	ts, sim := saSim(t, time.Hour)
-	sa := newSA(t, ts.URL, clientID, clientSecret)
-	c := saClient(t, ts.URL, sa)
+	sim, sa, c := validatedClient(t)
 	ctx := context.Background()
-	if err := c.Validate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	sim.RevokeSecret(clientID)
 	err := c.Validate(ctx)
 	if !errors.Is(err, jumpcloud.ErrTokenRejected) {
