@@ -66,6 +66,7 @@ type Activities struct {
 	Retries RequestRetries
 
 	limiters sync.Map // org key → *rate.Limiter, shared by every stage of the same org
+	tokens   serviceAccounts
 }
 
 // RequestRetries are the retry settings of both API clients, for one request.
@@ -109,15 +110,20 @@ func (a *Activities) limiter(in config.Integration) *rate.Limiter {
 }
 
 func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error) {
+	sa, err := a.serviceAccount(in)
+	if err != nil {
+		return nil, err
+	}
 	return newClient(in, "JumpCloud", jumpcloud.New, jumpcloud.Options{
-		BaseURL:      in.JumpCloud.BaseURL,
-		APIKey:       in.JumpCloud.APIKey,
-		OrgID:        in.JumpCloud.OrgID,
-		HTTPClient:   a.HTTPClient,
-		Limiter:      a.limiter(in),
-		MaxAttempts:  a.Retries.MaxAttempts,
-		BaseBackoff:  a.Retries.BaseBackoff,
-		MaxRetryWait: a.Retries.MaxRetryWait,
+		BaseURL:        in.JumpCloud.BaseURL,
+		APIKey:         in.JumpCloud.APIKey,
+		ServiceAccount: sa,
+		OrgID:          in.JumpCloud.OrgID,
+		HTTPClient:     a.HTTPClient,
+		Limiter:        a.limiter(in),
+		MaxAttempts:    a.Retries.MaxAttempts,
+		BaseBackoff:    a.Retries.BaseBackoff,
+		MaxRetryWait:   a.Retries.MaxRetryWait,
 		OnRequest: func(info jumpcloud.RequestInfo) {
 			if a.Observer != nil {
 				a.Observer.JumpCloudRequest(in.Name, info)

@@ -30,6 +30,8 @@ type ValidateResult struct {
 	OwnerID string `json:"ownerId,omitempty"`
 	// AdminRoles are the roles of the administrator whose key is used, when it is named.
 	AdminRoles []string `json:"adminRoles,omitempty"`
+	// Credential is the kind of JumpCloud credential checked (config.JumpCloud.CredentialKind).
+	Credential string `json:"credential,omitempty"`
 }
 
 // Validate checks the JumpCloud key (and org), the Authomize token and the app id with one
@@ -47,12 +49,13 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateRe
 // (`starter setup` does, before the app exists: requireApp false skips the app check).
 func Check(ctx context.Context, a *Activities, integ config.Integration, requireApp bool) (ValidateResult, error) {
 	out := ValidateResult{Integration: integ.Name, AppID: integ.Authomize.AppID}
+	out.Credential = integ.JumpCloud.CredentialKind()
 	jc, err := a.jumpCloud(integ)
 	if err != nil {
 		return out, err
 	}
 	if err := jc.Validate(ctx); err != nil {
-		return out, credentialError(integ.Name, err)
+		return out, jumpCloudCredentialError(integ, err)
 	}
 	az, err := a.authomize(integ)
 	if err != nil {
@@ -91,6 +94,9 @@ func Check(ctx context.Context, a *Activities, integ config.Integration, require
 // Warnings name the role, not the person: they end up in the workflow history.
 func checkAdmin(ctx context.Context, integ config.Integration, adminsOf *adminList, out *ValidateResult) error {
 	email := strings.TrimSpace(integ.JumpCloud.AdminEmail)
+	if integ.JumpCloud.UsesServiceAccount() && email == "" {
+		return nil // a service account is no administrator; its role is the console's to show
+	}
 	if email == "" {
 		out.Warnings = append(out.Warnings, "JUMPCLOUD_ADMIN_EMAIL (jumpcloud.admin_email) is not set: the check that the key belongs to a Read Only administrator was skipped")
 		return nil

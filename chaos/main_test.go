@@ -134,6 +134,7 @@ type procOptions struct {
 	in        config.Integration
 	logFormat string // text or json
 	rps       int
+	env       []string // more variables, e.g. a service account's
 }
 
 // startWorkerProc starts a worker process for one integration, configured the way an
@@ -168,6 +169,7 @@ func startWorkerProc(t *testing.T, o procOptions) *workerProc {
 		config.EnvAuthomizeAppID + "=" + o.in.Authomize.AppID,
 		config.EnvIntegrationName + "=" + o.in.Name,
 	}
+	cmd.Env = append(cmd.Env, o.env...)
 	w := &workerProc{cmd: cmd, out: &lockedBuffer{}, metrics: metrics, exited: make(chan struct{}), label: o.in.Name + "/" + o.logFormat}
 	cmd.Stdout, cmd.Stderr = w.out, w.out
 	if err := cmd.Start(); err != nil {

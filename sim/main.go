@@ -42,6 +42,7 @@ type options struct {
 	rateBurst                   int
 	noRetryAfter, identities    bool
 	apiKey, token, appID        string
+	oauth                       oauthOptions
 }
 
 func main() {
@@ -88,6 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.apiKey, "api-key", demoJumpCloudKey, "the one JumpCloud API key the simulator accepts")
 	fs.StringVar(&o.token, "token", demoAuthomizeKey, "the one Authomize token the simulator accepts")
 	fs.StringVar(&o.appID, "app-id", demoAuthomizeApp, "the Authomize app that exists")
+	o.oauth.addFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -113,6 +115,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	jc := jumpcloudsim.New(org, jumpcloudsim.Options{APIKey: o.apiKey})
 	az := authomizesim.New(authomizesim.Options{Tokens: []string{o.token}, Apps: []string{o.appID}})
+	if err := o.oauth.apply(jc, org.ID); err != nil {
+		fmt.Fprintf(stderr, "sim: %v\n", err)
+		return 2
+	}
 	if o.latency > 0 {
 		jc.SetLatency(o.latency)
 	}
@@ -163,6 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Authomize simulator: http://%s\n", azLn.Addr())
 	fmt.Fprintf(stdout, "demo credentials (fake, simulator only): JUMPCLOUD_API_KEY=%s AUTHOMIZE_TOKEN=%s AUTHOMIZE_APP_ID=%s\n",
 		o.apiKey, o.token, o.appID)
+	o.oauth.print(stdout, jcLn.Addr().String())
 
 	code := 0
 	select {

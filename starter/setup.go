@@ -20,6 +20,8 @@ const setupExamples = `  # one integration from the environment (JUMPCLOUD_API_K
   starter setup
   # one integration of a config file
   starter setup --config integrations.json --integration acme
+  # a multi-tenant credential: list the organizations it sees, to pick JUMPCLOUD_ORG_ID
+  starter setup --list-orgs
 `
 
 // setupResult is what `starter setup` did, for --output json.
@@ -41,11 +43,13 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var c common
 	var file string
 	var timeout time.Duration
+	var orgs bool
 	fs := newFlags("setup", "Checks an integration's JumpCloud and Authomize credentials and creates (or names) its Authomize\napp. Idempotent: a second run finds the app it created.", setupExamples, &c, stderr)
 	addIntegration(fs, &c)
 	addOutput(fs, &c)
 	fs.StringVar(&file, "config", getenv(config.EnvConfigFile), "JSON file of integrations (env "+config.EnvConfigFile+")")
 	fs.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
+	fs.BoolVar(&orgs, "list-orgs", false, "only list the JumpCloud organizations the credential can see (ids and names), to choose JUMPCLOUD_ORG_ID")
 	if code, done := parse(fs, args, &c, stderr); done {
 		return code
 	}
@@ -64,6 +68,9 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "setup", err)
 	}
 	acts := &activities.Activities{Integrations: ins, Log: log}
+	if orgs {
+		return listOrgs(ctx, acts, integ, c.output, stdout, stderr)
+	}
 	check, err := activities.Check(ctx, acts, integ, false)
 	if err != nil {
 		return fail(stderr, "setup", errors.New(failureMessage(err)))
@@ -135,7 +142,7 @@ func ensureApp(ctx context.Context, integ config.Integration) (setupResult, erro
 
 func printSetup(w io.Writer, integ config.Integration, r setupResult) {
 	fmt.Fprintf(w, "integration %s: setup OK\n", integ.Name)
-	fmt.Fprintf(w, "  JumpCloud: key accepted")
+	fmt.Fprintf(w, "  %s", credentialAccepted(r.Check.Credential))
 	if len(r.Check.AdminRoles) > 0 {
 		fmt.Fprintf(w, "; administrator %s holds %s", integ.JumpCloud.AdminEmail, strings.Join(r.Check.AdminRoles, ", "))
 	}

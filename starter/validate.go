@@ -59,7 +59,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if c.output == "json" {
 		return writeJSON(stdout, stderr, map[string]any{"integration": c.integration, "ok": true, "result": res})
 	}
-	fmt.Fprintf(stdout, "integration %s: credentials OK\n  JumpCloud: key accepted", c.integration)
+	fmt.Fprintf(stdout, "integration %s: credentials OK\n  %s", c.integration, credentialAccepted(res.Credential))
 	if len(res.AdminRoles) > 0 {
 		fmt.Fprintf(stdout, "; its administrator holds %s", strings.Join(res.AdminRoles, ", "))
 	}

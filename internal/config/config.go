@@ -34,6 +34,14 @@ type JumpCloud struct {
 	APIKeyFrom SecretRef `json:"api_key"`
 	// RPS is the request rate this org's key may use; 0 takes the worker's default.
 	RPS float64 `json:"rps,omitempty"`
+
+	// ClientID and ClientSecretFrom name a JumpCloud service account, in place of the API key
+	// (serviceaccount.go). ClientSecret is resolved from ClientSecretFrom, never read from the
+	// file itself. TokenURL overrides the token endpoint, which otherwise follows the region.
+	ClientID         string    `json:"client_id,omitempty"`
+	ClientSecret     string    `json:"-"`
+	ClientSecretFrom SecretRef `json:"client_secret"`
+	TokenURL         string    `json:"token_url,omitempty"`
 }
 
 // Authomize is the Authomize side of an integration.

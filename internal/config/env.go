@@ -78,7 +78,7 @@ func FromEnv(getenv func(string) string) (Integration, bool, error) {
 func fromEnv(getenv func(string) string, pol Policy) (Integration, bool, error) {
 	key, keyFile := getenv(EnvJumpCloudAPIKey), getenv(EnvJumpCloudAPIKeyFile)
 	tok, tokFile := getenv(EnvAuthomizeToken), getenv(EnvAuthomizeTokenFile)
-	if key == "" && keyFile == "" && tok == "" && tokFile == "" {
+	if key == "" && keyFile == "" && tok == "" && tokFile == "" && !envHasServiceAccount(getenv) {
 		return Integration{}, false, nil
 	}
 	in := Integration{
@@ -98,7 +98,7 @@ func fromEnv(getenv func(string) string, pol Policy) (Integration, bool, error) 
 		in.Name = DefaultIntegrationName
 	}
 	var problems []string
-	in.JumpCloud.APIKeyFrom, problems = envRef(EnvJumpCloudAPIKey, key, EnvJumpCloudAPIKeyFile, keyFile, problems)
+	in.JumpCloud, problems = credentialFromEnv(getenv, in.JumpCloud, pol, problems)
 	in.Authomize.TokenFrom, problems = envRef(EnvAuthomizeToken, tok, EnvAuthomizeTokenFile, tokFile, problems)
 	if v := getenv(EnvJumpCloudIdentities); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -30,6 +30,7 @@ func load(path string, pol Policy) (Integrations, error) {
 	out := Integrations{}
 	for _, in := range ins {
 		in.JumpCloud.APIKeyFrom.File = relTo(dir, in.JumpCloud.APIKeyFrom.File)
+		in.JumpCloud.ClientSecretFrom.File = relTo(dir, in.JumpCloud.ClientSecretFrom.File)
 		in.Authomize.TokenFrom.File = relTo(dir, in.Authomize.TokenFrom.File)
 		out[in.Name] = in
 	}

@@ -166,7 +166,7 @@ func check(ins []Integration, pol Policy) error {
 
 func checkIntegration(p string, in Integration, pol Policy) []string {
 	var problems []string
-	if msg := checkRef(in.JumpCloud.APIKeyFrom); msg != "" {
+	if msg := checkRef(in.JumpCloud.APIKeyFrom); msg != "" && !in.JumpCloud.UsesServiceAccount() {
 		problems = append(problems, p+".jumpcloud.api_key: "+msg)
 	}
 	if msg := checkRef(in.Authomize.TokenFrom); msg != "" {
@@ -174,6 +174,7 @@ func checkIntegration(p string, in Integration, pol Policy) []string {
 	}
 	// A file's integration may allow plain http for itself; the fix names that setting first.
 	insecure, fix := pol.InsecureHTTP || in.InsecureHTTP, `"insecure_http": true in this integration, or `+insecureFix
+	problems = append(problems, checkServiceAccount(p+".jumpcloud", in.JumpCloud, insecure, fix)...)
 	if msg := checkBaseURL(p+".jumpcloud.base_url", in.JumpCloud.BaseURL, insecure, fix); msg != "" {
 		problems = append(problems, msg)
 	}

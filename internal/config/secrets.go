@@ -10,6 +10,9 @@ import (
 // Resolve returns in with APIKey and Token read from where their refs point. Errors name the
 // integration and the variable or file, never the value.
 func Resolve(in Integration, getenv func(string) string, readFile func(string) ([]byte, error)) (Integration, error) {
+	if in.JumpCloud.UsesServiceAccount() {
+		return resolveServiceAccount(in, getenv, readFile)
+	}
 	key, err := resolveRef(in.JumpCloud.APIKeyFrom, getenv, readFile)
 	if err != nil {
 		return Integration{}, fmt.Errorf("integration %q: JumpCloud API key: %w", in.Name, err)

@@ -33,7 +33,7 @@ const MaxBodyBytes = 32 << 20
 // Options configures a Client. Zero values take the documented defaults.
 type Options struct {
 	BaseURL string // default DefaultBaseURL; EUBaseURL for the EU data centre
-	APIKey  string // required; never logged or put in an error
+	APIKey  string // required unless ServiceAccount is set; never logged or put in an error
 	OrgID   string // sent as x-org-id when set (multi-tenant admins need it)
 	// HTTPClient is copied, never mutated; default: a client with a 30 s timeout.
 	HTTPClient *http.Client
@@ -46,6 +46,8 @@ type Options struct {
 	MaxRetryWait time.Duration // cap on any single wait, Retry-After included; default 60 s
 	PageSize     int           // default and max MaxPageSize
 	OnRequest    func(RequestInfo)
+	// ServiceAccount, in place of APIKey, authenticates with its OAuth bearer token.
+	ServiceAccount *ServiceAccount
 }
 
 // String keeps the key out of any %v / %+v of the options.
@@ -66,12 +68,14 @@ type Stats = httpretry.Stats
 type Client struct {
 	baseURL  string // scheme://host[/prefix], no trailing slash
 	pageSize int
+	key      string // empty for a service account, whose token the transport adds
+	orgID    string
 	loop     *httpretry.Loop
 }
 
 // New validates opts and builds a Client.
 func New(opts Options) (*Client, error) {
-	if strings.TrimSpace(opts.APIKey) == "" {
+	if strings.TrimSpace(opts.APIKey) == "" && opts.ServiceAccount == nil {
 		return nil, &configError{"APIKey is empty"}
 	}
 	// A key with control characters could split headers; refuse it before it reaches the wire.
@@ -98,7 +102,7 @@ func New(opts Options) (*Client, error) {
 		}
 		lim = rate.NewLimiter(rate.Limit(rps), burst)
 	}
-	c := &Client{baseURL: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), pageSize: opts.PageSize}
+	c := &Client{baseURL: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), pageSize: opts.PageSize, key: opts.APIKey, orgID: opts.OrgID}
 	if c.pageSize <= 0 || c.pageSize > MaxPageSize {
 		c.pageSize = MaxPageSize
 	}
@@ -127,6 +131,9 @@ func New(opts Options) (*Client, error) {
 	hc.CheckRedirect = httpretry.SameHostRedirects(func(r httpretry.Refusal) error {
 		return fmt.Errorf("%w (%s to %s)", ErrRedirectRefused, r.From.Host, r.To.Host)
 	}, hc.CheckRedirect)
+	if opts.ServiceAccount != nil {
+		hc.Transport = withServiceAccount(opts.ServiceAccount, hc.Transport)
+	}
 	l.HTTP = &hc
 	c.loop = l
 	return c, nil

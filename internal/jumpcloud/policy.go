@@ -31,7 +31,9 @@ func policy(key, orgID string) httpretry.Policy {
 		API:    "jumpcloud",
 		Secret: key,
 		Prepare: func(req *http.Request) {
-			req.Header.Set("x-api-key", key)
+			if key != "" {
+				req.Header.Set("x-api-key", key)
+			}
 			if orgID != "" {
 				req.Header.Set("x-org-id", orgID)
 			}

@@ -96,6 +96,7 @@ func (c *Control) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /counts", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, c.Counts()) })
 	mux.HandleFunc("GET /verify", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, c.Verify()) })
+	c.oauthRoutes(mux)
 	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, r *http.Request) {
 		c.JC.ResetCounts()
 		c.AZ.ResetCounts()

@@ -32,6 +32,10 @@ func state(r *http.Request) *reqState {
 
 // ServeHTTP applies latency and faults, the rate limit, authentication, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == TokenPath {
+		s.serveToken(w, r)
+		return
+	}
 	_, pattern := s.mux.Handler(r)
 	tmpl := pattern
 	if tmpl == "" {
@@ -76,9 +80,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // auth enforces x-api-key and x-org-id the way JumpCloud does.
 func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
 	key, accepted := r.Header.Get("x-api-key"), s.acceptedKey()
+	key, accepted = s.bearerAuth(r, key, accepted)
 	if accepted == "" || subtle.ConstantTimeCompare([]byte(key), []byte(accepted)) != 1 {
 		s.writeRaw(w, r, http.StatusUnauthorized, bodyBadKey)
 		return false
+	}
+	// JumpCloud's own tools leave x-org-id off /api/organizations: it lists the orgs a key sees.
+	if r.URL.Path == "/api/organizations" {
+		return true
 	}
 	org := r.Header.Get("x-org-id")
 	switch {

@@ -32,6 +32,7 @@ type Server struct {
 
 	mux    *http.ServeMux
 	faults *faults.Engine // latency, rate limit, random faults and rules; has its own lock
+	oa     oauthState     // service accounts (oauth.go)
 	k      knobs
 	cnt    counters
 }
@@ -128,6 +129,7 @@ func (s *Server) routes() {
 	s.handle("/api/users", s.listAdmins)
 	s.handle("/api/applications", s.listApps)
 	s.handle("/api/radiusservers", s.listRadius)
+	s.handle("/api/organizations", s.listOrgs)
 	s.handle("/api/v2/usergroups", s.listGroups)
 	s.handle("/api/v2/usergroups/{id}/members", s.listMembers)
 	s.handle("/api/v2/usergroups/{id}/membership", s.listMembership)
