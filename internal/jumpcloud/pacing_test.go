@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"jcsync/internal/jumpcloud"
 	"jcsync/internal/pacer"
 	"jcsync/internal/pacer/pacertest"
@@ -291,7 +293,7 @@ func TestPacerOptions(t *testing.T) {
 	for _, o := range []jumpcloud.Options{
 		{APIKey: key, Pacer: p, RPS: 5},
 		{APIKey: key, Pacer: p, Burst: 5},
-		{APIKey: key, Pacer: p, Limiter: nil, RPS: 1, Burst: 1},
+		{APIKey: key, Pacer: p, Limiter: rate.NewLimiter(5, 1)},
 	} {
 		if _, err := jumpcloud.New(o); err == nil || !jumpcloud.IsPermanent(err) || !strings.Contains(err.Error(), "Pacer") {
 			t.Errorf("New with a pacer and a fixed rate: %v", err)
