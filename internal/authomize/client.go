@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"jcsync/internal/httpretry"
+	"jcsync/internal/pacer"
 )
 
 // Defaults and hard limits.
@@ -50,6 +51,11 @@ type Options struct {
 	BaseBackoff  time.Duration
 	MaxRetryWait time.Duration // caps both the backoff and Retry-After
 	OnRequest    func(RequestInfo)
+	// Pacer, when set, paces the requests: it learns the tenant's limit from the 429s, and
+	// a Retry-After holds back every request it paces. Every client of one tenant shares
+	// one Pacer. Nil sends unpaced, retrying 429s with backoff. Client.Pacing reports what
+	// it saw.
+	Pacer *pacer.Pacer
 }
 
 // RequestInfo describes one HTTP attempt, for metrics and logs.
@@ -65,6 +71,7 @@ type Client struct {
 	batchSize int
 	maxBody   int
 	loop      *httpretry.Loop
+	pacer     *pacer.Pacer // nil when unpaced
 }
 
 // New validates opts and builds a Client. The token is checked for presence and header
@@ -91,7 +98,7 @@ func New(opts Options) (*Client, error) {
 	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
 		return nil, fmt.Errorf("authomize: invalid base URL: no credentials, query or fragment allowed")
 	}
-	c := &Client{base: base, appID: opts.AppID, batchSize: opts.BatchSize, maxBody: opts.MaxBodyBytes}
+	c := &Client{base: base, appID: opts.AppID, batchSize: opts.BatchSize, maxBody: opts.MaxBodyBytes, pacer: opts.Pacer}
 	if c.batchSize <= 0 {
 		c.batchSize = DefaultBatchSize
 	}
@@ -105,6 +112,9 @@ func New(opts Options) (*Client, error) {
 		MaxAttempts: opts.MaxAttempts,
 		Backoff:     httpretry.Backoff{Base: opts.BaseBackoff, Max: opts.MaxRetryWait},
 		OnRequest:   opts.OnRequest,
+	}
+	if opts.Pacer != nil {
+		l.Pace = opts.Pacer.Attempt
 	}
 	if l.MaxAttempts <= 0 {
 		l.MaxAttempts = DefaultMaxAttempts
@@ -136,6 +146,16 @@ func New(opts Options) (*Client, error) {
 
 // Stats returns the cumulative counters.
 func (c *Client) Stats() Stats { return c.loop.Stats() }
+
+// Pacing is the state of Options.Pacer: the rate it settled at, its estimate of the
+// tenant's limit, the 429s and pauses. It covers every client sharing the pacer. ok is
+// false, and the snapshot zero, when the client has no pacer.
+func (c *Client) Pacing() (s pacer.Snapshot, ok bool) {
+	if c.pacer == nil {
+		return pacer.Snapshot{}, false
+	}
+	return c.pacer.Snapshot(), true
+}
 
 // call is one logical API call: template for metrics/errors, concrete path, body.
 type call struct {

@@ -1,5 +1,6 @@
 // Package jumpcloud is the JumpCloud API client used by the sync activities: typed models,
-// paging in one place, retries with backoff, a per-org rate limiter and typed errors.
+// paging in one place, retries with backoff, per-org pacing (adaptive, or a fixed rate
+// limiter) and typed errors.
 package jumpcloud
 
 import (
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"jcsync/internal/httpretry"
+	"jcsync/internal/pacer"
 )
 
 // Base URLs of JumpCloud's data centres.
@@ -40,7 +42,13 @@ type Options struct {
 	RPS        float64 // default 10
 	Burst      int     // default max(1, RPS)
 	// Limiter, when set, replaces RPS/Burst so several clients of one org share one budget.
-	Limiter      *rate.Limiter
+	Limiter *rate.Limiter
+	// Pacer, when set, paces the requests adaptively instead of at a fixed rate: it learns
+	// the org's limit from the 429s, and a Retry-After holds back every request it paces.
+	// Every client of one org shares one Pacer. It replaces RPS, Burst and Limiter, which
+	// must then be unset (New refuses the mix rather than guess which one was meant); an
+	// operator's ceiling goes into the pacer's Max. Client.Pacing reports what it saw.
+	Pacer        *pacer.Pacer
 	MaxAttempts  int           // per request, including the first; default 6
 	BaseBackoff  time.Duration // first backoff ceiling, doubled per attempt; default 500 ms
 	MaxRetryWait time.Duration // cap on any single wait, Retry-After included; default 60 s
@@ -71,6 +79,7 @@ type Client struct {
 	key      string // empty for a service account, whose token the transport adds
 	orgID    string
 	loop     *httpretry.Loop
+	pacer    *pacer.Pacer // nil when paced at a fixed rate
 }
 
 // New validates opts and builds a Client.
@@ -90,8 +99,11 @@ func New(opts Options) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
 		return nil, &configError{fmt.Sprintf("BaseURL %q is not an absolute http(s) URL", httpretry.Scrub(base, opts.APIKey))}
 	}
+	if opts.Pacer != nil && (opts.Limiter != nil || opts.RPS != 0 || opts.Burst != 0) {
+		return nil, &configError{"Pacer excludes Limiter, RPS and Burst: the pacer sets the rate (its Max is the ceiling)"}
+	}
 	lim := opts.Limiter
-	if lim == nil {
+	if lim == nil && opts.Pacer == nil {
 		rps := opts.RPS
 		if rps <= 0 {
 			rps = 10
@@ -102,7 +114,7 @@ func New(opts Options) (*Client, error) {
 		}
 		lim = rate.NewLimiter(rate.Limit(rps), burst)
 	}
-	c := &Client{baseURL: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), pageSize: opts.PageSize, key: opts.APIKey, orgID: opts.OrgID}
+	c := &Client{baseURL: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), pageSize: opts.PageSize, key: opts.APIKey, orgID: opts.OrgID, pacer: opts.Pacer}
 	if c.pageSize <= 0 || c.pageSize > MaxPageSize {
 		c.pageSize = MaxPageSize
 	}
@@ -110,8 +122,12 @@ func New(opts Options) (*Client, error) {
 		Policy:      policy(opts.APIKey, opts.OrgID),
 		MaxAttempts: opts.MaxAttempts,
 		Backoff:     httpretry.Backoff{Base: opts.BaseBackoff, Max: opts.MaxRetryWait},
-		Throttle:    lim.Wait,
 		OnRequest:   opts.OnRequest,
+	}
+	if opts.Pacer != nil {
+		l.Pace = opts.Pacer.Attempt
+	} else {
+		l.Throttle = lim.Wait
 	}
 	if l.MaxAttempts <= 0 {
 		l.MaxAttempts = 6
@@ -147,6 +163,16 @@ func (c *Client) PageSize() int { return c.pageSize }
 
 // Stats returns the cumulative counters.
 func (c *Client) Stats() Stats { return c.loop.Stats() }
+
+// Pacing is the state of Options.Pacer: the rate it settled at, its estimate of the org's
+// limit, the 429s and pauses. It covers every client sharing the pacer. ok is false, and
+// the snapshot zero, when the client has no pacer.
+func (c *Client) Pacing() (s pacer.Snapshot, ok bool) {
+	if c.pacer == nil {
+		return pacer.Snapshot{}, false
+	}
+	return c.pacer.Snapshot(), true
+}
 
 // Validate checks the key, the org header and user-read permission with the cheapest call.
 func (c *Client) Validate(ctx context.Context) error {
