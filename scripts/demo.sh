@@ -78,7 +78,9 @@ make --no-print-directory tools >&2
 log "starting the Temporal dev server (SQLite in $DATA, Web UI on http://localhost:$UI_PORT)"
 start temporal "$DATA/temporal.log" "$BIN/temporal" server start-dev \
 	--ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
-	--db-filename "$DATA/temporal.db" --search-attribute JCSyncIntegration=Keyword --log-level warn
+	--db-filename "$DATA/temporal.db" --log-level warn \
+	--search-attribute JCSyncIntegration=Keyword --search-attribute JCSyncOutcome=Keyword \
+	--search-attribute JCSyncUsers=Int --search-attribute JCSyncGroups=Int --search-attribute JCSyncApps=Int
 wait_port "Temporal" "$TEMPORAL_PORT" "$DATA/temporal.log"
 
 log "starting the simulators with a generated org of $USERS users"

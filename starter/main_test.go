@@ -79,7 +79,7 @@ func testMain(m *testing.M) int {
 		ExistingPath:     cli,
 		ClientOptions:    &client.Options{HostPort: env.hostPort},
 		LogLevel:         "warn",
-		SearchAttributes: temporalnames.IntegrationAttributes(""),
+		SearchAttributes: temporalnames.AllAttributes(),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dev server:", err)

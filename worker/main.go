@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -313,36 +314,58 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	return nil
 }
 
-// ensureSearchAttribute registers the JCSyncIntegration keyword so syncs can be found by
-// integration. A worker without operator rights (e.g. on Temporal Cloud, where namespaces
-// are configured elsewhere) keeps running; the log says what to do.
+// ensureSearchAttribute registers the connector's search attributes (temporalnames.
+// SearchAttributeTypes: the integration, and the outcome and counts a sync sets when it ends)
+// that the namespace lacks, so syncs can be found by integration and by how they went. A
+// worker without operator rights (e.g. on Temporal Cloud, where namespaces are configured
+// elsewhere) keeps running; the log says what to do.
 func ensureSearchAttribute(ctx context.Context, tc client.Client, namespace string, log *logrus.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	name := temporalnames.SearchAttrIntegration
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range temporalnames.SearchAttributeTypes {
+		missing[name] = typ
+	}
 	list, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err == nil {
-		if _, ok := list.GetCustomAttributes()[name]; ok {
-			return
+		for name := range list.GetCustomAttributes() {
+			delete(missing, name)
 		}
 	}
+	if len(missing) == 0 {
+		return
+	}
+	names := make([]string, 0, len(missing))
+	var create []string
+	for name, typ := range missing {
+		names = append(names, name)
+		create = append(create, "temporal operator search-attribute create --namespace "+namespace+" --name "+name+" --type "+searchAttrType(typ))
+	}
+	sort.Strings(names)
+	sort.Strings(create)
 	_, err = tc.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace:        namespace,
-		SearchAttributes: map[string]enumspb.IndexedValueType{name: enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+		Namespace: namespace, SearchAttributes: missing,
 	})
 	var exists *serviceerror.AlreadyExists
 	var denied *serviceerror.PermissionDenied
+	fields := logrus.Fields{"search_attributes": strings.Join(names, ",")}
 	switch {
 	case err == nil:
-		log.WithField("search_attribute", name).Info("registered search attribute")
+		log.WithFields(fields).Info("registered search attributes")
 	case errors.As(err, &exists):
 	case errors.As(err, &denied):
-		log.WithField("search_attribute", name).Warn("not allowed to add the search attribute; ask an admin to run: " +
-			"temporal operator search-attribute create --namespace " + namespace + " --name " + name + " --type Keyword")
+		log.WithFields(fields).Warn("not allowed to add the search attributes; ask an admin to run: " + strings.Join(create, "; "))
 	default:
-		log.WithError(err).WithField("search_attribute", name).Warn("could not add the search attribute; syncs will fail to start until it exists: " +
-			"temporal operator search-attribute create --namespace " + namespace + " --name " + name + " --type Keyword")
+		log.WithError(err).WithFields(fields).Warn("could not add the search attributes; syncs will fail to start or to finish until they exist: " + strings.Join(create, "; "))
 	}
+}
+
+// searchAttrType is the CLI's name of a search attribute type.
+func searchAttrType(t enumspb.IndexedValueType) string {
+	if t == enumspb.INDEXED_VALUE_TYPE_INT {
+		return "Int"
+	}
+	return "Keyword"
 }
 
 // serveCodec serves the codec endpoint on c.CodecAddress until stop is called. It needs the
