@@ -60,7 +60,7 @@ func (p *Progress) markdown() string {
 	if r := p.result; r != nil {
 		fmt.Fprintf(&b, "\nTotal: read %s; uploaded %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries); %s\n",
 			countsLine(r.Read, "users", "groups", "apps"), fmtInt(sum(r.Uploaded)), r.JumpCloudRequests, r.JumpCloudRetries,
-			r.AuthomizeRequests, r.AuthomizeRetries, r.Duration.Round(time.Millisecond))
+			r.AuthomizeRequests, r.AuthomizeRetries, roundDuration(r.Duration))
 		if n := len(r.Warnings); n > 0 {
 			b.WriteString("\nWarnings:\n")
 			for i, w := range r.Warnings {
@@ -113,8 +113,8 @@ func stageLine(s StageProgress) string {
 			return "done"
 		}
 		c := s.Result.Counts
-		line := fmt.Sprintf("done in %s: read %s in %s pages; uploaded %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries)",
-			s.Finished.Sub(s.Started).Round(time.Second), countsLine(c.Read), fmtInt(c.Pages), fmtInt(sum(c.Uploaded)),
+		line := fmt.Sprintf("done in %s: read %s in %s; uploaded %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries)",
+			roundDuration(s.Finished.Sub(s.Started)), countsLine(c.Read), plural(c.Pages, "page"), fmtInt(sum(c.Uploaded)),
 			c.JumpCloudRequests, c.JumpCloudRetries, c.AuthomizeRequests, c.AuthomizeRetries)
 		if c.Attempts > 1 {
 			line += fmt.Sprintf("; %d attempts, %d pages resumed", c.Attempts, c.PagesResumed)
@@ -167,6 +167,21 @@ func fmtInt(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmtInt(n) + " " + what + "s"
+}
+
+// roundDuration keeps a tenth of a second under a minute, seconds above.
+func roundDuration(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 func clock(t time.Time) string {
