@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests that need a real Temporal server find the CLI through this variable.
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build tools lint test demo bench chaos
+.PHONY: all build tools lint test demo demo-check bench chaos
 
 all: build
 
@@ -54,3 +54,8 @@ bench: tools build
 # sync watched live. Ctrl-C stops everything it started.
 demo:
 	@bash scripts/demo.sh
+
+# The demo, unattended on free ports: checks the summary, the schedule, the Web UI page in
+# headless Chromium (skipped without one) and that everything it started has stopped.
+demo-check: tools build
+	@bash scripts/demo-check.sh

@@ -32,6 +32,13 @@ type ValidateResult struct {
 	AdminRoles []string `json:"adminRoles,omitempty"`
 	// Credential is the kind of JumpCloud credential checked (config.JumpCloud.CredentialKind).
 	Credential string `json:"credential,omitempty"`
+	// OrgID is the JumpCloud organization the credential reads: the configured org id of a
+	// multi-tenant credential, else the org JumpCloud names on its users. No secret: the
+	// sync's summary in the Web UI shows it.
+	OrgID string `json:"orgId,omitempty"`
+	// RateCeiling is the JumpCloud request rate configured for the org (requests per second;
+	// zero: the worker's built-in default).
+	RateCeiling float64 `json:"rateCeiling,omitempty"`
 }
 
 // Validate checks the JumpCloud key (and org), the Authomize token and the app id with one
@@ -48,14 +55,21 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateRe
 // Check runs the credential checks of Validate on an integration the caller resolved itself
 // (`starter setup` does, before the app exists: requireApp false skips the app check).
 func Check(ctx context.Context, a *Activities, integ config.Integration, requireApp bool) (ValidateResult, error) {
-	out := ValidateResult{Integration: integ.Name, AppID: integ.Authomize.AppID}
+	out := ValidateResult{Integration: integ.Name, AppID: integ.Authomize.AppID, OrgID: integ.JumpCloud.OrgID}
 	out.Credential = integ.JumpCloud.CredentialKind()
+	if out.RateCeiling = integ.JumpCloud.RPS; out.RateCeiling <= 0 {
+		out.RateCeiling = a.DefaultRPS
+	}
 	jc, err := a.jumpCloud(integ)
 	if err != nil {
 		return out, err
 	}
-	if err := jc.Validate(ctx); err != nil {
+	org, err := jc.ValidateOrg(ctx)
+	if err != nil {
 		return out, jumpCloudCredentialError(integ, err)
+	}
+	if out.OrgID == "" {
+		out.OrgID = org
 	}
 	az, err := a.authomize(integ)
 	if err != nil {

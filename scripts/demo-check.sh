@@ -17,7 +17,7 @@ free_port() {
 	return 1
 }
 
-export DEMO_UNATTENDED=1
+export DEMO_UNATTENDED=1 DEMO_UI_CHECK=1
 export DEMO_DATA_DIR=${DEMO_DATA_DIR:-$(mktemp -d)}
 export DEMO_USERS=${DEMO_USERS:-2000}
 export DEMO_TEMPORAL_PORT=$(free_port) DEMO_UI_PORT=$(free_port) DEMO_JC_PORT=$(free_port)
@@ -41,6 +41,10 @@ fi
 grep -q "Sync of demo finished" "$out" || fail "no summary"
 grep -Eq "^ *users +$DEMO_USERS +" "$out" || fail "the summary does not show $DEMO_USERS users read"
 grep -q "sweep: removed" "$out" || fail "the sync did not sweep"
+grep -q "warning: JUMPCLOUD_ADMIN_EMAIL" "$out" && fail "the vendor guide's administrator check did not run"
+grep -q "created schedule jcsync-demo" "$out" || fail "no schedule"
+grep -q "/schedules/jcsync-demo" "$out" || fail "no link to the schedule"
+grep -q "^ui-check: \(OK\|skipped\)" "$out" || fail "the Web UI page does not show the summary"
 grep -q "/namespaces/default/workflows/jcsync-demo/" "$out" || fail "no Web UI link"
 if grep -q "demo-jumpcloud-api-key\|demo-authomize-token" "$DEMO_DATA_DIR/worker.log"; then
 	fail "the worker logged a credential"

@@ -6,6 +6,7 @@
 #
 # Environment knobs (all optional):
 #   DEMO_UNATTENDED=1   exit after the summary instead of waiting for Ctrl-C
+#   DEMO_UI_CHECK=1     check in headless Chromium that the sync's Web UI page shows its summary
 #   DEMO_DATA_DIR       where the SQLite database, logs and pids go (default ./.data)
 #   DEMO_USERS          users in the generated org (default 2000)
 #   DEMO_TEMPORAL_PORT DEMO_UI_PORT DEMO_JC_PORT DEMO_AZ_PORT DEMO_METRICS_PORT
@@ -78,12 +79,14 @@ make --no-print-directory tools >&2
 log "starting the Temporal dev server (SQLite in $DATA, Web UI on http://localhost:$UI_PORT)"
 start temporal "$DATA/temporal.log" "$BIN/temporal" server start-dev \
 	--ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
-	--db-filename "$DATA/temporal.db" --search-attribute JCSyncIntegration=Keyword --log-level warn
+	--db-filename "$DATA/temporal.db" --log-level warn \
+	--search-attribute JCSyncIntegration=Keyword --search-attribute JCSyncOutcome=Keyword \
+	--search-attribute JCSyncUsers=Int --search-attribute JCSyncGroups=Int --search-attribute JCSyncApps=Int
 wait_port "Temporal" "$TEMPORAL_PORT" "$DATA/temporal.log"
 
 log "starting the simulators with a generated org of $USERS users"
 start sim "$DATA/sim.log" "$BIN/sim" --jumpcloud-address "127.0.0.1:$JC_PORT" \
-	--authomize-address "127.0.0.1:$AZ_PORT" --users "$USERS"
+	--authomize-address "127.0.0.1:$AZ_PORT" --users "$USERS" --admins 10
 wait_port "JumpCloud simulator" "$JC_PORT" "$DATA/sim.log"
 wait_port "Authomize simulator" "$AZ_PORT" "$DATA/sim.log"
 
@@ -94,6 +97,9 @@ export AUTHOMIZE_INTEGRATION_NAME=$INTEGRATION
 (
 	# The simulators' fixed fake credentials, visible to the worker only.
 	export JUMPCLOUD_API_KEY=demo-jumpcloud-api-key
+	# The generated org's administrators take the built-in roles in turn: the eighth
+	# (admin7) holds Read Only alone, as the vendor's setup guide asks of the key's owner.
+	export JUMPCLOUD_ADMIN_EMAIL=admin7@example.com
 	export JUMPCLOUD_BASE_URL=http://127.0.0.1:$JC_PORT
 	export AUTHOMIZE_TOKEN=demo-authomize-token
 	export AUTHOMIZE_APP_ID=demo-jumpcloud-app
@@ -107,9 +113,26 @@ wait_port "worker metrics" "$METRICS_PORT" "$DATA/worker.log"
 log "syncing the demo org into the Authomize simulator"
 "$BIN/starter" sync --integration "$INTEGRATION" --wait | tee "$DATA/summary.txt"
 
-log "done. Web UI: http://localhost:$UI_PORT/namespaces/default/workflows?query=JCSyncIntegration%3D%22$INTEGRATION%22"
+log "creating the schedule that syncs $INTEGRATION every 6 hours"
+"$BIN/starter" schedule create --integration "$INTEGRATION" --every 6h --jitter 5m >&2
+
+# urlencode QUERY: the query string of a Web UI list link.
+urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1" 2>/dev/null || printf '%s' "$1" | sed 's/ /%20/g; s/=/%3D/g; s/'"'"'/%27/g; s/!/%21/g'; }
+UI=http://localhost:$UI_PORT/namespaces/default
+RUN_ID=$("$BIN/starter" status --integration "$INTEGRATION" -o json | sed -n 's/^  "runId": "\(.*\)",$/\1/p' | head -n 1)
+log "done. In the Web UI:"
+echo "  the sync:             $UI/workflows/jcsync-$INTEGRATION/$RUN_ID/history" >&2
+echo "  the schedule:         $UI/schedules/jcsync-$INTEGRATION" >&2
+echo "  every sync of $INTEGRATION:  $UI/workflows?query=$(urlencode "JCSyncIntegration = '$INTEGRATION'")" >&2
+echo "  syncs that did not sweep: $UI/workflows?query=$(urlencode "JCSyncIntegration = '$INTEGRATION' AND JCSyncOutcome != 'swept'")" >&2
+echo "  (save a query as a view with the list's \"Save as view\" button)" >&2
+echo "$UI/workflows/jcsync-$INTEGRATION/$RUN_ID/history" >"$DATA/workflow-url"
 echo "  starter status --integration $INTEGRATION    # with TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS" >&2
 echo "  logs: $DATA/*.log" >&2
+if [[ ${DEMO_UI_CHECK:-} == 1 ]]; then
+	# The sync's page in the Web UI, as a browser renders it, shows the sync's summary.
+	bash scripts/ui-check.sh "$(cat "$DATA/workflow-url")" "$INTEGRATION · JumpCloud → Authomize sync"
+fi
 if [[ ${DEMO_UNATTENDED:-} == 1 ]]; then
 	exit 0
 fi

@@ -24,6 +24,7 @@ import (
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/temporalnames"
+	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
 
@@ -79,7 +80,7 @@ func testMain(m *testing.M) int {
 		ExistingPath:     cli,
 		ClientOptions:    &client.Options{HostPort: env.hostPort},
 		LogLevel:         "warn",
-		SearchAttributes: temporalnames.IntegrationAttributes(""),
+		SearchAttributes: temporalnames.AllAttributes(),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dev server:", err)
@@ -183,6 +184,34 @@ func TestSyncWaitJSONThenStatus(t *testing.T) {
 		t.Fatalf("the progress output should carry the Web UI link:\n%s", errs)
 	}
 
+	// What the Web UI shows of it: the summary and details the starter set, the final
+	// current details, and the outcome search attributes a list query finds it by.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	con, err := testenv.ReadConsole(ctx, env.client, "jcsync-acme", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(con.Summary, "acme · JumpCloud → Authomize sync") || !strings.Contains(con.Details, "Shrink limit") || !strings.Contains(con.Details, "integration `acme`") {
+		t.Errorf("static summary and details of a sync the starter started:\n%s\n%s", con.Summary, con.Details)
+	}
+	if con.Outcome != temporalnames.OutcomeSwept || con.Users != int64(res.Read["users"]) || con.Groups != int64(res.Read["groups"]) || con.Apps != int64(res.Read["apps"]) {
+		t.Errorf("search attributes: %+v, read %v", con, res.Read)
+	}
+	details, err := testenv.CurrentDetails(ctx, env.client, "jcsync-acme", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"**Outcome: swept.**", "- **users**: done", fmt.Sprintf("%d users", res.Read["users"])} {
+		if !strings.Contains(details, want) {
+			t.Errorf("final current details lack %q:\n%s", want, details)
+		}
+	}
+	q := temporalnames.IntegrationQuery("acme", temporalnames.SearchAttrOutcome+" = '"+temporalnames.OutcomeSwept+"'", temporalnames.SearchAttrUsers+" > 0")
+	if err := testenv.WaitListed(ctx, env.client, q, "jcsync-acme"); err != nil {
+		t.Fatal(err)
+	}
+
 	code, out, errs = starter(t, "status", "--integration", "acme", "--ui-url", "http://ui.example:8233/")
 	if code != 0 {
 		t.Fatalf("status exited %d\n%s\n%s", code, out, errs)
@@ -257,6 +286,9 @@ func TestScheduleLifecycle(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "created schedule jcsync-sched") {
 		t.Fatalf("create: %d\n%s\n%s", code, out, errs)
 	}
+	if _, out, _ = starter(t, "schedule", "describe", "--integration", "sched"); !strings.Contains(out, "note:             syncs JumpCloud → Authomize for integration sched") {
+		t.Errorf("a new schedule's note should say what it syncs:\n%s", out)
+	}
 	defer starter(t, "schedule", "delete", "--integration", "sched")
 	code, _, errs = starter(t, "schedule", "create", "--integration", "sched")
 	if code != exitFailed || !strings.Contains(errs, "already exists") {
@@ -324,6 +356,24 @@ func TestScheduleLifecycle(t *testing.T) {
 	if res.Integration != "sched" || res.Read["users"] <= 0 {
 		t.Fatalf("scheduled sync result: %+v", res)
 	}
+	// The scheduled run carries the schedule's summary; the sync it handed over to carries
+	// one naming the org and the app, which the run learned from its credential check.
+	outer, err := testenv.ReadConsole(ctx, env.client, started.WorkflowID, started.FirstExecutionRunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(outer.Summary, "scheduled · sched ·") || !strings.Contains(outer.Details, "integration `sched`") || outer.Outcome != temporalnames.OutcomeSwept {
+		t.Errorf("the scheduled run: %+v", outer)
+	}
+	inner, err := testenv.ReadConsole(ctx, env.client, temporalnames.SyncID("sched"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(inner.Summary, "sched · JumpCloud org ") || !strings.Contains(inner.Summary, "→ Authomize app ") ||
+		!strings.Contains(inner.Details, "- Authomize app: ") || inner.Outcome != temporalnames.OutcomeSwept || inner.Users != int64(res.Read["users"]) {
+		t.Errorf("the sync it handed over to: %+v", inner)
+	}
+
 	for {
 		list, err := listSyncs(ctx, env.client, "sched", 10, temporalnames.IsCompleted)
 		if err != nil {

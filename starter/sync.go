@@ -63,6 +63,14 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		// Set at start (the workflow sets it too) so `status` finds the sync at once.
 		TypedSearchAttributes: temporalnames.IntegrationAttributes(c.integration),
+		// What the Web UI shows at the top of the run and in the list. The starter does not
+		// read the worker's configuration (the worker holds the secrets and the org ids, and
+		// operators run the starter from anywhere), so it names the integration and the
+		// options it was given; the sync names its JumpCloud org and Authomize app in its
+		// current details once its credential check has seen them. (Runs started elsewhere
+		// check first and give the sync they hand over to both: see runAsIntegration.)
+		StaticSummary: workflows.Summary(in, nil),
+		StaticDetails: workflows.Details(in, nil),
 	}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted

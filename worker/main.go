@@ -19,9 +19,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -311,38 +308,6 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	// checkpoint, and waits at most WorkerStopTimeout.
 	w.Stop()
 	return nil
-}
-
-// ensureSearchAttribute registers the JCSyncIntegration keyword so syncs can be found by
-// integration. A worker without operator rights (e.g. on Temporal Cloud, where namespaces
-// are configured elsewhere) keeps running; the log says what to do.
-func ensureSearchAttribute(ctx context.Context, tc client.Client, namespace string, log *logrus.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	name := temporalnames.SearchAttrIntegration
-	list, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err == nil {
-		if _, ok := list.GetCustomAttributes()[name]; ok {
-			return
-		}
-	}
-	_, err = tc.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace:        namespace,
-		SearchAttributes: map[string]enumspb.IndexedValueType{name: enumspb.INDEXED_VALUE_TYPE_KEYWORD},
-	})
-	var exists *serviceerror.AlreadyExists
-	var denied *serviceerror.PermissionDenied
-	switch {
-	case err == nil:
-		log.WithField("search_attribute", name).Info("registered search attribute")
-	case errors.As(err, &exists):
-	case errors.As(err, &denied):
-		log.WithField("search_attribute", name).Warn("not allowed to add the search attribute; ask an admin to run: " +
-			"temporal operator search-attribute create --namespace " + namespace + " --name " + name + " --type Keyword")
-	default:
-		log.WithError(err).WithField("search_attribute", name).Warn("could not add the search attribute; syncs will fail to start until it exists: " +
-			"temporal operator search-attribute create --namespace " + namespace + " --name " + name + " --type Keyword")
-	}
 }
 
 // serveCodec serves the codec endpoint on c.CodecAddress until stop is called. It needs the

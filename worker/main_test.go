@@ -161,18 +161,24 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 		done <- run(wctx, []string{"--temporal-address", hostPort, "--metrics-address", "127.0.0.1:0", "--log-format", "json"}, env, &logs)
 	}()
 
-	// Wait for the search attribute to appear: the worker registers it at start.
+	// Wait for the search attributes to appear: the worker registers them at start.
 	c := srv.Client()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		list, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
 		if err == nil {
-			if _, ok := list.GetCustomAttributes()[temporalnames.SearchAttrIntegration]; ok {
+			have := 0
+			for name := range temporalnames.SearchAttributeTypes {
+				if _, ok := list.GetCustomAttributes()[name]; ok {
+					have++
+				}
+			}
+			if have == len(temporalnames.SearchAttributeTypes) {
 				break
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("search attribute never registered; logs:\n%s", logs.String())
+			t.Fatalf("search attributes never registered; logs:\n%s", logs.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

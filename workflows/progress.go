@@ -38,6 +38,17 @@ type Progress struct {
 	Phase       string          `json:"phase"`
 	Stages      []StageProgress `json:"stages"`
 	Started     time.Time       `json:"started"`
+
+	// What the Web UI's current details and search attributes show (see changeConsole):
+	// console says this run shows them.
+	ctx          workflow.Context
+	console      bool
+	phaseStarted time.Time
+	validated    *activities.ValidateResult
+	outcome      string // set when the sync ended
+	failedIn     string // the phase the sync failed in
+	result       *SyncResult
+	err          error
 }
 
 // stageOrder is every stage, in the order a sync runs them: the progress query lists them
@@ -47,7 +58,7 @@ var stageOrder = []string{activities.StageUsers, activities.StageAdmins, activit
 // startProgress answers the progress query from now on, and sets the search attribute that
 // lets the Web UI filter by integration; whoever started the workflow need not set it.
 func startProgress(ctx workflow.Context, in SyncInput) (*Progress, error) {
-	p := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: workflow.Now(ctx)}
+	p := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: workflow.Now(ctx), ctx: ctx}
 	for _, s := range stageOrder {
 		p.Stages = append(p.Stages, StageProgress{Stage: s, Status: StatusPending})
 	}
@@ -62,7 +73,8 @@ func startProgress(ctx workflow.Context, in SyncInput) (*Progress, error) {
 
 // fail ends the sync with err.
 func (p *Progress) fail(err error) (*SyncResult, error) {
-	p.Phase = StatusFailed
+	p.failedIn, p.Phase = p.Phase, StatusFailed
+	p.end(nil, err)
 	return nil, err
 }
 
@@ -71,6 +83,7 @@ func (p *Progress) done(ctx workflow.Context, r *SyncResult) (*SyncResult, error
 	p.Phase = StatusDone
 	r.FinishedAt = workflow.Now(ctx)
 	r.Duration = r.FinishedAt.Sub(r.StartedAt)
+	p.end(r, nil)
 	return r, nil
 }
 

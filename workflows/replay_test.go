@@ -21,6 +21,8 @@ var histories = []struct{ path, what, workflowID string }{
 	// With changeSafeSweep: baseline in Authomize, margin, repaired reads. A sync's own
 	// workflow id decides whether it runs or hands over, so replay needs the original.
 	{"testdata/sync_history_safe_sweep.json", "the safe-sweep sync", temporalnames.SyncID("teste2efullsyncthenchanges")},
+	// With changeConsole: activity summaries, current details, outcome search attributes.
+	{"testdata/sync_history_console.json", "the sync with the console", temporalnames.SyncID("teste2efullsyncthenchanges")},
 }
 
 func TestReplaySyncHistories(t *testing.T) {

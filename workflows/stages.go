@@ -28,7 +28,6 @@ func newStages(ctx workflow.Context, p *Progress, r *SyncResult, in activities.S
 // sync will not sweep anyway, and a fast failure is what the operator needs.
 func (s *stages) run(phase ...string) error {
 	ctx, p := s.ctx, s.progress
-	p.Phase = strings.Join(phase, "+")
 	cctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	sel := workflow.NewSelector(ctx)
@@ -37,7 +36,7 @@ func (s *stages) run(phase ...string) error {
 	for _, stage := range phase {
 		sp := p.stage(stage)
 		sp.Status, sp.Started = StatusRunning, workflow.Now(ctx)
-		f := workflow.ExecuteActivity(cctx, activities.StageActivity[stage], s.in)
+		f := workflow.ExecuteActivity(p.withSummary(cctx, stageSummaries[stage]), activities.StageActivity[stage], s.in)
 		sel.AddFuture(f, func(f workflow.Future) {
 			var r activities.StageResult
 			err := f.Get(ctx, &r)
@@ -55,8 +54,10 @@ func (s *stages) run(phase ...string) error {
 					cancel()
 				}
 			}
+			p.publish()
 		})
 	}
+	p.enter(strings.Join(phase, "+"))
 	for range phase {
 		sel.Select(ctx)
 	}

@@ -28,7 +28,7 @@ const (
 //   - skipped with a warning (the sync succeeds; the next one sweeps) when the run cannot
 //     prove its read complete or its cutoff safe: a list that kept changing, or an upload
 //     answer without acceptedTimestamp.
-func sweep(ctx workflow.Context, in SyncInput, base activities.SweepBaseline, baseErr error, r *SyncResult) error {
+func sweep(ctx workflow.Context, p *Progress, in SyncInput, base activities.SweepBaseline, baseErr error, r *SyncResult) error {
 	count := func(outcome string) {
 		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"integration": in.Integration, "outcome": outcome}).
 			Counter("jcsync_sweeps").Inc(1)
@@ -62,7 +62,7 @@ func sweep(ctx workflow.Context, in SyncInput, base activities.SweepBaseline, ba
 		return nil
 	}
 	cutoff = cutoff.Add(-in.SweepMargin)
-	wctx := workflow.WithActivityOptions(ctx, shortActivity(10))
+	wctx := p.short(ctx, 10, summarySweep)
 	if err := workflow.ExecuteActivity(wctx, activities.ActivitySweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff, MarginApplied: true}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
@@ -92,12 +92,12 @@ func describeBaseline(b activities.SweepBaseline) string {
 // recordBaseline makes this sync's counts the next one's baseline. A run whose sweep was only
 // skipped (a list that kept changing, an answer without a timestamp) passed every check of
 // its read too: its counts are a baseline as good.
-func recordBaseline(ctx workflow.Context, in SyncInput, base activities.SweepBaseline, r *SyncResult) {
+func recordBaseline(ctx workflow.Context, p *Progress, in SyncInput, base activities.SweepBaseline, r *SyncResult) {
 	if !r.Swept && r.SweepSkipped == "" {
 		return
 	}
 	rec := activities.RecordBaselineInput{Integration: in.Integration, Counts: baselineCounts(r.Read), SyncedAt: r.StartedAt}
-	rctx := workflow.WithActivityOptions(ctx, shortActivity(10))
+	rctx := p.short(ctx, 10, summaryRecordBaseline)
 	if err := workflow.ExecuteActivity(rctx, activities.ActivityRecordBaseline, rec).Get(ctx, nil); err != nil {
 		// A previous record was rewritten at the start and survives: the next sync
 		// compares with it. Without one, the next sync finds none in a full app.

@@ -76,26 +76,33 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	if workflow.GetVersion(ctx, changeSafeSweep, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return syncLegacy(ctx, in)
 	}
+	console := workflow.GetVersion(ctx, changeConsole, workflow.DefaultVersion, 1) >= 1
 	in = in.withDefaults()
 	if in.Integration == "" {
+		if console {
+			upsertOutcome(ctx, temporalnames.OutcomeFailed, nil)
+		}
 		return nil, errNoIntegration()
 	}
 	// Two syncs of one integration at once would sweep each other's records. Temporal runs
 	// one workflow per id at a time, so every sync runs under the integration's own id:
 	// one started under another (by a schedule, or from the Web UI) hands over to it.
 	if workflow.GetInfo(ctx).WorkflowExecution.ID != temporalnames.SyncID(in.Integration) {
-		return runAsIntegration(ctx, in)
+		return runAsIntegration(ctx, in, console)
 	}
 	p, err := startProgress(ctx, in)
 	if err != nil {
 		return nil, err
 	}
+	p.console = console
+	p.enter("validate")
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
 	var v activities.ValidateResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, shortActivity(3)), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
+	if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
 		return p.fail(fmt.Errorf("validate credentials: %w", err))
 	}
+	p.validated = &v
 
 	// 2. Baseline: what the last complete sync read, kept in the Authomize app.
 	base, baseErr := readBaseline(ctx, p, in)
@@ -121,11 +128,11 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 
 	// 4. Sweep, only when it cannot delete what still exists; then this complete sync's
 	// counts become the next one's baseline.
-	p.Phase = "sweep"
-	if err := sweep(ctx, in, base, baseErr, r); err != nil {
+	p.enter("sweep")
+	if err := sweep(ctx, p, in, base, baseErr, r); err != nil {
 		return p.fail(err)
 	}
-	recordBaseline(ctx, in, base, r)
+	recordBaseline(ctx, p, in, base, r)
 	return p.done(ctx, r)
 }
 
@@ -136,8 +143,8 @@ func readBaseline(ctx workflow.Context, p *Progress, in SyncInput) (activities.S
 	if in.DryRun {
 		return base, nil
 	}
-	p.Phase = "baseline"
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, shortActivity(3)), activities.ActivityReadBaseline, in.Integration).Get(ctx, &base)
+	p.enter("baseline")
+	err := workflow.ExecuteActivity(p.short(ctx, 3, summaryBaseline), activities.ActivityReadBaseline, in.Integration).Get(ctx, &base)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("no baseline for the sweep's shrink check", "error", err)
 	}

@@ -176,17 +176,31 @@ func (c *Client) Pacing() (s pacer.Snapshot, ok bool) {
 
 // Validate checks the key, the org header and user-read permission with the cheapest call.
 func (c *Client) Validate(ctx context.Context) error {
-	q := url.Values{"limit": {"1"}, "fields": {"_id"}}
+	_, err := c.ValidateOrg(ctx)
+	return err
+}
+
+// ValidateOrg is Validate that also returns the id of the organization the credential reads
+// (the first user's "organization"; empty for an org without users). It is no secret: the
+// sync's summary in the Web UI names it.
+func (c *Client) ValidateOrg(ctx context.Context) (string, error) {
+	q := url.Values{"limit": {"1"}, "fields": {"_id organization"}}
 	var env struct {
 		TotalCount *int `json:"totalCount"`
+		Results    []struct {
+			Organization string `json:"organization"`
+		} `json:"results"`
 	}
 	err := c.get(ctx, "/api/systemusers", "/api/systemusers", q, func(_ http.Header, data []byte) error {
 		return json.Unmarshal(data, &env)
 	})
 	if err != nil {
-		return fmt.Errorf("validate jumpcloud credentials: %w", err)
+		return "", fmt.Errorf("validate jumpcloud credentials: %w", err)
 	}
-	return nil
+	if len(env.Results) == 0 {
+		return "", nil
+	}
+	return env.Results[0].Organization, nil
 }
 
 // get performs a GET with retries (see policy) and hands the 2xx body to decode.

@@ -25,9 +25,11 @@ type Stage struct {
 	Stage  string `json:"stage"`
 	Status string `json:"status"`
 	// Counts are the finished stage's result or, while it runs, its last heartbeat.
-	Counts  activities.StageCounts `json:"counts"`
-	Live    bool                   `json:"live,omitempty"`
-	Attempt int32                  `json:"attempt,omitempty"`
+	Counts activities.StageCounts `json:"counts"`
+	Live   bool                   `json:"live,omitempty"`
+	// Total is the size of the stage's list when it started, from its checkpoint (0: unknown).
+	Total   int   `json:"total,omitempty"`
+	Attempt int32 `json:"attempt,omitempty"`
 	// LastError is the failure of the previous attempt of a running stage, or the error
 	// of a failed stage.
 	LastError string `json:"lastError,omitempty"`
@@ -169,6 +171,9 @@ func overlayHeartbeats(v *View, pending []*pendingActivity, dc converter.DataCon
 			continue // an unreadable checkpoint only costs the live counts
 		}
 		s.Counts, s.Live = cp.Counts, true
+		if cp.Total > 0 {
+			s.Total = cp.Total
+		}
 	}
 }
 

@@ -74,6 +74,10 @@ func TestRenderer(t *testing.T) {
 	if !strings.HasPrefix(tty.String(), "\r\033[K[") || !strings.HasSuffix(tty.String(), "\n") {
 		t.Fatalf("tty output: %q", tty.String())
 	}
+	// Below the line, one bar per started stage, with its count.
+	if !strings.Contains(tty.String(), "\nusers ") || !strings.Contains(tty.String(), " 10 / ") {
+		t.Fatalf("tty output has no bar for the users stage: %q", tty.String())
+	}
 	if IsTerminal(&tty) {
 		t.Fatal("a buffer is not a terminal")
 	}

@@ -7,29 +7,48 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
 
 	"jcsync/workflows"
 )
 
-// IsTerminal reports whether w is a character device (a terminal), where a progress bar
-// can redraw itself; pipes and files get plain lines instead.
+// IsTerminal reports whether w is a terminal, where progress bars can redraw themselves;
+// pipes and files get plain lines instead.
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// Renderer shows successive Views: one redrawn line on a terminal, otherwise a plain line
-// whenever the picture changes.
+// termWidth is the width of w when it is a terminal, else a default.
+func termWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+			return width
+		}
+	}
+	return 100
+}
+
+// Renderer shows successive Views: on a terminal, a line with the sync's phase and totals
+// above one bar per stage, with its rate and estimated time left (github.com/vbauerster/mpb);
+// otherwise a plain line whenever the picture changes.
 type Renderer struct {
 	w    io.Writer
 	tty  bool
 	last string
+
+	// The terminal's bars, made at the first Show.
+	mu     sync.Mutex
+	header string
+	p      *mpb.Progress
+	top    *mpb.Bar
+	bars   map[string]*mpb.Bar
 }
 
 // NewRenderer renders to w, detecting whether it is a terminal.
@@ -41,23 +60,84 @@ func NewRendererTTY(w io.Writer, tty bool) *Renderer { return &Renderer{w: w, tt
 // Show renders v.
 func (r *Renderer) Show(v View) {
 	line := Line(v, r.tty)
-	if line == r.last {
+	if !r.tty {
+		if line != r.last {
+			r.last = line
+			fmt.Fprintln(r.w, line)
+		}
 		return
 	}
-	r.last = line
-	if r.tty {
-		// Carriage return and erase-line redraw the bar in place.
-		fmt.Fprintf(r.w, "\r\033[K%s", line)
-		return
+	r.mu.Lock()
+	r.header, r.last = line, line
+	r.mu.Unlock()
+	if r.p == nil {
+		r.start()
 	}
-	fmt.Fprintln(r.w, line)
+	for _, s := range v.Stages {
+		r.stage(s)
+	}
 }
 
-// Finish ends the bar's line on a terminal.
-func (r *Renderer) Finish() {
-	if r.tty && r.last != "" {
-		fmt.Fprintln(r.w)
+// start makes the terminal's bars: the header line first. The cursor goes back to the start
+// of a cleared line, so the bars never mix with a partial line above them.
+func (r *Renderer) start() {
+	fmt.Fprint(r.w, "\r\033[K")
+	r.p = mpb.New(mpb.WithOutput(r.w), mpb.WithWidth(termWidth(r.w)), mpb.WithAutoRefresh(), mpb.WithRefreshRate(200*time.Millisecond))
+	r.top = r.p.New(1, mpb.NopStyle(), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.header
+	})))
+	r.bars = map[string]*mpb.Bar{}
+}
+
+// stage moves the bar of one stage: items read of the stage's list against the list's total
+// (from its checkpoint), complete when the stage is done.
+func (r *Renderer) stage(s Stage) {
+	b := r.bars[s.Stage]
+	if b == nil {
+		if s.Status == workflows.StatusPending || s.Status == "" {
+			return // a bar appears when its stage starts, so that its rate and ETA are its own
+		}
+		b = r.p.AddBar(0,
+			mpb.PrependDecorators(decor.Name(s.Stage, decor.WC{C: decor.DindentRight | decor.DextraSpace, W: 7}),
+				decor.CountersNoUnit("%d / %d", decor.WCSyncWidth)),
+			mpb.AppendDecorators(decor.AverageSpeed(0, "%.0f/s", decor.WCSyncSpace),
+				decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO, decor.WCSyncSpace), "done")))
+		r.bars[s.Stage] = b
 	}
+	if b.AbortedOrCompleted() {
+		return
+	}
+	cur := int64(s.Counts.Read[s.Stage])
+	switch s.Status {
+	case workflows.StatusDone:
+		b.SetCurrent(cur)
+		b.SetTotal(cur, true)
+	case workflows.StatusFailed, workflows.StatusCancelled, workflows.StatusSkipped:
+		b.Abort(false)
+	default:
+		total := int64(s.Total)
+		if total < cur+1 {
+			total = cur + 1 // unknown, or grown: the bar stays open until the stage ends
+		}
+		b.SetTotal(total, false)
+		b.SetCurrent(cur)
+	}
+}
+
+// Finish ends the progress display: on a terminal, the bars' last picture stays.
+func (r *Renderer) Finish() {
+	if r.p == nil {
+		return
+	}
+	for _, b := range r.bars {
+		if !b.AbortedOrCompleted() {
+			b.Abort(false)
+		}
+	}
+	r.top.SetTotal(1, true)
+	r.p.Wait()
 }
 
 const barWidth = 20

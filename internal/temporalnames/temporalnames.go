@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -21,6 +22,9 @@ const (
 	ValidateWorkflow = "ValidateWorkflow"
 	// ProgressQuery returns a sync's progress while it runs (and after).
 	ProgressQuery = "progress"
+	// MetadataQuery is the SDK's built-in query that returns a workflow's current details
+	// (what the Web UI shows under "Current details") and its query and signal names.
+	MetadataQuery = "__temporal_workflow_metadata"
 )
 
 // prefix starts every workflow and schedule id of the connector.
@@ -53,6 +57,50 @@ var IntegrationKey = temporal.NewSearchAttributeKeyKeyword(SearchAttrIntegration
 // IntegrationAttributes are the search attributes a sync of integration starts with.
 func IntegrationAttributes(integration string) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(IntegrationKey.ValueSet(integration))
+}
+
+// The search attributes a sync sets when it ends, so the Web UI's list can be filtered and
+// scanned by how syncs went: the outcome in words, and the users, groups and apps read.
+const (
+	SearchAttrOutcome = "JCSyncOutcome"
+	SearchAttrUsers   = "JCSyncUsers"
+	SearchAttrGroups  = "JCSyncGroups"
+	SearchAttrApps    = "JCSyncApps"
+)
+
+// Typed keys of the outcome attributes.
+var (
+	OutcomeKey = temporal.NewSearchAttributeKeyKeyword(SearchAttrOutcome)
+	UsersKey   = temporal.NewSearchAttributeKeyInt64(SearchAttrUsers)
+	GroupsKey  = temporal.NewSearchAttributeKeyInt64(SearchAttrGroups)
+	AppsKey    = temporal.NewSearchAttributeKeyInt64(SearchAttrApps)
+)
+
+// Values of SearchAttrOutcome.
+const (
+	OutcomeSwept        = "swept"         // complete, and what JumpCloud no longer has was removed
+	OutcomeSweepSkipped = "sweep-skipped" // complete and uploaded, but the sweep was skipped (the result says why)
+	OutcomeRefused      = "refused"       // the sweep was refused: the read looked wrong; nothing deleted
+	OutcomeFailed       = "failed"        // a credential, a stage or the sweep failed
+	OutcomeDryRun       = "dry-run"       // read and transformed only
+	OutcomeNotRun       = "not-run"       // another sync of the integration was running
+)
+
+// SearchAttributeTypes is every custom search attribute the connector uses, with its type:
+// what a worker registers, and what a dev server must be started with.
+var SearchAttributeTypes = map[string]enumspb.IndexedValueType{
+	SearchAttrIntegration: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SearchAttrOutcome:     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SearchAttrUsers:       enumspb.INDEXED_VALUE_TYPE_INT,
+	SearchAttrGroups:      enumspb.INDEXED_VALUE_TYPE_INT,
+	SearchAttrApps:        enumspb.INDEXED_VALUE_TYPE_INT,
+}
+
+// AllAttributes has every search attribute of SearchAttributeTypes with a zero value: a dev
+// server started with them (testsuite.DevServerOptions.SearchAttributes) registers them all.
+func AllAttributes() temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(IntegrationKey.ValueSet(""), OutcomeKey.ValueSet(""),
+		UsersKey.ValueSet(0), GroupsKey.ValueSet(0), AppsKey.ValueSet(0))
 }
 
 // Conditions of visibility queries, for IntegrationQuery.

@@ -29,3 +29,15 @@ func TestIntegrationQuery(t *testing.T) {
 		t.Fatalf("no conditions: %s", got)
 	}
 }
+
+func TestAllAttributesMatchTypes(t *testing.T) {
+	all := AllAttributes()
+	if all.Size() != len(SearchAttributeTypes) {
+		t.Fatalf("AllAttributes has %d attributes, SearchAttributeTypes %d", all.Size(), len(SearchAttributeTypes))
+	}
+	for k := range all.GetUntypedValues() {
+		if _, ok := SearchAttributeTypes[k.GetName()]; !ok {
+			t.Errorf("%s is in AllAttributes but not in SearchAttributeTypes", k.GetName())
+		}
+	}
+}

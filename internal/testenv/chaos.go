@@ -77,7 +77,7 @@ func (p *PersistentTemporal) start() (*testsuite.DevServer, client.Client, error
 		DBFilename:       p.db,
 		LogLevel:         "error",
 		ClientOptions:    &client.Options{HostPort: p.HostPort, Logger: quietLogger()},
-		SearchAttributes: temporalnames.IntegrationAttributes(""),
+		SearchAttributes: temporalnames.AllAttributes(),
 		Stdout:           os.Stderr,
 		Stderr:           os.Stderr,
 	})

@@ -83,7 +83,7 @@ func StartTemporal(cliPath, dbFile string) (*Temporal, error) {
 		DBFilename:       dbFile,
 		LogLevel:         "error",
 		ClientOptions:    &client.Options{Logger: quietLogger()},
-		SearchAttributes: temporalnames.IntegrationAttributes(""),
+		SearchAttributes: temporalnames.AllAttributes(),
 		Stdout:           os.Stderr,
 		Stderr:           os.Stderr,
 	})

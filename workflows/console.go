@@ -1,0 +1,189 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"jcsync/activities"
+	"jcsync/internal/counts"
+	"jcsync/internal/temporalnames"
+)
+
+// changeConsole versions what the Web UI shows of a sync: the outcome and count search
+// attributes set when it ends, the summary and details passed to the sync a scheduled run
+// hands over to (after its own credential check), the activities' summaries and the live
+// current details. Histories without its marker replay without any of them.
+const changeConsole = "console"
+
+// stageSummaries are the stage activities' one-line summaries, shown in the Web UI's event
+// list. A summary is fixed when the activity is scheduled, before it has read anything, so it
+// says what the stage does; what it did goes into the current details.
+var stageSummaries = map[string]string{
+	activities.StageUsers:  "users: reading and uploading JumpCloud users",
+	activities.StageAdmins: "admins: reading and uploading console administrators and their roles",
+	activities.StageGroups: "groups: reading and uploading user groups and their members",
+	activities.StageApps:   "apps: reading and uploading SSO apps and who may use them",
+}
+
+// Summaries of the other activities.
+const (
+	summaryValidate       = "validate: checking the JumpCloud credential and org, the Authomize token and app"
+	summaryBaseline       = "baseline: reading what the last complete sync read, from the Authomize app"
+	summarySweep          = "sweep: removing from Authomize what JumpCloud no longer has"
+	summaryRecordBaseline = "baseline: recording this sync's counts for the next one's shrink check"
+)
+
+// withSummary is ctx whose activities carry summary, when the run shows it.
+func (p *Progress) withSummary(ctx workflow.Context, summary string) workflow.Context {
+	if !p.console {
+		return ctx
+	}
+	ao := workflow.GetActivityOptions(ctx)
+	ao.Summary = summary
+	return workflow.WithActivityOptions(ctx, ao)
+}
+
+// short is ctx with the options of a short activity, and its summary when the run shows it.
+func (p *Progress) short(ctx workflow.Context, attempts int32, summary string) workflow.Context {
+	return p.withSummary(workflow.WithActivityOptions(ctx, shortActivity(attempts)), summary)
+}
+
+// Summary is the one-line static summary of a sync: the integration, the JumpCloud org and
+// the Authomize app when v (the credential check) names them, and whether it is a dry run.
+func Summary(in SyncInput, v *activities.ValidateResult) string {
+	mode := "sync"
+	if in.DryRun {
+		mode = "dry run (writes nothing)"
+	}
+	if v == nil {
+		return fmt.Sprintf("%s · JumpCloud → Authomize %s · org and app as the worker's config names them (see the current details)", in.Integration, mode)
+	}
+	return fmt.Sprintf("%s · JumpCloud org %s → Authomize app %s · %s", in.Integration, orgOf(v), appOf(v), mode)
+}
+
+func orgOf(v *activities.ValidateResult) string {
+	if v.OrgID == "" {
+		return "(the credential's own)"
+	}
+	return v.OrgID
+}
+
+func appOf(v *activities.ValidateResult) string {
+	switch {
+	case v.AppName != "" && v.AppID != "":
+		return fmt.Sprintf("%s (%s)", v.AppName, v.AppID)
+	case v.AppID != "":
+		return v.AppID
+	}
+	return "(none configured)"
+}
+
+// Details is the static details of a sync, in Markdown: what it will do and the settings that
+// decide whether it deletes anything.
+func Details(in SyncInput, v *activities.ValidateResult) string {
+	in = in.withDefaults()
+	var b strings.Builder
+	fmt.Fprintf(&b, "### JumpCloud → Authomize: integration `%s`\n\n", in.Integration)
+	if in.DryRun {
+		b.WriteString("**Dry run**: reads and transforms the JumpCloud org's users, administrators and roles, groups and members, SSO apps and their bindings, and reports what would be uploaded. Nothing is written to Authomize and nothing is deleted.\n\n")
+	} else {
+		b.WriteString("Reads the JumpCloud org's users, administrators and roles, groups and members, SSO apps and their bindings; uploads them to the Authomize app; then **sweeps**: removes from the app what JumpCloud no longer has, only when the read is complete and comparable with the last complete sync.\n\n")
+	}
+	if v != nil {
+		fmt.Fprintf(&b, "- JumpCloud org: `%s` (%s)\n", orgOf(v), credentialOf(v))
+		fmt.Fprintf(&b, "- Authomize app: %s", appOf(v))
+		if v.Tenant != "" {
+			fmt.Fprintf(&b, ", tenant `%s`", v.Tenant)
+		}
+		b.WriteString("\n")
+	} else {
+		b.WriteString("- JumpCloud org and Authomize app: as the worker's configuration names them; the current details show them once the credentials are checked\n")
+	}
+	if !in.DryRun {
+		shrink := fmt.Sprintf("the sweep is refused when users, groups, apps, members, admins or bindings shrank by more than %d %% (and more than %d) since the last complete sync", in.MaxShrinkPercent, MinShrinkItems)
+		if in.AllowShrink {
+			shrink = "allowed for this run (`--allow-shrink`): the sweep runs whatever the shrink, and records a new baseline"
+		}
+		fmt.Fprintf(&b, "- Shrink limit: %s\n", shrink)
+		if in.AllowEmpty {
+			b.WriteString("- An org without users may be swept (`--allow-empty`)\n")
+		}
+		fmt.Fprintf(&b, "- Sweep cutoff: %s before the sync's first Authomize write\n", in.SweepMargin)
+	}
+	rate := "the worker's `--jumpcloud-rps`, or the integration's `rps`"
+	if v != nil && v.RateCeiling > 0 {
+		rate = fmt.Sprintf("%g requests/s for the org", v.RateCeiling)
+	}
+	fmt.Fprintf(&b, "- JumpCloud rate ceiling: %s\n", rate)
+	fmt.Fprintf(&b, "- A stage gives up after %d attempts in a row without progress; a dead worker's stage moves within %s\n", in.StageAttempts, in.HeartbeatTimeout)
+	fmt.Fprintf(&b, "\nLive progress: the current details below, and `starter status --integration %s`. How a sync works and why it may refuse to sweep: the README's \"How a sync works\" and DESIGN.md's \"The sweep\".\n", in.Integration)
+	return b.String()
+}
+
+func credentialOf(v *activities.ValidateResult) string {
+	if v.Credential == "" {
+		return "credential accepted"
+	}
+	return v.Credential + " accepted"
+}
+
+// outcomeOf is the outcome of a sync that returned r, err.
+func outcomeOf(r *SyncResult, err error) string {
+	var appErr *temporal.ApplicationError
+	switch {
+	case err != nil && errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeSweepRefused:
+		return temporalnames.OutcomeRefused
+	case err != nil || r == nil:
+		return temporalnames.OutcomeFailed
+	case r.NotRun != "":
+		return temporalnames.OutcomeNotRun
+	case r.DryRun:
+		return temporalnames.OutcomeDryRun
+	case r.Swept:
+		return temporalnames.OutcomeSwept
+	}
+	return temporalnames.OutcomeSweepSkipped
+}
+
+// upsertOutcome sets the outcome and count search attributes. A failure to set them is
+// logged: the sync's own outcome stands.
+func upsertOutcome(ctx workflow.Context, outcome string, read counts.Counts) {
+	err := workflow.UpsertTypedSearchAttributes(ctx,
+		temporalnames.OutcomeKey.ValueSet(outcome),
+		temporalnames.UsersKey.ValueSet(int64(read["users"])),
+		temporalnames.GroupsKey.ValueSet(int64(read["groups"])),
+		temporalnames.AppsKey.ValueSet(int64(read["apps"])))
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("could not set the outcome search attributes", "error", err)
+	}
+}
+
+// end records how the sync ended, when the run shows it: the search attributes and the
+// final current details. r is nil when it failed.
+func (p *Progress) end(r *SyncResult, err error) {
+	if !p.console {
+		return
+	}
+	p.outcome, p.result, p.err = outcomeOf(r, err), r, err
+	read := p.readSoFar()
+	if r != nil {
+		read = r.Read
+	}
+	upsertOutcome(p.ctx, p.outcome, read)
+	p.publish()
+}
+
+// readSoFar adds up what the finished stages read.
+func (p *Progress) readSoFar() counts.Counts {
+	read := counts.Counts{}
+	for _, s := range p.Stages {
+		if s.Result != nil {
+			read = read.Merge(s.Result.Counts.Read)
+		}
+	}
+	return read
+}
