@@ -15,11 +15,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"golang.org/x/time/rate"
 
 	"jcsync/internal/authomize"
 	"jcsync/internal/config"
 	"jcsync/internal/jumpcloud"
+	"jcsync/internal/pacer"
 )
 
 // Error types the workflow never retries. They are the Type of the ApplicationErrors the
@@ -52,12 +52,21 @@ type Activities struct {
 	DataConverter converter.DataConverter
 	Log           *logrus.Logger
 	Observer      Observer
-	// HTTPClient is shared by every API client (connection reuse); nil takes a default.
+	// HTTPClient is shared by every API client (connection reuse); nil takes sharedHTTP.
 	HTTPClient *http.Client
-	// DefaultRPS is the JumpCloud request rate per org when an integration sets none.
+	// MaxRPS is the ceiling of each org's JumpCloud request rate when an integration sets
+	// none; 0 takes the pacer's own (pacer.DefaultMax). The rate itself is found, not set:
+	// each org's pacer raises it while JumpCloud answers and cuts it on 429.
+	MaxRPS float64
+	// DefaultRPS is the former name of MaxRPS, read when MaxRPS is 0: a ceiling too, not a
+	// fixed rate. It stays for the callers that set it.
 	DefaultRPS float64
-	// PageConcurrency bounds the JumpCloud pages one stage has in flight.
+	// PageConcurrency caps the JumpCloud pages one stage has in flight; within it, the
+	// stage follows the org pacer's in-flight limit (see stageRun.concurrency). 0 takes
+	// DefaultPageConcurrency.
 	PageConcurrency int
+	// PacerClock, when set, is the clock of every pacer (tests); nil is the wall clock.
+	PacerClock pacer.Clock
 	// AuthomizeBatchSize is the number of items per Authomize request (0: client default).
 	AuthomizeBatchSize int
 	// Retries bounds how long the API clients retry one request before the attempt that
@@ -65,8 +74,8 @@ type Activities struct {
 	// the clients' defaults.
 	Retries RequestRetries
 
-	limiters sync.Map // org key → *rate.Limiter, shared by every stage of the same org
-	tokens   serviceAccounts
+	pacers sync.Map // org or tenant key → *pacer.Pacer, shared by every stage on this worker
+	tokens serviceAccounts
 }
 
 // RequestRetries are the retry settings of both API clients, for one request.
@@ -91,26 +100,93 @@ func (a *Activities) integration(name string) (config.Integration, error) {
 	return in, nil
 }
 
-// limiter returns the rate limiter of an org: every stage of every sync of the same org on
-// this worker shares it, so parallel stages together stay under the org's rate.
-func (a *Activities) limiter(in config.Integration) *rate.Limiter {
-	rps := in.JumpCloud.RPS
-	if rps <= 0 {
-		rps = a.DefaultRPS
+// sharedHTTP is the HTTP client of every API client when the worker sets none. Go's default
+// transport keeps two idle connections per host, so a pacer keeping dozens of requests in
+// flight to one host (every org lives on console.jumpcloud.com) would open and close a
+// connection, with its TLS handshake, for most of them: the pool keeps as many as one org's
+// pacer may have in flight.
+var sharedHTTP = func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = pacer.DefaultMaxInFlight
+	t.MaxIdleConns = 4 * pacer.DefaultMaxInFlight
+	return &http.Client{Timeout: 30 * time.Second, Transport: t}
+}()
+
+func (a *Activities) httpClient() *http.Client {
+	if a.HTTPClient != nil {
+		return a.HTTPClient
 	}
-	if rps <= 0 {
-		rps = 10
+	return sharedHTTP
+}
+
+// DefaultPageConcurrency is the cap on the JumpCloud pages one stage has in flight when the
+// worker sets none. It is the pacer's own bound on in-flight requests, so the pacer, which
+// sizes the in-flight limit from the org's rate and latency, is what decides: a latency-bound
+// org gets as many pages in flight as its rate needs, a throttled one few.
+const DefaultPageConcurrency = pacer.DefaultMaxInFlight
+
+// orgPacer returns the pacer of the integration's JumpCloud org: every stage of every sync of
+// the same org on this worker shares it, so parallel stages together stay under the org's
+// limit and a Retry-After holds all of them back. Its ceiling is the integration's rps, else
+// the worker's MaxRPS, else the pacer's default.
+func (a *Activities) orgPacer(in config.Integration) (*pacer.Pacer, error) {
+	ceiling := in.JumpCloud.RPS
+	if ceiling <= 0 {
+		ceiling = a.MaxRPS
 	}
-	key := in.JumpCloud.BaseURL + "|" + in.JumpCloud.OrgID + "|" + in.Name
-	// A burst of one spaces requests evenly at the org's rate: a burst allowance on our side
-	// would send a salvo at the start that a strict server answers with 429s. Concurrency
-	// (pages in flight) is what keeps the rate full despite latency.
-	l, _ := a.limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(rps), 1))
-	return l.(*rate.Limiter)
+	if ceiling <= 0 {
+		ceiling = a.DefaultRPS
+	}
+	key := "jumpcloud|" + in.JumpCloud.BaseURL + "|" + in.JumpCloud.OrgID + "|" + in.Name
+	return a.pacer(key, in.Name, APIJumpCloud, ceiling)
+}
+
+// tenantPacer returns the pacer of the integration's Authomize app: uploads of every stage
+// of every sync into the same app on this worker share it. The token is not part of the
+// key: it is a secret, and an app belongs to one tenant anyway.
+func (a *Activities) tenantPacer(in config.Integration) (*pacer.Pacer, error) {
+	key := "authomize|" + in.Authomize.BaseURL + "|" + in.Authomize.AppID
+	return a.pacer(key, in.Name, APIAuthomize, 0)
+}
+
+// API names of the pacers, for PacingObserver.
+const (
+	APIJumpCloud = "jumpcloud"
+	APIAuthomize = "authomize"
+)
+
+// PacingObserver is an Observer that also watches the pacers (their rate, in-flight limit,
+// 429s and pauses): it is told of each pacer once, when the worker creates it.
+type PacingObserver interface {
+	Pacer(integration, api string, p *pacer.Pacer)
+}
+
+// pacer returns the pacer under key, creating it with the given ceiling (0: the pacer's
+// default) on first use. A pacer is never replaced: what it learnt of the limit stays.
+func (a *Activities) pacer(key, integration, api string, ceiling float64) (*pacer.Pacer, error) {
+	if p, ok := a.pacers.Load(key); ok {
+		return p.(*pacer.Pacer), nil
+	}
+	p, err := pacer.New(pacer.Options{Max: ceiling, Clock: a.PacerClock})
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("integration %q: %s pacing: %v", integration, api, err), ErrTypeConfig, nil)
+	}
+	got, loaded := a.pacers.LoadOrStore(key, p)
+	if !loaded {
+		if po, ok := a.Observer.(PacingObserver); ok {
+			po.Pacer(integration, api, p)
+		}
+	}
+	return got.(*pacer.Pacer), nil
 }
 
 func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error) {
 	sa, err := a.serviceAccount(in)
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.orgPacer(in)
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +195,8 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 		APIKey:         in.JumpCloud.APIKey,
 		ServiceAccount: sa,
 		OrgID:          in.JumpCloud.OrgID,
-		HTTPClient:     a.HTTPClient,
-		Limiter:        a.limiter(in),
+		HTTPClient:     a.httpClient(),
+		Pacer:          p,
 		MaxAttempts:    a.Retries.MaxAttempts,
 		BaseBackoff:    a.Retries.BaseBackoff,
 		MaxRetryWait:   a.Retries.MaxRetryWait,
@@ -133,11 +209,16 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 }
 
 func (a *Activities) authomize(in config.Integration) (*authomize.Client, error) {
+	p, err := a.tenantPacer(in)
+	if err != nil {
+		return nil, err
+	}
 	return newClient(in, "Authomize", authomize.New, authomize.Options{
 		BaseURL:      in.Authomize.BaseURL,
 		Token:        in.Authomize.Token,
 		AppID:        in.Authomize.AppID,
-		HTTPClient:   a.HTTPClient,
+		Pacer:        p,
+		HTTPClient:   a.httpClient(),
 		BatchSize:    a.AuthomizeBatchSize,
 		MaxAttempts:  a.Retries.MaxAttempts,
 		BaseBackoff:  a.Retries.BaseBackoff,

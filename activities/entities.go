@@ -37,7 +37,7 @@ func reader[T any](s *stageRun, name string, fetch func(ctx context.Context, ski
 			s.addReport(s.pageTally(skip), transform.Report{Skipped: reasons})
 			s.markUnreadable(name, unreadable)
 		},
-		parallel: s.concurrency(),
+		parallel: s.pageCap(),
 		changed:  s.countChange,
 		repaired: s.countRepairs,
 		unstable: s.markUnstable,

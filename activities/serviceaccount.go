@@ -38,7 +38,7 @@ func (a *Activities) serviceAccount(in config.Integration) (*jumpcloud.ServiceAc
 	}
 	sa, err := jumpcloud.NewServiceAccount(jumpcloud.ServiceAccountOptions{
 		ClientID: j.ClientID, ClientSecret: j.ClientSecret, TokenURL: j.TokenURL, BaseURL: j.BaseURL,
-		HTTPClient: a.HTTPClient,
+		HTTPClient: a.httpClient(),
 	})
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(

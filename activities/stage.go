@@ -13,6 +13,7 @@ import (
 	"jcsync/internal/authomize"
 	"jcsync/internal/config"
 	"jcsync/internal/jumpcloud"
+	"jcsync/internal/pacer"
 	"jcsync/internal/transform"
 )
 
@@ -75,7 +76,12 @@ type stageRun struct {
 	// resumedDone are the parents an earlier attempt finished (from the checkpoint).
 	resumedDone map[string]int
 
-	slots chan struct{} // fetch slots shared by every list the stage reads
+	// jp and ap are the pacers of the org and of the Authomize app, shared with every other
+	// stage of the integration on this worker; jp0 and ap0 are their state when the stage
+	// started, for what the stage result reports of the pauses.
+	jp, ap   *pacer.Pacer
+	jp0, ap0 pacer.Snapshot
+	slots    *fetchGate // fetch slots shared by every list the stage reads
 
 	beatMu sync.Mutex // orders recorded heartbeats
 	beaten uint64     // the snapshot last recorded
@@ -98,8 +104,17 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 	if err != nil {
 		return nil, err
 	}
+	jp, err := a.orgPacer(integ)
+	if err != nil {
+		return nil, err
+	}
+	ap, err := a.tenantPacer(integ)
+	if err != nil {
+		return nil, err
+	}
 	s := &stageRun{
 		name: name, in: in, integ: integ, jc: jc, az: az, a: a, started: time.Now(),
+		jp: jp, ap: ap, jp0: jp.Snapshot(), ap0: ap.Snapshot(),
 		topt: transform.Options{Identities: integ.Identities, OwnerID: in.OwnerID,
 			ConsoleURL: transform.ConsoleURLFor(integ.JumpCloud.BaseURL)},
 		cp:      Checkpoint{Version: CheckpointVersion, Total: -1},
@@ -108,7 +123,7 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 		actx:    ctx,
 		attempt: int(activity.GetInfo(ctx).Attempt),
 	}
-	s.slots = make(chan struct{}, s.concurrency())
+	s.slots = &fetchGate{limit: s.concurrency}
 	s.resumeFrom(ctx)
 	if err := s.stalled(s.attempt - 1); err != nil {
 		// Attempts that died (a killed worker) returned no error: they count here.
@@ -120,26 +135,33 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 	return s, nil
 }
 
-// concurrency is the bound on the JumpCloud pages the stage has in flight.
-func (s *stageRun) concurrency() int {
+// pageCap is the most JumpCloud pages the stage has in flight: the worker's page
+// concurrency. It also bounds the pages a list holds in memory.
+func (s *stageRun) pageCap() int {
 	if s.a.PageConcurrency > 0 {
 		return s.a.PageConcurrency
 	}
-	return 8
+	return DefaultPageConcurrency
+}
+
+// concurrency is the bound on the JumpCloud pages the stage fetches at once, read again at
+// every fetch: the org pacer's in-flight limit (Little's law on the rate it found and the
+// latency it sees), within pageCap. More fetches than the pacer lets through would only wait
+// in its queue holding their place in the stage's window; fewer would leave a latency-bound
+// org below the rate it allows.
+func (s *stageRun) concurrency() int {
+	n := s.pageCap()
+	if s.jp != nil {
+		n = min(n, s.jp.InFlightLimit())
+	}
+	return max(1, n)
 }
 
 // acquire takes one of the stage's fetch slots: the pages of every list a stage reads (its
 // own, and the members or bindings of each parent) share one bound.
-func (s *stageRun) acquire(ctx context.Context) error {
-	select {
-	case s.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *stageRun) acquire(ctx context.Context) error { return s.slots.acquire(ctx) }
 
-func (s *stageRun) release() { <-s.slots }
+func (s *stageRun) release() { s.slots.release() }
 
 // finish ends a stage: its result, and err as the activity's error (final once the stage has
 // spent its attempts without progress).
@@ -164,7 +186,7 @@ func (s *stageRun) conclude(err error) StageResult {
 		s.cp.Done = nil
 	}
 	s.foldClientStats()
-	r := StageResult{Stage: s.name, Counts: s.cp.Counts.clone(), Duration: time.Since(s.started)}
+	r := StageResult{Stage: s.name, Counts: s.cp.Counts.clone(), Duration: time.Since(s.started), Pacing: s.pacing()}
 	if s.a.Observer != nil && err == nil {
 		s.a.Observer.StageDone(s.in.Integration, s.name, r)
 	}

@@ -31,7 +31,10 @@ type StageCounts struct {
 	JumpCloudRetries  int `json:"jcRetries"`
 	AuthomizeRequests int `json:"azRequests"`
 	AuthomizeRetries  int `json:"azRetries"`
-	InvalidReferences int `json:"invalidReferences,omitempty"`
+	// JumpCloudThrottled and AuthomizeThrottled count the 429s among those requests.
+	JumpCloudThrottled int `json:"jcThrottled,omitempty"`
+	AuthomizeThrottled int `json:"azThrottled,omitempty"`
+	InvalidReferences  int `json:"invalidReferences,omitempty"`
 
 	// EarliestAccepted is the earliest acceptedTimestamp Authomize returned to this stage in
 	// this run: the sweep's cutoff is the minimum over every stage.
@@ -104,6 +107,8 @@ type StageResult struct {
 	Counts   StageCounts   `json:"counts"`
 	Duration time.Duration `json:"duration"`
 	Warnings []string      `json:"warnings,omitempty"`
+	// Pacing is the rate the stage settled at, per API, and the 429s it met.
+	Pacing *StagePacing `json:"pacing,omitempty"`
 }
 
 // tally is the counts of one page, or of the children of one parent (a group's members),
@@ -165,6 +170,8 @@ func (s *stageRun) foldClientStats() {
 	c.JumpCloudRetries = s.prior.JumpCloudRetries + int(jc.Retries)
 	c.AuthomizeRequests = s.prior.AuthomizeRequests + int(az.Requests)
 	c.AuthomizeRetries = s.prior.AuthomizeRetries + int(az.Retries)
+	c.JumpCloudThrottled = s.prior.JumpCloudThrottled + int(jc.RateLimited)
+	c.AuthomizeThrottled = s.prior.AuthomizeThrottled + int(az.RateLimited)
 }
 
 // countRead adds n objects of kind read to t.

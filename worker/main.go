@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -36,7 +37,8 @@ const (
 	envConfig                  = "JCSYNC_CONFIG"
 	envMaxConcurrentActivities = "JCSYNC_MAX_CONCURRENT_ACTIVITIES"
 	envPageConcurrency         = "JCSYNC_PAGE_CONCURRENCY"
-	envJumpCloudRPS            = "JCSYNC_JUMPCLOUD_RPS"
+	envJumpCloudMaxRPS         = "JCSYNC_JUMPCLOUD_MAX_RPS"
+	envJumpCloudRPS            = "JCSYNC_JUMPCLOUD_RPS" // the former name of envJumpCloudMaxRPS
 	envMetricsAddress          = "JCSYNC_METRICS_ADDRESS"
 	envCodecAddress            = "JCSYNC_CODEC_ADDRESS"
 	envCodecCORSOrigins        = "JCSYNC_CODEC_CORS_ORIGINS"
@@ -45,7 +47,7 @@ const (
 )
 
 // workerEnvVars are the variables the worker reads besides the integration's and Temporal's.
-var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envJumpCloudRPS, envMetricsAddress,
+var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envJumpCloudMaxRPS, envJumpCloudRPS, envMetricsAddress,
 	envCodecAddress, envCodecCORSOrigins, envCodecAuthToken, envPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}
 
 // stopTimeout is how long running activities get, after SIGTERM, to notice the cancellation
@@ -61,7 +63,9 @@ type workerConfig struct {
 	ConfigFile              string
 	MaxConcurrentActivities int
 	PageConcurrency         int
-	JumpCloudRPS            float64
+	// JumpCloudMaxRPS is the ceiling of each org's request rate, unless its integration sets
+	// its own; 0 leaves the pacer's default. The rate itself is found per org (pacer).
+	JumpCloudMaxRPS float64
 	// InsecureHTTP accepts http:// JumpCloud and Authomize base URLs to hosts beyond
 	// loopback, in every integration: for simulators reached by a service name only.
 	InsecureHTTP   bool
@@ -96,9 +100,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	config.AddTemporalFlags(fs, &c.Temporal, getenv, temporalnames.TaskQueue)
 	logging.AddFlags(fs, &c.Log)
 	fs.StringVar(&c.ConfigFile, "config", getenv(envConfig), "JSON file of integrations (env "+envConfig+")")
-	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, envMaxConcurrentActivities, 20), "activities this worker runs at once (env "+envMaxConcurrentActivities+")")
-	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, envPageConcurrency, 4), "JumpCloud pages one stage fetches at once (env "+envPageConcurrency+")")
-	fs.Float64Var(&c.JumpCloudRPS, "jumpcloud-rps", envFloat(getenv, envJumpCloudRPS, 10), "JumpCloud requests per second per org, unless the integration sets its own (env "+envJumpCloudRPS+")")
+	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, envMaxConcurrentActivities, defaultMaxConcurrentActivities),
+		"activities this worker runs at once; a sync runs up to 4 at a time, so allow 4 per integration that syncs at the same time (env "+envMaxConcurrentActivities+")")
+	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, envPageConcurrency, defaultPageConcurrency),
+		"most JumpCloud pages one stage fetches at once; within it, each org's pacer sets how many (env "+envPageConcurrency+")")
+	addMaxRPSFlag(fs, &c.JumpCloudMaxRPS, getenv)
 	// An unreadable JCSYNC_INSECURE_HTTP is an error, not a quiet default either way.
 	pol, polErr := config.PolicyFromEnv(getenv)
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", pol.InsecureHTTP, "accept http:// JumpCloud and Authomize base URLs to hosts beyond loopback, for simulators reached by name; never for real accounts (env "+config.EnvInsecureHTTP+")")
@@ -130,8 +136,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	if c.PageConcurrency < 1 {
 		return c, errors.New("--page-concurrency must be at least 1")
 	}
-	if c.JumpCloudRPS <= 0 {
-		return c, errors.New("--jumpcloud-rps must be positive")
+	if c.JumpCloudMaxRPS < 0 || math.IsNaN(c.JumpCloudMaxRPS) || math.IsInf(c.JumpCloudMaxRPS, 0) {
+		return c, fmt.Errorf("--%s must be a positive number of requests per second, or 0 for no ceiling of your own (got %v)", flagMaxRPS, c.JumpCloudMaxRPS)
 	}
 	if err := checkCodecAccess(c.CodecAddress, c.codecAuthToken); err != nil {
 		return c, err
@@ -287,7 +293,7 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 		Temporal:        tc,
 		DataConverter:   opts.DataConverter,
 		Log:             log,
-		DefaultRPS:      c.JumpCloudRPS,
+		MaxRPS:          c.JumpCloudMaxRPS,
 		PageConcurrency: c.PageConcurrency,
 	}
 	if m != nil {

@@ -42,7 +42,7 @@ func TestParseFlagsDefaultsEnvAndFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Temporal.Address != "temporal:7233" || c.Temporal.Namespace != "flag-ns" || c.Temporal.TaskQueue != "q" ||
-		c.ConfigFile != "/etc/jcsync.json" || c.PageConcurrency != 8 || c.JumpCloudRPS != 2.5 || c.MetricsAddress != "" || c.Log.Format != "json" {
+		c.ConfigFile != "/etc/jcsync.json" || c.PageConcurrency != 8 || c.JumpCloudMaxRPS != 2.5 || c.MetricsAddress != "" || c.Log.Format != "json" {
 		t.Fatalf("env and flags: %+v", c)
 	}
 	for _, bad := range [][]string{{"--page-concurrency", "0"}, {"--jumpcloud-rps", "-1"}, {"--nope"}, {"extra"}} {

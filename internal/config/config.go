@@ -32,7 +32,8 @@ type JumpCloud struct {
 	// APIKey is resolved from APIKeyFrom; it is never read from the config file itself.
 	APIKey     string    `json:"-"`
 	APIKeyFrom SecretRef `json:"api_key"`
-	// RPS is the request rate this org's key may use; 0 takes the worker's default.
+	// RPS is the ceiling of this org's request rate: its pacer finds the rate below it from
+	// JumpCloud's 429s. 0 takes the worker's ceiling (--jumpcloud-max-rps), if any.
 	RPS float64 `json:"rps,omitempty"`
 
 	// ClientID and ClientSecretFrom name a JumpCloud service account, in place of the API key

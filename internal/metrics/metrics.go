@@ -1,6 +1,7 @@
 // Package metrics exposes the worker's metrics on a Prometheus endpoint: the Temporal SDK's
 // own (through OpenTelemetry) and the connector's (API requests, retries, items, resumed
-// pages, stage durations) through activities.Observer. Labels carry integration names,
+// pages, stage durations) through activities.Observer, and the pacers' rates, in-flight
+// limits, 429s and pauses through activities.PacingObserver. Labels carry integration names,
 // endpoint templates and status codes; never a key, token or personal data.
 package metrics
 
@@ -49,6 +50,7 @@ type Metrics struct {
 	stages        *prometheus.CounterVec
 	readRepairs   *prometheus.CounterVec
 	unstable      *prometheus.CounterVec
+	pacers        *pacers
 }
 
 var _ activities.Observer = (*Metrics)(nil)
@@ -108,7 +110,8 @@ func New() (*Metrics, error) {
 			Help: "Lists that kept changing faster than they could be re-read: the sync skipped its sweep.",
 		}, []string{"integration", "stage"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.retries, m.reqDuration, m.items, m.pagesResumed, m.stageDuration, m.stages, m.readRepairs, m.unstable} {
+	m.pacers = newPacers()
+	for _, c := range []prometheus.Collector{m.requests, m.retries, m.reqDuration, m.items, m.pagesResumed, m.stageDuration, m.stages, m.readRepairs, m.unstable, m.pacers} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metric: %w", err)
 		}

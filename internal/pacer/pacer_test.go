@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ type simConfig struct {
 	callers    int
 	items      int
 	opts       Options
+	// refuse answers 429 to this share of the requests whatever the rate (a faulty server,
+	// not a limit), drawn from a seeded source so that runs repeat.
+	refuse float64
 }
 
 type simResult struct {
@@ -72,6 +76,7 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 		next   int
 		res    simResult
 		events int64
+		rnd    = rand.New(rand.NewPCG(7, 11))
 	)
 	clk.run(cfg.callers, func(int) {
 		ctx := context.Background()
@@ -92,6 +97,9 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 				now := clk.Now()
 				mu.Lock()
 				ok := cfg.limit <= 0 || srv.allow(now)
+				if cfg.refuse > 0 && rnd.Float64() < cfg.refuse {
+					ok = false
+				}
 				res.requests++
 				res.sends = append(res.sends, now)
 				mu.Unlock()
@@ -413,5 +421,46 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// TestRandomRefusalsKeepTheFloor: a server that refuses a share of the requests whatever
+// the rate (faults, not a limit) looks like a limit that keeps falling. The pacer cannot tell
+// the two apart from one event, so each event cuts the rate further, towards the floor, and
+// every request still goes through: slow, never stuck, never below the floor. (With 20 %
+// refused, 260 items end at the floor of 1 req/s after about a minute and a half.)
+func TestRandomRefusalsKeepTheFloor(t *testing.T) {
+	r := simulate(t, simConfig{refuse: 0.2, latency: time.Millisecond, callers: 8, items: 100})
+	t.Logf("%d requests, %d throttled, wall %s, rate at the end %.1f req/s", r.requests, r.throttled, r.wall, r.snap.Rate)
+	if r.requests-r.throttled != 100 {
+		t.Fatalf("%d accepted of 100 items", r.requests-r.throttled)
+	}
+	if r.snap.Rate < DefaultMin {
+		t.Fatalf("rate %.2f below the floor %v", r.snap.Rate, DefaultMin)
+	}
+}
+
+// TestRefusedWhileSendingLittle: a 429 in a window in which the caller sent far less than
+// its rate (it had little to send, or its busy machine sent in clumps) says the server
+// refused a burst, not that its limit is the caller's own send rate: the cut is the usual
+// guess from the refused rate, unsure, not a measured estimate that would pin the rate low.
+func TestRefusedWhileSendingLittle(t *testing.T) {
+	clk := newFakeClock()
+	p, err := New(Options{Initial: 200, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := p.Wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(40 * time.Millisecond) // 200 req/s would have sent 8 in this window; 1 went
+	tk.Throttled(0)
+	s := p.Snapshot()
+	if want := 200 * slowStartGuess; s.Estimate < want*0.99 || s.Estimate > want*1.01 {
+		t.Fatalf("estimate %.1f, want the slow-start guess %.1f from the refused rate", s.Estimate, want)
+	}
+	if s.Rate < 100 || p.sure {
+		t.Fatalf("rate %.1f (sure %v): a lone refused request pinned the rate low", s.Rate, p.sure)
 	}
 }
