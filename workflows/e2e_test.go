@@ -308,7 +308,8 @@ func TestE2EBadKeyFailsFast(t *testing.T) {
 	}
 }
 
-// waitForRetry waits until the named activity of run failed an attempt and is retrying.
+// waitForRetry waits until the named activity of run (or the Phase activity running it, for a
+// stage activity) failed an attempt and is retrying.
 func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, activityType string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -319,7 +320,7 @@ func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, activit
 		}
 		d := desc.RawResponse
 		for _, pa := range d.GetPendingActivities() {
-			if pa.GetActivityType().GetName() == activityType && pa.GetAttempt() >= 2 {
+			if runsActivity(pa, activityType) && pa.GetAttempt() >= 2 {
 				return
 			}
 		}

@@ -101,6 +101,9 @@ func newHarness(t *testing.T, overrides map[string]any) *harness {
 	for name, fn := range overrides {
 		mocks[name] = fn
 	}
+	if _, ok := mocks[activities.ActivityPhase]; !ok {
+		mocks[activities.ActivityPhase] = phaseOfMocks(h.rec, mocks)
+	}
 	for name, fn := range mocks {
 		env.OnActivity(name, mock.Anything, mock.Anything).Return(fn).Maybe()
 	}
