@@ -141,4 +141,3 @@ func requireExactSims(t *testing.T, sims *testenv.Sims) {
 		t.Fatalf("Authomize's snapshot differs from the org: %s", testenv.Summarize(d))
 	}
 }
-
