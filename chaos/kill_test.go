@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"go.temporal.io/api/workflowservice/v1"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -68,6 +69,10 @@ func checkpointsAt(t *testing.T, c client.Client, run client.WorkflowRun) map[st
 	scanText(t, "description of "+run.GetID(), protoText(d))
 	for _, pa := range d.GetPendingActivities() {
 		if len(pa.GetHeartbeatDetails().GetPayloads()) == 0 {
+			continue
+		}
+		if pa.GetActivityType().GetName() == activities.ActivityPhase {
+			maps.Copy(out, phaseCheckpoints(t, pa))
 			continue
 		}
 		var cp activities.Checkpoint
@@ -222,6 +227,13 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 			for _, w := range workers {
 				if strings.HasPrefix(pa.GetLastWorkerIdentity(), w.identity()) {
 					victim, stage = w, strings.ToLower(pa.GetActivityType().GetName())
+					if pa.GetActivityType().GetName() == activities.ActivityPhase {
+						// Like a stage activity with a heartbeat: any stage running in it.
+						cp, _ := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())
+						if stage = mostAdvanced(cp.Running); stage == "" {
+							victim = nil
+						}
+					}
 				}
 			}
 		}
