@@ -162,10 +162,10 @@ func TestE2EFullSyncThenChanges(t *testing.T) {
 		t.Fatal("SAML key material is in the workflow history")
 	}
 	if os.Getenv("UPDATE_HISTORY") != "" {
-		// sync_history.json (before changeSafeSweep) and sync_history_safe_sweep.json (before
-		// changeConsole) are kept as they are: syncs started by older workers must keep
-		// replaying.
-		writeHistory(t, events, "testdata/sync_history_console.json")
+		// sync_history.json (before changeSafeSweep), sync_history_safe_sweep.json (before
+		// changeConsole) and sync_history_console.json (before changeOneWorkerPerPhase) are
+		// kept as they are: syncs started by older workers must keep replaying.
+		writeHistory(t, events, "testdata/sync_history_one_worker_per_phase.json")
 	}
 	// SAML keys and certificates never reach Authomize.
 	snap := e.sims.AZ.Snapshot(testenv.AppID)
