@@ -49,13 +49,10 @@ func (b *phaseBeats) last(t *testing.T) activities.PhaseCheckpoint {
 
 var usersAdmins = []string{activities.StageUsers, activities.StageAdmins}
 
-// The phase runs its stages at once and returns their results in the phase's order; its
-// heartbeat is the composite checkpoint.
-func TestPhaseHeartbeatCarriesEveryStage(t *testing.T) {
-	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 3, Users: 900, Groups: 3, Admins: 7, Apps: 1}))
-	env, a := newActivityEnv(t, sims, false)
-	beats := listenPhase(env)
-	v, err := env.ExecuteActivity(a.Phase, activities.PhaseInput{Stages: usersAdmins, Stage: activities.StageInput{Integration: "acme"}})
+// runPhase runs the Phase activity, which must succeed, and returns its result.
+func runPhase(t *testing.T, env *testsuite.TestActivityEnvironment, a *activities.Activities, in activities.PhaseInput) activities.PhaseResult {
+	t.Helper()
+	v, err := env.ExecuteActivity(a.Phase, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +60,16 @@ func TestPhaseHeartbeatCarriesEveryStage(t *testing.T) {
 	if err := v.Get(&r); err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// The phase runs its stages at once and returns their results in the phase's order; its
+// heartbeat is the composite checkpoint.
+func TestPhaseHeartbeatCarriesEveryStage(t *testing.T) {
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 3, Users: 900, Groups: 3, Admins: 7, Apps: 1}))
+	env, a := newActivityEnv(t, sims, false)
+	beats := listenPhase(env)
+	r := runPhase(t, env, a, activities.PhaseInput{Stages: usersAdmins, Stage: activities.StageInput{Integration: "acme"}})
 	if len(r.Stages) != 2 || r.Stages[0].Stage != "users" || r.Stages[1].Stage != "admins" ||
 		r.Stages[0].Counts.Read["users"] != 900 || r.Stages[1].Counts.Read["admins"] != 7 {
 		t.Fatalf("phase result: %+v", r.Stages)
@@ -93,14 +100,7 @@ func TestPhaseResumesFromCompositeCheckpoint(t *testing.T) {
 		}},
 		Done: map[string]activities.StageResult{"admins": admins},
 	})
-	v, err := env.ExecuteActivity(a.Phase, activities.PhaseInput{Stages: usersAdmins, Stage: activities.StageInput{Integration: "acme"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r activities.PhaseResult
-	if err := v.Get(&r); err != nil {
-		t.Fatal(err)
-	}
+	r := runPhase(t, env, a, activities.PhaseInput{Stages: usersAdmins, Stage: activities.StageInput{Integration: "acme"}})
 	if n := sims.JC.Counts().Endpoint("/api/users"); n != 0 {
 		t.Fatalf("the finished admins stage ran again: %d requests", n)
 	}
@@ -146,14 +146,7 @@ func TestPhaseRetryRunsOnlyTheUnfinishedStage(t *testing.T) {
 	sims.JC.ClearFaults()
 	env2, a2 := newActivityEnv(t, sims, false)
 	env2.SetHeartbeatDetails(cp)
-	v, err := env2.ExecuteActivity(a2.Phase, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r activities.PhaseResult
-	if err := v.Get(&r); err != nil {
-		t.Fatal(err)
-	}
+	r := runPhase(t, env2, a2, in)
 	if n := sims.JC.Counts().Endpoint("/api/users"); n != adminReqs {
 		t.Fatalf("the admins stage ran again on retry: %d requests, %d before", n, adminReqs)
 	}

@@ -203,12 +203,7 @@ func stageNames(m map[string]activities.Checkpoint) []string { return sortedKeys
 // TestTwoWorkersOneKilled: two worker processes share the task queue; the one running a
 // stage is killed and not replaced. The survivor must finish the sync.
 func TestTwoWorkersOneKilled(t *testing.T) {
-	tc := devServer(t)
-	sims := slowSims(t, killOrg(77))
-	name := "two-workers"
-	opts := procOptions{temporal: tc.Server.FrontendHostPort(), queue: "chaos-" + name, in: sims.Integration(name, false)}
-	workers := []*workerProc{startWorkerProc(t, opts), startWorkerProc(t, opts)}
-	run := startSync(t, tc.Client, opts.queue, workflows.SyncInput{Integration: name, HeartbeatTimeout: killHeartbeat})
+	tc, sims, workers, run := twoWorkersSync(t, 77, "two-workers")
 
 	// Wait until a stage has made progress on some worker, then kill that worker.
 	var victim *workerProc

@@ -7,9 +7,11 @@ import (
 	"time"
 
 	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"jcsync/activities"
+	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
 
@@ -48,12 +50,7 @@ func mostAdvanced(cps map[string]activities.Checkpoint) string {
 // from its checkpoint in the composite, the admins stage (finished before the kill) does not
 // run again, and the sync ends exact.
 func TestPhaseWorkerKilled(t *testing.T) {
-	tc := devServer(t)
-	sims := slowSims(t, killOrg(91))
-	name := "phase-killed"
-	opts := procOptions{temporal: tc.Server.FrontendHostPort(), queue: "chaos-" + name, in: sims.Integration(name, false)}
-	workers := []*workerProc{startWorkerProc(t, opts), startWorkerProc(t, opts)}
-	run := startSync(t, tc.Client, opts.queue, workflows.SyncInput{Integration: name, HeartbeatTimeout: killHeartbeat})
+	tc, sims, workers, run := twoWorkersSync(t, 91, "phase-killed")
 
 	var victim *workerProc
 	var atKill activities.PhaseCheckpoint
@@ -108,4 +105,15 @@ func TestPhaseWorkerKilled(t *testing.T) {
 	if refetched*10 > int(total) {
 		t.Errorf("%d of %d pages fetched again: the resume did not spare the pages before the checkpoint", refetched, total)
 	}
+}
+
+// twoWorkersSync starts two worker processes on one queue and a sync of killOrg(seed) on them.
+func twoWorkersSync(t *testing.T, seed int64, name string) (*testenv.Temporal, *testenv.Sims, []*workerProc, client.WorkflowRun) {
+	t.Helper()
+	tc := devServer(t)
+	sims := slowSims(t, killOrg(seed))
+	opts := procOptions{temporal: tc.Server.FrontendHostPort(), queue: "chaos-" + name, in: sims.Integration(name, false)}
+	workers := []*workerProc{startWorkerProc(t, opts), startWorkerProc(t, opts)}
+	run := startSync(t, tc.Client, opts.queue, workflows.SyncInput{Integration: name, HeartbeatTimeout: killHeartbeat})
+	return tc, sims, workers, run
 }

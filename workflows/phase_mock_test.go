@@ -54,6 +54,18 @@ func TestFailedPhaseShowsEachStage(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "phase users+admins") || !strings.Contains(err.Error(), "stage admins: jumpcloud: 403") {
 		t.Fatalf("want the phase's error naming the stage, got %v", err)
 	}
+	p := h.progress(t)
+	want := map[string]string{"users": StatusDone, "admins": StatusFailed, "groups": StatusSkipped, "apps": StatusSkipped}
+	for _, s := range p.Stages {
+		if s.Status != want[s.Stage] || (s.Stage == "users" && s.Result == nil) {
+			t.Fatalf("stage %s: %+v", s.Stage, s)
+		}
+	}
+}
+
+// progress is the answer of the progress query.
+func (h *harness) progress(t *testing.T) Progress {
+	t.Helper()
 	v, err := h.env.QueryWorkflow(temporalnames.ProgressQuery)
 	if err != nil {
 		t.Fatal(err)
@@ -62,10 +74,5 @@ func TestFailedPhaseShowsEachStage(t *testing.T) {
 	if err := v.Get(&p); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"users": StatusDone, "admins": StatusFailed, "groups": StatusSkipped, "apps": StatusSkipped}
-	for _, s := range p.Stages {
-		if s.Status != want[s.Stage] || (s.Stage == "users" && s.Result == nil) {
-			t.Fatalf("stage %s: %+v", s.Stage, s)
-		}
-	}
+	return p
 }
