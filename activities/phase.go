@@ -69,8 +69,10 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 		// Attempts that died (a killed worker) returned no error: they count here.
 		return PhaseResult{}, err
 	}
+	// No heartbeat before a stage has one: the SDK sends the first at once and holds the next
+	// for its throttle interval, so the first had better carry progress. A retry's details
+	// stay on the server until this attempt records its own.
 	mux := newHeartbeatMux(ctx, cp, attempt)
-	mux.beat()
 
 	// Each stage resumes as if the phase's progress were its own: a stage is stuck only when
 	// the whole phase is (see phaseFailed).

@@ -113,7 +113,7 @@ func TestPhaseResumesFromCompositeCheckpoint(t *testing.T) {
 	if u.Counts.Read["users"] != 750 || u.Counts.PagesResumed != 3 || r.Stages[1].Counts.Read["admins"] != 5 {
 		t.Fatalf("resumed phase: users %+v admins %+v", u.Counts, r.Stages[1].Counts)
 	}
-	if first := beats.cps[0]; first.Done["admins"].Counts.Read["admins"] != 5 || first.Running["users"].NextSkip != 297 {
+	if first := beats.cps[0]; first.Done["admins"].Counts.Read["admins"] != 5 || first.Running["users"].NextSkip < 297 {
 		t.Fatalf("the first heartbeat of the retry lost the composite it resumed from: %+v", first)
 	}
 }

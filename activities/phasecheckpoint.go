@@ -114,13 +114,6 @@ func (m *heartbeatMux) failed(lastError string) int {
 	return m.cp.ProgressAttempt
 }
 
-// beat records the composite as it is now.
-func (m *heartbeatMux) beat() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.beatLocked()
-}
-
 func (m *heartbeatMux) beatLocked() { m.record(m.actx, m.cp.clone()) }
 
 // snapshot is a copy of the composite.
