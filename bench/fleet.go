@@ -183,11 +183,11 @@ func (st *stack) killedSync(ctx context.Context, id string, in workflows.SyncInp
 // half its list, it SIGKILLs the worker that last reported the phase (Temporal names it by
 // the SDK's default identity, "pid@host") and records where the stage stood.
 func (st *stack) killPhaseWorker(ctx context.Context, run client.WorkflowRun, k *killFigures) (bool, error) {
-	d, err := st.client.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	desc, err := st.client.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
 	if err != nil {
 		return false, fmt.Errorf("describe the sync: %w", err)
 	}
-	for _, pa := range d.GetPendingActivities() {
+	for _, pa := range desc.RawResponse.GetPendingActivities() {
 		if pa.GetActivityType().GetName() != activities.ActivityPhase {
 			continue
 		}
