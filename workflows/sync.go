@@ -79,7 +79,10 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	console := workflow.GetVersion(ctx, changeConsole, workflow.DefaultVersion, 1) >= 1
 	in = in.withDefaults()
 	if in.Integration == "" {
-		return failNoIntegration(ctx, console)
+		if console {
+			upsertOutcome(ctx, temporalnames.OutcomeFailed, nil)
+		}
+		return nil, errNoIntegration()
 	}
 	// Two syncs of one integration at once would sweep each other's records. Temporal runs
 	// one workflow per id at a time, so every sync runs under the integration's own id:
@@ -92,12 +95,14 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return nil, err
 	}
 	p.console = console
+	p.enter("validate")
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
-	v, err := validate(ctx, p, in)
-	if err != nil {
-		return p.fail(err)
+	var v activities.ValidateResult
+	if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
+		return p.fail(fmt.Errorf("validate credentials: %w", err))
 	}
+	p.validated = &v
 
 	// 2. Baseline: what the last complete sync read, kept in the Authomize app.
 	base, baseErr := readBaseline(ctx, p, in)
@@ -106,7 +111,11 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	// relation goes up only after what it points at. Each stage uploads the relations of the
 	// list it reads, so every JumpCloud list is read once.
 	r := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: p.Started, Warnings: v.Warnings}
-	run := phaseRunner(ctx, newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID)))
+	stages := newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID))
+	run := stages.run
+	if workflow.GetVersion(ctx, changeOneWorkerPerPhase, workflow.DefaultVersion, 1) >= 1 {
+		run = stages.runAsOne // one activity, so one worker, per phase
+	}
 	for _, phase := range [][]string{
 		{activities.StageUsers, activities.StageAdmins}, // and the admins' roles: they point at nothing else
 		{activities.StageGroups},                        // and their members, who point at accounts
@@ -129,34 +138,6 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 	recordBaseline(ctx, p, in, base, r)
 	return p.done(ctx, r)
-}
-
-// failNoIntegration ends a sync whose input names no integration.
-func failNoIntegration(ctx workflow.Context, console bool) (*SyncResult, error) {
-	if console {
-		upsertOutcome(ctx, temporalnames.OutcomeFailed, nil)
-	}
-	return nil, errNoIntegration()
-}
-
-// validate checks the credentials; the result names the org and app the details show.
-func validate(ctx workflow.Context, p *Progress, in SyncInput) (activities.ValidateResult, error) {
-	p.enter("validate")
-	var v activities.ValidateResult
-	if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
-		return v, fmt.Errorf("validate credentials: %w", err)
-	}
-	p.validated = &v
-	return v, nil
-}
-
-// phaseRunner is how the phases run: since changeOneWorkerPerPhase each is one activity, so
-// all of a sync's requests leave from one worker at a time; before it, one per stage.
-func phaseRunner(ctx workflow.Context, s *stages) func(phase ...string) error {
-	if workflow.GetVersion(ctx, changeOneWorkerPerPhase, workflow.DefaultVersion, 1) >= 1 {
-		return s.runAsOne
-	}
-	return s.run
 }
 
 // readBaseline reads the baseline of the sweep's shrink check; a dry run needs none. A failed
