@@ -104,5 +104,4 @@ func (s *Server) ResetCounts() {
 	s.cnt.mu.Lock()
 	defer s.cnt.mu.Unlock()
 	s.cnt.c = newCounts()
-	s.arr.reset()
 }

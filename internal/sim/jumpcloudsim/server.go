@@ -35,7 +35,6 @@ type Server struct {
 	oa     oauthState     // service accounts (oauth.go)
 	k      knobs
 	cnt    counters
-	arr    arrivals
 }
 
 // Bodies JumpCloud is observed to send (see the API notes, §5).
