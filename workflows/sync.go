@@ -79,10 +79,7 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	console := workflow.GetVersion(ctx, changeConsole, workflow.DefaultVersion, 1) >= 1
 	in = in.withDefaults()
 	if in.Integration == "" {
-		if console {
-			upsertOutcome(ctx, temporalnames.OutcomeFailed, nil)
-		}
-		return nil, errNoIntegration()
+		return failNoIntegration(ctx, console)
 	}
 	// Two syncs of one integration at once would sweep each other's records. Temporal runs
 	// one workflow per id at a time, so every sync runs under the integration's own id:
@@ -95,14 +92,12 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return nil, err
 	}
 	p.console = console
-	p.enter("validate")
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
-	var v activities.ValidateResult
-	if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
-		return p.fail(fmt.Errorf("validate credentials: %w", err))
+	v, err := validate(ctx, p, in)
+	if err != nil {
+		return p.fail(err)
 	}
-	p.validated = &v
 
 	// 2. Baseline: what the last complete sync read, kept in the Authomize app.
 	base, baseErr := readBaseline(ctx, p, in)
@@ -134,6 +129,25 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 	recordBaseline(ctx, p, in, base, r)
 	return p.done(ctx, r)
+}
+
+// failNoIntegration ends a sync whose input names no integration.
+func failNoIntegration(ctx workflow.Context, console bool) (*SyncResult, error) {
+	if console {
+		upsertOutcome(ctx, temporalnames.OutcomeFailed, nil)
+	}
+	return nil, errNoIntegration()
+}
+
+// validate checks the credentials; the result names the org and app the details show.
+func validate(ctx workflow.Context, p *Progress, in SyncInput) (activities.ValidateResult, error) {
+	p.enter("validate")
+	var v activities.ValidateResult
+	if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
+		return v, fmt.Errorf("validate credentials: %w", err)
+	}
+	p.validated = &v
+	return v, nil
 }
 
 // readBaseline reads the baseline of the sweep's shrink check; a dry run needs none. A failed
