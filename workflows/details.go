@@ -126,10 +126,14 @@ func stageLine(s StageProgress) string {
 	return s.Status
 }
 
-// pacing describes the JumpCloud request rate a finished stage settled at. The stage results
-// do not carry it yet: when activities.StageResult reports the settled rate, show it here
-// (e.g. "; paced at 42 req/s").
-func pacing(activities.StageResult) string { return "" }
+// pacing describes the JumpCloud request rate a finished stage settled at; results of workers
+// that did not pace report none.
+func pacing(r activities.StageResult) string {
+	if r.Pacing == nil || r.Pacing.JumpCloud.Rate <= 0 {
+		return ""
+	}
+	return "; JumpCloud paced at " + r.Pacing.JumpCloud.String()
+}
 
 // countsLine is "2,000 users, 60 groups" over the kinds given (every kind when none).
 func countsLine(c counts.Counts, kinds ...string) string {
