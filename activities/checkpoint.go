@@ -42,16 +42,14 @@ type Checkpoint struct {
 	Counts StageCounts    `json:"counts"`
 }
 
-// resumeFrom takes over the checkpoint an earlier attempt left in the heartbeat details.
+// resumeFrom takes over the checkpoint an earlier attempt left in the heartbeat details (its own,
+// or its phase's: see priorCheckpoint).
 // Without one this attempt can use (none, or one of another version), the stage starts over,
 // and so does its count of attempts without progress.
 func (s *stageRun) resumeFrom(ctx context.Context) {
 	s.cp.ProgressAttempt = s.attempt - 1
-	if !activity.HasHeartbeatDetails(ctx) {
-		return
-	}
-	var cp Checkpoint
-	if err := activity.GetHeartbeatDetails(ctx, &cp); err != nil || cp.Version != CheckpointVersion {
+	cp, ok := priorCheckpoint(ctx, s.name)
+	if !ok {
 		return
 	}
 	s.cp = cp

@@ -14,9 +14,12 @@ const (
 	ActivityAdmins             = "Admins"
 	ActivityGroups             = "Groups"
 	ActivityApps               = "Apps"
+	// ActivityPhase runs every stage of one phase in one activity (see Phase).
+	ActivityPhase = "Phase"
 )
 
-// StageActivity names the activity that runs each stage.
+// StageActivity names the activity that runs each stage on its own, as syncs started before
+// one activity ran each phase (ActivityPhase) do.
 var StageActivity = map[string]string{
 	StageUsers:  ActivityUsers,
 	StageAdmins: ActivityAdmins,
@@ -54,6 +57,7 @@ func Register(r Registry, a *Activities) {
 		{ActivityAdmins, a.Admins},
 		{ActivityGroups, a.Groups},
 		{ActivityApps, a.Apps},
+		{ActivityPhase, a.Phase},
 	} {
 		r.RegisterActivityWithOptions(act.fn, activity.RegisterOptions{Name: act.name})
 	}

@@ -85,7 +85,8 @@ type stageRun struct {
 
 	beatMu sync.Mutex // orders recorded heartbeats
 	beaten uint64     // the snapshot last recorded
-	// record records a heartbeat: activity.RecordHeartbeat, or a test's recorder.
+	// record records a heartbeat: activity.RecordHeartbeat, the phase's mux (see phase.go),
+	// or a test's recorder.
 	record func(ctx context.Context, details ...any)
 	actx   context.Context // the activity's context, for heartbeats
 	stopHB func()
@@ -119,7 +120,7 @@ func (a *Activities) startStage(ctx context.Context, name string, in StageInput)
 			ConsoleURL: transform.ConsoleURLFor(integ.JumpCloud.BaseURL)},
 		cp:      Checkpoint{Version: CheckpointVersion, Total: -1},
 		pending: map[string]*tally{},
-		record:  activity.RecordHeartbeat,
+		record:  heartbeatRecorder(ctx, name),
 		actx:    ctx,
 		attempt: int(activity.GetInfo(ctx).Attempt),
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"go.temporal.io/api/workflowservice/v1"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -68,6 +69,10 @@ func checkpointsAt(t *testing.T, c client.Client, run client.WorkflowRun) map[st
 	scanText(t, "description of "+run.GetID(), protoText(d))
 	for _, pa := range d.GetPendingActivities() {
 		if len(pa.GetHeartbeatDetails().GetPayloads()) == 0 {
+			continue
+		}
+		if pa.GetActivityType().GetName() == activities.ActivityPhase {
+			maps.Copy(out, phaseCheckpoints(t, pa))
 			continue
 		}
 		var cp activities.Checkpoint
@@ -198,12 +203,7 @@ func stageNames(m map[string]activities.Checkpoint) []string { return sortedKeys
 // TestTwoWorkersOneKilled: two worker processes share the task queue; the one running a
 // stage is killed and not replaced. The survivor must finish the sync.
 func TestTwoWorkersOneKilled(t *testing.T) {
-	tc := devServer(t)
-	sims := slowSims(t, killOrg(77))
-	name := "two-workers"
-	opts := procOptions{temporal: tc.Server.FrontendHostPort(), queue: "chaos-" + name, in: sims.Integration(name, false)}
-	workers := []*workerProc{startWorkerProc(t, opts), startWorkerProc(t, opts)}
-	run := startSync(t, tc.Client, opts.queue, workflows.SyncInput{Integration: name, HeartbeatTimeout: killHeartbeat})
+	tc, sims, workers, run := twoWorkersSync(t, 77, "two-workers")
 
 	// Wait until a stage has made progress on some worker, then kill that worker.
 	var victim *workerProc
@@ -222,6 +222,13 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 			for _, w := range workers {
 				if strings.HasPrefix(pa.GetLastWorkerIdentity(), w.identity()) {
 					victim, stage = w, strings.ToLower(pa.GetActivityType().GetName())
+					if pa.GetActivityType().GetName() == activities.ActivityPhase {
+						// Like a stage activity with a heartbeat: any stage running in it.
+						cp, _ := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())
+						if stage = mostAdvanced(cp.Running); stage == "" {
+							victim = nil
+						}
+					}
 				}
 			}
 		}

@@ -11,11 +11,11 @@ import (
 
 // Defaults of the worker's concurrency, chosen for many integrations on one worker.
 const (
-	// defaultMaxConcurrentActivities: a sync runs at most four stage activities at once
-	// (users, admins, groups, apps), so 40 slots let ten integrations sync side by side
-	// without one waiting for another's slot. A stage holds its slot while its org's pacer
-	// holds it back, so a throttled org keeps its four slots longer, never more of them.
-	// Stages mostly wait on the network: slots cost little beyond the pages they hold.
+	// defaultMaxConcurrentActivities: a sync runs one activity at a time (its current
+	// phase, whose stages run inside it), so 40 slots let forty integrations sync side by
+	// side without one waiting for another's slot. A phase holds its slot while its org's
+	// pacer holds it back, so a throttled org keeps its one slot longer, never more of them.
+	// Phases mostly wait on the network: slots cost little beyond the pages they hold.
 	defaultMaxConcurrentActivities = 40
 	// defaultPageConcurrency caps a stage's pages in flight. The org's pacer sizes what is
 	// actually fetched at once (rate × latency, see activities.stageRun.concurrency); the cap

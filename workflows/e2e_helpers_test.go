@@ -2,7 +2,12 @@ package workflows_test
 
 import (
 	"fmt"
+	"slices"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/sdk/converter"
+
+	"jcsync/activities"
 	"jcsync/internal/jumpcloud"
 )
 
@@ -15,4 +20,19 @@ func jumpcloudUser(i int) jumpcloud.SystemUser {
 
 func jumpcloudGroup(name string) jumpcloud.UserGroup {
 	return jumpcloud.UserGroup{Name: name, MembershipMethod: "STATIC"}
+}
+
+// runsActivity reports whether the pending activity pa is activityType or, for a stage
+// activity, the Phase activity whose checkpoint lists that stage.
+func runsActivity(pa *workflowpb.PendingActivityInfo, activityType string) bool {
+	name := pa.GetActivityType().GetName()
+	if name == activityType {
+		return true
+	}
+	stage := activities.StageOfActivity(activityType)
+	if name != activities.ActivityPhase || stage == "" {
+		return false
+	}
+	cp, ok := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())
+	return ok && slices.Contains(cp.Stages, stage)
 }

@@ -162,10 +162,10 @@ func TestE2EFullSyncThenChanges(t *testing.T) {
 		t.Fatal("SAML key material is in the workflow history")
 	}
 	if os.Getenv("UPDATE_HISTORY") != "" {
-		// sync_history.json (before changeSafeSweep) and sync_history_safe_sweep.json (before
-		// changeConsole) are kept as they are: syncs started by older workers must keep
-		// replaying.
-		writeHistory(t, events, "testdata/sync_history_console.json")
+		// sync_history.json (before changeSafeSweep), sync_history_safe_sweep.json (before
+		// changeConsole) and sync_history_console.json (before changeOneWorkerPerPhase) are
+		// kept as they are: syncs started by older workers must keep replaying.
+		writeHistory(t, events, "testdata/sync_history_one_worker_per_phase.json")
 	}
 	// SAML keys and certificates never reach Authomize.
 	snap := e.sims.AZ.Snapshot(testenv.AppID)
@@ -308,7 +308,8 @@ func TestE2EBadKeyFailsFast(t *testing.T) {
 	}
 }
 
-// waitForRetry waits until the named activity of run failed an attempt and is retrying.
+// waitForRetry waits until the named activity of run (or the Phase activity running it, for a
+// stage activity) failed an attempt and is retrying.
 func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, activityType string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -319,7 +320,7 @@ func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, activit
 		}
 		d := desc.RawResponse
 		for _, pa := range d.GetPendingActivities() {
-			if pa.GetActivityType().GetName() == activityType && pa.GetAttempt() >= 2 {
+			if runsActivity(pa, activityType) && pa.GetAttempt() >= 2 {
 				return
 			}
 		}

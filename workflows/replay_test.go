@@ -23,6 +23,8 @@ var histories = []struct{ path, what, workflowID string }{
 	{"testdata/sync_history_safe_sweep.json", "the safe-sweep sync", temporalnames.SyncID("teste2efullsyncthenchanges")},
 	// With changeConsole: activity summaries, current details, outcome search attributes.
 	{"testdata/sync_history_console.json", "the sync with the console", temporalnames.SyncID("teste2efullsyncthenchanges")},
+	// With changeOneWorkerPerPhase: one Phase activity per phase, one composite checkpoint.
+	{"testdata/sync_history_one_worker_per_phase.json", "the sync with one activity per phase", temporalnames.SyncID("teste2efullsyncthenchanges")},
 }
 
 func TestReplaySyncHistories(t *testing.T) {

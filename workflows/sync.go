@@ -107,12 +107,16 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	// list it reads, so every JumpCloud list is read once.
 	r := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: p.Started, Warnings: v.Warnings}
 	stages := newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID))
+	run := stages.run
+	if workflow.GetVersion(ctx, changeOneWorkerPerPhase, workflow.DefaultVersion, 1) >= 1 {
+		run = stages.runAsOne // one activity, so one worker, per phase
+	}
 	for _, phase := range [][]string{
 		{activities.StageUsers, activities.StageAdmins}, // and the admins' roles: they point at nothing else
 		{activities.StageGroups},                        // and their members, who point at accounts
 		{activities.StageApps},                          // and their bindings, to accounts and groupings
 	} {
-		if err := stages.run(phase...); err != nil {
+		if err := run(phase...); err != nil {
 			return p.fail(err)
 		}
 	}

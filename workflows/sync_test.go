@@ -101,6 +101,9 @@ func newHarness(t *testing.T, overrides map[string]any) *harness {
 	for name, fn := range overrides {
 		mocks[name] = fn
 	}
+	if _, ok := mocks[activities.ActivityPhase]; !ok {
+		mocks[activities.ActivityPhase] = phaseOfMocks(h.rec, mocks)
+	}
 	for name, fn := range mocks {
 		env.OnActivity(name, mock.Anything, mock.Anything).Return(fn).Maybe()
 	}
@@ -245,14 +248,7 @@ func TestDryRunNeverSweeps(t *testing.T) {
 func TestProgressQueryReportsStages(t *testing.T) {
 	h := newHarness(t, nil)
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
-	v, err := h.env.QueryWorkflow(temporalnames.ProgressQuery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Progress
-	if err := v.Get(&p); err != nil {
-		t.Fatal(err)
-	}
+	p := h.progress(t)
 	if p.Phase != StatusDone || len(p.Stages) != 4 {
 		t.Fatalf("progress: %+v", p)
 	}

@@ -148,9 +148,13 @@ func queryHint(err error) string {
 }
 
 // overlayHeartbeats puts the live counts of running stages (their last checkpoint, decoded
-// with dc) into v.
+// with dc) into v: of a stage activity, or of each stage of a Phase activity (phase.go).
 func overlayHeartbeats(v *View, pending []*pendingActivity, dc converter.DataConverter) {
 	for _, pa := range pending {
+		if pa.GetActivityType().GetName() == activities.ActivityPhase {
+			overlayPhase(v, pa, dc)
+			continue
+		}
 		stage := activities.StageOfActivity(pa.GetActivityType().GetName())
 		if stage == "" {
 			continue

@@ -177,13 +177,22 @@ func WithDataConverter(dc converter.DataConverter) func(*activities.Activities) 
 // the test ends (or earlier, through the returned worker).
 func StartWorker(t testing.TB, c client.Client, taskQueue string, integrations config.Integrations, tune func(*activities.Activities)) worker.Worker {
 	t.Helper()
+	return StartWorkerWith(t, c, taskQueue, integrations, tune, worker.Options{})
+}
+
+// StartWorkerWith is StartWorker with the worker's options (e.g. its activity slots). Each
+// call is a separate worker: its own activities, so its own per-org rate, as a separate
+// process would have.
+func StartWorkerWith(t testing.TB, c client.Client, taskQueue string, integrations config.Integrations, tune func(*activities.Activities), opts worker.Options) worker.Worker {
+	t.Helper()
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
 	a := &activities.Activities{Integrations: integrations, Temporal: c, Log: log, PageConcurrency: 8}
 	if tune != nil {
 		tune(a)
 	}
-	w := worker.New(c, taskQueue, worker.Options{MaxHeartbeatThrottleInterval: time.Second}) // as the worker binary
+	opts.MaxHeartbeatThrottleInterval = time.Second // as the worker binary
+	w := worker.New(c, taskQueue, opts)
 	workflows.Register(w, a)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)

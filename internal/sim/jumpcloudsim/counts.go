@@ -104,4 +104,5 @@ func (s *Server) ResetCounts() {
 	s.cnt.mu.Lock()
 	defer s.cnt.mu.Unlock()
 	s.cnt.c = newCounts()
+	s.arr.reset()
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"jcsync/internal/sim/faults"
 )
@@ -36,6 +37,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveToken(w, r)
 		return
 	}
+	s.arr.add(time.Now())
 	_, pattern := s.mux.Handler(r)
 	tmpl := pattern
 	if tmpl == "" {

@@ -35,6 +35,7 @@ type Server struct {
 	oa     oauthState     // service accounts (oauth.go)
 	k      knobs
 	cnt    counters
+	arr    arrivals
 }
 
 // Bodies JumpCloud is observed to send (see the API notes, §5).

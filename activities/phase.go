@@ -1,0 +1,232 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+)
+
+// PhaseInput is the input of the Phase activity: the stages of one phase, and the input every
+// one of them takes.
+type PhaseInput struct {
+	Stages []string   `json:"stages"`
+	Stage  StageInput `json:"stage"`
+}
+
+// PhaseResult is the result of every stage of a phase, in the order of PhaseInput.Stages.
+type PhaseResult struct {
+	Stages []StageResult `json:"stages"`
+}
+
+// PhaseFailure is the detail of a failed phase's error: the stage whose error it is, and the
+// results of the stages that finished before it.
+type PhaseFailure struct {
+	Stage string        `json:"stage"`
+	Done  []StageResult `json:"done,omitempty"`
+}
+
+// stageFunc is the stage activity of a stage, or nil for an unknown stage.
+func (a *Activities) stageFunc(stage string) func(context.Context, StageInput) (StageResult, error) {
+	switch stage {
+	case StageUsers:
+		return a.Users
+	case StageAdmins:
+		return a.Admins
+	case StageGroups:
+		return a.Groups
+	case StageApps:
+		return a.Apps
+	}
+	return nil
+}
+
+// Phase runs the stages of one phase at once, in this one activity: every JumpCloud request
+// of the phase then leaves from one worker, whose per-org rate is the only one pacing the org
+// (stage activities of one phase could run on two workers, and send the org both workers'
+// rates). Each stage runs as its stage activity does, with its own checkpoint; the phase's
+// heartbeat carries them all, with the results of the stages that finished, so a retried
+// attempt resumes each unfinished stage from its checkpoint and runs no finished one again.
+//
+// A stage that fails with a retryable error lets the others run on to their end: their work
+// is kept, and the retry runs only what is left. A final error (credentials, configuration,
+// a permanent API error) cancels them: the sync fails anyway. The phase is given up on after
+// the stall budget of attempts in a row in which no stage made progress.
+func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, error) {
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	for _, stage := range in.Stages {
+		if a.stageFunc(stage) == nil {
+			return PhaseResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("phase %s: unknown stage %q", phaseName(in.Stages), stage), ErrTypeConfig, nil)
+		}
+	}
+	cp := resumePhase(ctx, in.Stages, attempt)
+	if err := phaseStalled(in, cp, attempt-1); err != nil {
+		// Attempts that died (a killed worker) returned no error: they count here.
+		return PhaseResult{}, err
+	}
+	// No heartbeat before a stage has one: the SDK sends the first at once and holds the next
+	// for its throttle interval, so the first had better carry progress. A retry's details
+	// stay on the server until this attempt records its own.
+	mux := newHeartbeatMux(ctx, cp, attempt)
+
+	// Each stage resumes as if the phase's progress were its own: a stage is stuck only when
+	// the whole phase is (see phaseFailed).
+	resume := map[string]Checkpoint{}
+	for stage, scp := range cp.Running {
+		scp.ProgressAttempt = max(scp.ProgressAttempt, cp.ProgressAttempt)
+		resume[stage] = scp
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sctx = withPhaseSlot(sctx, &phaseSlot{mux: mux, resume: resume})
+
+	type outcome struct {
+		stage string
+		r     StageResult
+		err   error
+	}
+	out := make(chan outcome)
+	running := 0
+	for _, stage := range in.Stages {
+		if _, done := cp.Done[stage]; done {
+			continue
+		}
+		running++
+		run := a.stageFunc(stage)
+		go func() {
+			r, err := run(sctx, in.Stage)
+			out <- outcome{stage, r, err}
+		}()
+	}
+	var failures []stageFailure
+	for range running {
+		o := <-out
+		if o.err == nil {
+			mux.done(o.r)
+			continue
+		}
+		failures = append(failures, stageFailure{o.stage, o.err})
+		if isFinal(o.err) {
+			cancel()
+		}
+	}
+	final := mux.snapshot()
+	if len(failures) > 0 {
+		return PhaseResult{}, phaseFailed(ctx, in, attempt, mux, final, failures)
+	}
+	var res PhaseResult
+	for _, stage := range in.Stages {
+		res.Stages = append(res.Stages, final.Done[stage])
+	}
+	return res, nil
+}
+
+// resumePhase is the composite checkpoint this attempt starts from: an earlier attempt's, or
+// an empty one. Without one, the count of attempts without progress starts over.
+func resumePhase(ctx context.Context, stages []string, attempt int) PhaseCheckpoint {
+	fresh := PhaseCheckpoint{Version: PhaseCheckpointVersion, Stages: stages, ProgressAttempt: attempt - 1}
+	if !activity.HasHeartbeatDetails(ctx) {
+		return fresh
+	}
+	var cp PhaseCheckpoint
+	if err := activity.GetHeartbeatDetails(ctx, &cp); err != nil || cp.Version != PhaseCheckpointVersion {
+		return fresh
+	}
+	cp.Stages = stages
+	return cp
+}
+
+// phaseName is how the phase is named in messages and the workflow's progress: "users+admins".
+func phaseName(stages []string) string { return strings.Join(stages, "+") }
+
+type stageFailure struct {
+	stage string
+	err   error
+}
+
+// isFinal reports whether err ends the sync whatever the other stages do: a non-retryable
+// error other than a stall (a stage is stalled only when its whole phase is).
+func isFinal(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable() && appErr.Type() != ErrTypeStalled
+}
+
+// phaseStalled returns the phase's final error when the attempts up to last (1-based) include
+// the budget of attempts in a row in which no stage made progress.
+func phaseStalled(in PhaseInput, cp PhaseCheckpoint, last int) error {
+	budget := in.Stage.StallAttempts
+	if budget <= 0 {
+		budget = DefaultStallAttempts
+	}
+	n := last - cp.ProgressAttempt
+	if n < budget {
+		return nil
+	}
+	lastErr := cp.LastError
+	if lastErr == "" {
+		lastErr = "the worker running it stopped (no heartbeat)"
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		"phase %s made no progress in %d attempts in a row (the setting is %d); the last error: %s",
+		phaseName(in.Stages), n, budget, lastErr), ErrTypeStalled, nil)
+}
+
+// phaseFailed is the error of an attempt in which stages failed. A final error is returned as
+// the sync's error, naming its stage. Otherwise the attempt is retried, unless the phase has
+// spent its budget of attempts without progress, after a wait that grows only with attempts
+// in a row without progress (as a stage's does: see stageRun.failed).
+func phaseFailed(ctx context.Context, in PhaseInput, attempt int, mux *heartbeatMux, cp PhaseCheckpoint, failures []stageFailure) error {
+	f := failures[0]
+	for _, g := range failures {
+		if isFinal(g.err) {
+			f = g
+			break
+		}
+	}
+	detail := PhaseFailure{Stage: f.stage}
+	for _, stage := range in.Stages {
+		if r, ok := cp.Done[stage]; ok {
+			detail.Done = append(detail.Done, r)
+		}
+	}
+	msg := fmt.Sprintf("stage %s: %s", f.stage, errMessage(f.err))
+	if isFinal(f.err) {
+		return temporal.NewApplicationErrorWithOptions(msg, errType(f.err),
+			temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{detail}})
+	}
+	if ctx.Err() != nil {
+		// Cancelled, or past a timeout: Temporal decides what follows.
+		return f.err
+	}
+	progress := mux.failed(msg)
+	cp.ProgressAttempt, cp.LastError = progress, msg
+	if err := phaseStalled(in, cp, attempt); err != nil {
+		var stalled *temporal.ApplicationError
+		errors.As(err, &stalled)
+		return temporal.NewApplicationErrorWithOptions(stalled.Message(), ErrTypeStalled,
+			temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{detail}})
+	}
+	wait := in.Stage.RetryInterval
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	for i := 1; i < attempt-progress && wait < time.Minute; i++ {
+		wait *= 2
+	}
+	return temporal.NewApplicationErrorWithOptions(msg, errType(f.err),
+		temporal.ApplicationErrorOptions{NextRetryDelay: min(wait, time.Minute), Details: []any{detail}})
+}
+
+// errMessage is an error's message without the SDK's decoration of application errors.
+func errMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}

@@ -1,0 +1,119 @@
+package chaos
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"jcsync/activities"
+	"jcsync/internal/testenv"
+	"jcsync/workflows"
+)
+
+// phaseCheckpoints are the checkpoints of the running stages of a pending Phase activity
+// that have passed at least one page (see checkpointsAt).
+func phaseCheckpoints(t *testing.T, pa *workflowpb.PendingActivityInfo) map[string]activities.Checkpoint {
+	t.Helper()
+	out := map[string]activities.Checkpoint{}
+	cp, ok := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())
+	if !ok {
+		t.Errorf("heartbeat details of a Phase activity do not decode as a PhaseCheckpoint")
+		return out
+	}
+	for stage, scp := range cp.Running {
+		if scp.NextSkip > 0 {
+			out[stage] = scp
+		}
+	}
+	return out
+}
+
+// mostAdvanced is the stage whose checkpoint is furthest along ("" for none).
+func mostAdvanced(cps map[string]activities.Checkpoint) string {
+	best, at := "", -1
+	for stage, cp := range cps {
+		if cp.NextSkip > at {
+			best, at = stage, cp.NextSkip
+		}
+	}
+	return best
+}
+
+// TestPhaseWorkerKilled: two worker processes share the task queue; the one running the
+// users+admins phase is killed once the users stage has committed pages, and not replaced.
+// After the heartbeat timeout the survivor runs the phase again: the users stage resumes
+// from its checkpoint in the composite, the admins stage (finished before the kill) does not
+// run again, and the sync ends exact.
+func TestPhaseWorkerKilled(t *testing.T) {
+	tc, sims, workers, run := twoWorkersSync(t, 91, "phase-killed")
+
+	var victim *workerProc
+	var atKill activities.PhaseCheckpoint
+	deadline := time.Now().Add(time.Minute)
+	for victim == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		d, err := describe(tc.Client, run.GetID(), run.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() != activities.ActivityPhase {
+				continue
+			}
+			cp, ok := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())
+			if !ok || cp.Running["users"].NextSkip < 2000 {
+				continue
+			}
+			for _, w := range workers {
+				if strings.HasPrefix(pa.GetLastWorkerIdentity(), w.identity()) {
+					victim, atKill = w, cp
+				}
+			}
+		}
+	}
+	if victim == nil {
+		t.Fatal("the users stage did not pass 2,000 users within a minute")
+	}
+	killed := time.Now()
+	victim.signal(syscall.SIGKILL)
+	sum.with(func(s *summary) { s.kills++ })
+	res, err := waitSync(t, tc.Client, run, 3*time.Minute)
+	if err != nil {
+		t.Fatalf("the surviving worker did not finish the sync: %v", err)
+	}
+	requireExact(t, sims, expected(sims))
+	users, _ := stageResult(res, "users")
+	admins, _ := stageResult(res, "admins")
+	c := sims.JC.Counts()
+	refetched, total := refetchedPages(c), c.PagesServed()
+	sum.with(func(s *summary) { s.refetched += refetched })
+	_, adminsDone := atKill.Done["admins"]
+	t.Logf("killed the worker running users+admins at users %d of %d (admins finished: %v); the survivor finished %s later: users %d attempts, %d pages resumed; %d of %d JumpCloud pages fetched again",
+		atKill.Running["users"].NextSkip, atKill.Running["users"].Total, adminsDone, time.Since(killed).Round(time.Millisecond),
+		users.Counts.Attempts, users.Counts.PagesResumed, refetched, total)
+	if users.Counts.Attempts < 2 || users.Counts.PagesResumed < 20 {
+		t.Errorf("the users stage did not resume from its checkpoint: %+v", users.Counts)
+	}
+	if adminsDone && admins.Counts.Attempts != 1 {
+		t.Errorf("the admins stage finished before the kill but ran again: %d attempts", admins.Counts.Attempts)
+	}
+	if refetched*10 > int(total) {
+		t.Errorf("%d of %d pages fetched again: the resume did not spare the pages before the checkpoint", refetched, total)
+	}
+}
+
+// twoWorkersSync starts two worker processes on one queue and a sync of killOrg(seed) on them.
+func twoWorkersSync(t *testing.T, seed int64, name string) (*testenv.Temporal, *testenv.Sims, []*workerProc, client.WorkflowRun) {
+	t.Helper()
+	tc := devServer(t)
+	sims := slowSims(t, killOrg(seed))
+	opts := procOptions{temporal: tc.Server.FrontendHostPort(), queue: "chaos-" + name, in: sims.Integration(name, false)}
+	workers := []*workerProc{startWorkerProc(t, opts), startWorkerProc(t, opts)}
+	run := startSync(t, tc.Client, opts.queue, workflows.SyncInput{Integration: name, HeartbeatTimeout: killHeartbeat})
+	return tc, sims, workers, run
+}

@@ -1,0 +1,97 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"jcsync/activities"
+)
+
+// changeOneWorkerPerPhase versions running each phase as one activity (activities.ActivityPhase)
+// instead of one activity per stage: every JumpCloud request of a phase then leaves from one
+// worker, whose per-org rate is the only one pacing the org. Histories without its marker
+// replay through stages.run, one activity per stage.
+const changeOneWorkerPerPhase = "one-worker-per-phase"
+
+// phaseSummaries are the summaries of the Phase activities that run more than one stage; a
+// phase of one stage takes its stage's summary (stageSummaries).
+var phaseSummaries = map[string]string{
+	"users+admins": "users+admins: reading and uploading JumpCloud users, and console administrators and their roles",
+}
+
+func phaseSummary(phase []string) string {
+	if len(phase) == 1 {
+		return stageSummaries[phase[0]]
+	}
+	if s, ok := phaseSummaries[strings.Join(phase, "+")]; ok {
+		return s
+	}
+	var parts []string
+	for _, stage := range phase {
+		parts = append(parts, stageSummaries[stage])
+	}
+	return strings.Join(parts, "; ")
+}
+
+// runAsOne runs one phase as one Phase activity, its stages at once inside it. The workflow
+// sees the phase end, not each stage: a stage shows running until its phase ends (its live
+// counts, and whether it finished, are in the phase's heartbeat checkpoint), then done with
+// its result. A failed phase names its stage; stages that finished before stay done, the
+// others show cancelled.
+func (s *stages) runAsOne(phase ...string) error {
+	ctx, p := s.ctx, s.progress
+	name := strings.Join(phase, "+")
+	for _, stage := range phase {
+		sp := p.stage(stage)
+		sp.Status, sp.Started = StatusRunning, workflow.Now(ctx)
+	}
+	p.enter(name)
+	var r activities.PhaseResult
+	err := workflow.ExecuteActivity(p.withSummary(ctx, phaseSummary(phase)), activities.ActivityPhase,
+		activities.PhaseInput{Stages: phase, Stage: s.in}).Get(ctx, &r)
+	now := workflow.Now(ctx)
+	if err != nil {
+		var failure activities.PhaseFailure
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.HasDetails() {
+			_ = appErr.Details(&failure) // without details, every stage shows failed
+		}
+		done := map[string]activities.StageResult{}
+		for _, r := range failure.Done {
+			done[r.Stage] = r
+		}
+		for _, stage := range phase {
+			sp := p.stage(stage)
+			sp.Finished = now
+			if r, ok := done[stage]; ok {
+				sp.Status, sp.Result = StatusDone, &r
+			} else if failure.Stage != "" && failure.Stage != stage {
+				sp.Status = StatusCancelled
+			} else {
+				sp.Status, sp.Error = StatusFailed, err.Error()
+			}
+		}
+		for i := range p.Stages {
+			if p.Stages[i].Status == StatusPending {
+				p.Stages[i].Status = StatusSkipped
+			}
+		}
+		p.publish()
+		return fmt.Errorf("phase %s: %w", name, err)
+	}
+	if len(r.Stages) != len(phase) {
+		return fmt.Errorf("phase %s: %d stage results for %d stages", name, len(r.Stages), len(phase))
+	}
+	for i, stage := range phase {
+		sp := p.stage(stage)
+		res := r.Stages[i]
+		sp.Status, sp.Result, sp.Finished = StatusDone, &res, now
+		s.result.Stages = append(s.result.Stages, res)
+	}
+	p.publish()
+	return nil
+}
