@@ -106,11 +106,7 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	// relation goes up only after what it points at. Each stage uploads the relations of the
 	// list it reads, so every JumpCloud list is read once.
 	r := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: p.Started, Warnings: v.Warnings}
-	stages := newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID))
-	run := stages.run
-	if workflow.GetVersion(ctx, changeOneWorkerPerPhase, workflow.DefaultVersion, 1) >= 1 {
-		run = stages.runAsOne // one activity, so one worker, per phase
-	}
+	run := phaseRunner(ctx, newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID)))
 	for _, phase := range [][]string{
 		{activities.StageUsers, activities.StageAdmins}, // and the admins' roles: they point at nothing else
 		{activities.StageGroups},                        // and their members, who point at accounts
@@ -152,6 +148,15 @@ func validate(ctx workflow.Context, p *Progress, in SyncInput) (activities.Valid
 	}
 	p.validated = &v
 	return v, nil
+}
+
+// phaseRunner is how the phases run: since changeOneWorkerPerPhase each is one activity, so
+// all of a sync's requests leave from one worker at a time; before it, one per stage.
+func phaseRunner(ctx workflow.Context, s *stages) func(phase ...string) error {
+	if workflow.GetVersion(ctx, changeOneWorkerPerPhase, workflow.DefaultVersion, 1) >= 1 {
+		return s.runAsOne
+	}
+	return s.run
 }
 
 // readBaseline reads the baseline of the sweep's shrink check; a dry run needs none. A failed
