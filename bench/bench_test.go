@@ -118,3 +118,69 @@ func TestUnknownLimitScenario(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 }
+
+// TestFleetScenario runs fleet on the small org: three workers share the hidden limit (no
+// second above it by more than the server's burst allows), the sync is exact, and the sync
+// whose phase worker was killed mid-stage still ends exact, resuming from the checkpoint.
+// The 429 share of so short a sync is mostly its pacers' first overshoot, so it is bounded
+// as in TestUnknownLimitScenario, per worker.
+func TestFleetScenario(t *testing.T) {
+	o := options{bin: binDir(t), logw: io.Discard, org: small}
+	r, err := runFleet(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := r.(*fleetReport)
+	if !rep.Exact || rep.MinRequests == 0 || rep.Ratio <= 0 || rep.Rate.Seconds == 0 {
+		t.Fatalf("figures %+v", rep.figures)
+	}
+	if rep.Rate.SecondsOver > 0 {
+		t.Fatalf("%d seconds above %g req/s (most %d): the workers together overran the limit", rep.Rate.SecondsOver, fleetLimit*fleetHeadroom, rep.Rate.MaxSecond)
+	}
+	overshoot := fleetWorkers * (2*fleetLimit*pacingLatency.Seconds()*1.5 + 1)
+	if allowed := targetShare429*float64(rep.JumpCloudRequests) + overshoot; float64(rep.Status429) > allowed {
+		t.Fatalf("%d 429s of %d requests (allowed %.1f)", rep.Status429, rep.JumpCloudRequests, allowed)
+	}
+	k := rep.Kill
+	if k == nil || !k.Exact || k.Stage == "" || k.Attempts < 2 {
+		t.Fatalf("kill %+v: want an exact sync whose killed stage ran a second attempt", k)
+	}
+	if k.Rate.SecondsOver > 0 {
+		t.Fatalf("after the kill, %d seconds above the limit (most %d)", k.Rate.SecondsOver, k.Rate.MaxSecond)
+	}
+	var out strings.Builder
+	r.print(&out)
+	t.Log("\n" + out.String())
+}
+
+// TestManyOrgsScenario runs many-orgs with three small orgs: every sync is exact, no org got
+// more than its limit (plus the burst) in any second, and the report names the extremes.
+// The ratio to the sync alone is not checked here (the machine may be busy); make bench
+// reports it.
+func TestManyOrgsScenario(t *testing.T) {
+	o := options{bin: binDir(t), logw: io.Discard, orgs: 3, orgUsers: 300}
+	r, err := runManyOrgs(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := r.(*manyOrgsReport)
+	if len(rep.Syncs) != o.orgs || !rep.Single.Exact || rep.Total <= 0 || rep.Ratio <= 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, s := range append([]orgSync{rep.Single}, rep.Syncs...) {
+		if !s.Exact || s.Requests < int64(s.Minimum) || s.Minimum == 0 {
+			t.Fatalf("%s: %+v", s.Name, s)
+		}
+		if s.Rate.SecondsOver > 0 {
+			t.Fatalf("%s: %d seconds above %g req/s (most %d)", s.Name, s.Rate.SecondsOver, manyOrgsLimit*fleetHeadroom, s.Rate.MaxSecond)
+		}
+	}
+	var out strings.Builder
+	r.print(&out)
+	for _, want := range []string{"slowest org", "fastest org", "3 of 3"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Log("\n" + out.String())
+}

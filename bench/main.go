@@ -2,9 +2,11 @@
 // server, a real worker process and both simulators in a process of their own. It prints one
 // table per scenario, and reports a figure only for a sync whose result is exact.
 //
-//	go run ./bench                                  # large, huge-memory, churn, unknown-limit, latency-only
+//	go run ./bench                                  # large, huge-memory, churn, unknown-limit, latency-only, fleet, many-orgs
 //	go run ./bench --scenario large                 # one of them
 //	go run ./bench --scenario unknown-limit --org medium --limits 20,50
+//	go run ./bench --scenario fleet --org medium    # three workers, one org
+//	go run ./bench --scenario many-orgs --orgs 10   # ten orgs at once
 //
 // The churn scenario syncs the large org once while it is still, then ten times back to back
 // while it changes, and checks after each sync that Authomize holds everything that existed
@@ -31,6 +33,8 @@ type options struct {
 	logw   io.Writer
 	org    scenario  // the org of the pacing scenarios (--org)
 	limits []float64 // JumpCloud's hidden limits for unknown-limit (--limits)
+	// orgs and orgUsers are many-orgs' integrations synced at once and each org's users.
+	orgs, orgUsers int
 }
 
 // report is what a suite measured: printed as a table, and written to --json.
@@ -41,10 +45,9 @@ type report interface {
 // suite is one name of --scenario: it starts the stacks it needs, runs its syncs and returns
 // its report. A suite that fails part way returns what it measured with the error, or nil.
 //
-// Scenarios to come slot in here: fleet (several workers on one task queue syncing one org,
-// whose pacers must share its limit) and many-orgs (many integrations on one worker, some
-// throttled, measuring that the others keep their pace). Each needs a stack variant:
-// several worker processes, or an integrations file with many orgs on the simulators.
+// fleet (fleet.go) runs several workers on one task queue against one org, whose pacers must
+// share its limit; many-orgs (manyorgs.go) runs many integrations, each its own org and
+// limit, at once on two workers.
 type suite struct {
 	name string
 	run  func(ctx context.Context, o options) (report, error)
@@ -61,6 +64,8 @@ func suites() []suite {
 	return append(list,
 		suite{name: "unknown-limit", run: runUnknownLimit},
 		suite{name: "latency-only", run: runLatencyOnly},
+		suite{name: "fleet", run: runFleet},
+		suite{name: "many-orgs", run: runManyOrgs},
 	)
 }
 
@@ -97,11 +102,13 @@ func main() {
 		all = append(all, s.name)
 	}
 	pflag.StringVar(&profileDir, "profile", "", "write the worker's CPU profile (first 30 s of the sync) and heap profile (at the end) to this directory")
-	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only"}, "scenarios to run: "+strings.Join(all, ", "))
+	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "fleet", "many-orgs"}, "scenarios to run: "+strings.Join(all, ", "))
 	pflag.StringVar(&o.bin, "bin", "bin", "directory holding temporal, worker and sim")
 	pflag.StringVar(&jsonOut, "json", "", "also write the rows as JSON to this file")
-	pflag.StringVar(&org, "org", "large", "org of unknown-limit and latency-only: large, medium or small")
+	pflag.StringVar(&org, "org", "large", "org of unknown-limit, latency-only and fleet: large, medium or small")
 	pflag.Float64SliceVar(&o.limits, "limits", []float64{5, 20, 50, 200}, "JumpCloud's hidden limits (req/s) that unknown-limit runs against")
+	pflag.IntVar(&o.orgs, "orgs", 50, "integrations that many-orgs syncs at once, each its own org")
+	pflag.IntVar(&o.orgUsers, "org-users", 2000, "users of each org of many-orgs")
 	pflag.Parse()
 	var ok bool
 	if o.org, ok = orgs[org]; !ok {

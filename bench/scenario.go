@@ -22,6 +22,8 @@ type scenario struct {
 	Unknown bool
 	// PageConcurrency is the worker's --page-concurrency; 0 leaves its default.
 	PageConcurrency int
+	// Workers is the number of worker processes on the task queue; 0 means one.
+	Workers int
 	// ChurnSyncs, when set, makes the scenario a churn run (runChurn): one sync of the still
 	// org, then this many back to back while the org changes once every ChurnEvery.
 	ChurnSyncs int

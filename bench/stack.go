@@ -25,7 +25,8 @@ import (
 // a client of the dev server.
 type stack struct {
 	procs    []*exec.Cmd
-	worker   *exec.Cmd
+	worker   *exec.Cmd   // the first worker
+	workers  []*exec.Cmd // every worker, the first included
 	client   client.Client
 	ctl      string // the simulators' admin endpoint
 	queue    string
@@ -50,28 +51,13 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 			st.close()
 		}
 	}()
-	temporal := exec.Command(filepath.Join(binDir, "temporal"), "server", "start-dev", "--headless",
-		"--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]), "--log-level", "error",
-		"--search-attribute", "JCSyncIntegration=Keyword")
-	if err := start(temporal, logw, "temporal"); err != nil {
+	if err := st.startTemporal(binDir, ports[0]); err != nil {
 		return nil, err
 	}
-	st.procs = append(st.procs, temporal)
 
-	simArgs := []string{
-		"--jumpcloud-address", jcAddr, "--authomize-address", azAddr, "--control-address", ctlAddr,
-		"--users", strconv.Itoa(sc.Users), "--groups", strconv.Itoa(sc.Groups), "--admins", strconv.Itoa(sc.Admins),
-		"--apps", strconv.Itoa(sc.Apps), "--max-group-size", strconv.Itoa(sc.MaxGroupSize),
-		"--avg-group-size", strconv.Itoa(sc.AvgGroupSize), "--user-bindings", strconv.Itoa(sc.UserBindingsPerApp),
-		"--group-bindings", strconv.Itoa(sc.GroupBindingsPerApp), "--latency", sc.Latency.String(),
-		"--rate-limit", strconv.FormatFloat(sc.RPS, 'f', -1, 64), "--seed", strconv.Itoa(benchSeed),
-		"--api-key", benchKey, "--token", benchToken, "--app-id", benchApp,
-	}
-	sim := exec.Command(filepath.Join(binDir, "sim"), simArgs...)
-	if err := start(sim, logw, "sim"); err != nil {
+	if err := st.startSim(binDir, simArgs(sc, jcAddr, azAddr, ctlAddr, benchSeed), "sim"); err != nil {
 		return nil, err
 	}
-	st.procs = append(st.procs, sim)
 	if err := waitHTTP(ctx, st.ctl+"/counts", 10*time.Minute); err != nil {
 		return nil, fmt.Errorf("simulators never came up: %w", err)
 	}
@@ -81,7 +67,7 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 	}
 
 	args := []string{"--temporal-address", temporalAddr, "--task-queue", st.queue, "--metrics-address", "",
-		"--log-level", "warn", "--pprof-address", fmt.Sprintf("127.0.0.1:%d", ports[4])}
+		"--log-level", "warn"}
 	if !sc.Unknown {
 		// The worker is told the limit, as a ceiling: its pacer cannot exceed it. No limit
 		// at all is a ceiling far above anything the machine can send.
@@ -94,16 +80,74 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 	if sc.PageConcurrency > 0 {
 		args = append(args, "--page-concurrency", strconv.Itoa(sc.PageConcurrency))
 	}
-	st.worker = exec.Command(filepath.Join(binDir, "worker"), args...)
-	st.worker.Env = append(os.Environ(),
-		"JUMPCLOUD_API_KEY="+benchKey, "JUMPCLOUD_BASE_URL=http://"+jcAddr,
-		"AUTHOMIZE_TOKEN="+benchToken, "AUTHOMIZE_BASE_URL=http://"+azAddr, "AUTHOMIZE_APP_ID="+benchApp,
-		"AUTHOMIZE_INTEGRATION_NAME="+benchIntegration, "JUMPCLOUD_ADMIN_EMAIL=", "AUTHOMIZE_OWNER_EMAIL=")
-	if err := start(st.worker, logw, "worker"); err != nil {
+	// Last, so that the workers after the first drop it.
+	args = append(args, "--pprof-address", fmt.Sprintf("127.0.0.1:%d", ports[4]))
+	env := []string{
+		"JUMPCLOUD_API_KEY=" + benchKey, "JUMPCLOUD_BASE_URL=http://" + jcAddr,
+		"AUTHOMIZE_TOKEN=" + benchToken, "AUTHOMIZE_BASE_URL=http://" + azAddr, "AUTHOMIZE_APP_ID=" + benchApp,
+		"AUTHOMIZE_INTEGRATION_NAME=" + benchIntegration, "JUMPCLOUD_ADMIN_EMAIL=", "AUTHOMIZE_OWNER_EMAIL=",
+	}
+	// The first worker serves the profiler; the others of a fleet run without it.
+	for i := range max(1, sc.Workers) {
+		if i == 1 {
+			args = args[:len(args)-2]
+		}
+		if _, err := st.startWorker(binDir, args, env); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// simArgs are the simulator's flags for org sc, generated from seed, on the addresses given.
+func simArgs(sc scenario, jcAddr, azAddr, ctlAddr string, seed int) []string {
+	return []string{
+		"--jumpcloud-address", jcAddr, "--authomize-address", azAddr, "--control-address", ctlAddr,
+		"--users", strconv.Itoa(sc.Users), "--groups", strconv.Itoa(sc.Groups), "--admins", strconv.Itoa(sc.Admins),
+		"--apps", strconv.Itoa(sc.Apps), "--max-group-size", strconv.Itoa(sc.MaxGroupSize),
+		"--avg-group-size", strconv.Itoa(sc.AvgGroupSize), "--user-bindings", strconv.Itoa(sc.UserBindingsPerApp),
+		"--group-bindings", strconv.Itoa(sc.GroupBindingsPerApp), "--latency", sc.Latency.String(),
+		"--rate-limit", strconv.FormatFloat(sc.RPS, 'f', -1, 64), "--seed", strconv.Itoa(seed),
+		"--api-key", benchKey, "--token", benchToken, "--app-id", benchApp,
+	}
+}
+
+// startSim starts one simulator process.
+func (st *stack) startSim(binDir string, args []string, name string) error {
+	sim := exec.Command(filepath.Join(binDir, "sim"), args...)
+	if err := start(sim, st.logw, name); err != nil {
+		return err
+	}
+	st.procs = append(st.procs, sim)
+	return nil
+}
+
+// startTemporal starts the Temporal dev server on port.
+func (st *stack) startTemporal(binDir string, port int) error {
+	temporal := exec.Command(filepath.Join(binDir, "temporal"), "server", "start-dev", "--headless",
+		"--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--log-level", "error",
+		"--search-attribute", "JCSyncIntegration=Keyword")
+	if err := start(temporal, st.logw, "temporal"); err != nil {
+		return err
+	}
+	st.procs = append(st.procs, temporal)
+	return nil
+}
+
+// startWorker starts one more worker process with args and env (on top of the benchmark's
+// own environment). The first one started is st.worker, whose figures the tables report.
+func (st *stack) startWorker(binDir string, args, env []string) (*exec.Cmd, error) {
+	w := exec.Command(filepath.Join(binDir, "worker"), args...)
+	w.Env = append(os.Environ(), env...)
+	if err := start(w, st.logw, fmt.Sprintf("worker %d", len(st.workers)+1)); err != nil {
 		return nil, err
 	}
-	st.procs = append(st.procs, st.worker)
-	return st, nil
+	st.procs = append(st.procs, w)
+	st.workers = append(st.workers, w)
+	if st.worker == nil {
+		st.worker = w
+	}
+	return w, nil
 }
 
 // close closes the client and stops the processes.

@@ -18,7 +18,7 @@ import (
 	"jcsync/internal/sim/simcheck"
 )
 
-// Control serves GET /counts, GET /verify and POST /reset, and the churn endpoints:
+// Control serves GET /counts, GET /arrivals, GET /verify and POST /reset, and the churn endpoints:
 // POST /churn/start, POST /churn/stop, POST /window/begin and GET /window/check.
 type Control struct {
 	JC    *jumpcloudsim.Server
@@ -97,6 +97,7 @@ func (c *Control) Handler() http.Handler {
 	mux.HandleFunc("GET /counts", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, c.Counts()) })
 	mux.HandleFunc("GET /verify", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, c.Verify()) })
 	c.oauthRoutes(mux)
+	c.arrivalRoutes(mux)
 	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, r *http.Request) {
 		c.JC.ResetCounts()
 		c.AZ.ResetCounts()
