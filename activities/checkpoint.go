@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,6 +53,12 @@ func (s *stageRun) resumeFrom(ctx context.Context) {
 	if !ok {
 		return
 	}
+	// The stage's own copy: inside a phase the checkpoint also sits in the composite, which
+	// the phase encodes into its heartbeats while this stage goes on folding counts and
+	// finished parents into its maps.
+	cp.Counts = cp.Counts.clone()
+	cp.Done = maps.Clone(cp.Done)
+	cp.Tail = slices.Clone(cp.Tail)
 	s.cp = cp
 	s.resumedDone = maps.Clone(cp.Done)
 	s.a.logger().WithFields(map[string]any{

@@ -85,3 +85,32 @@ func TestPhaseStalledCountsAnyStagesProgress(t *testing.T) {
 		t.Fatalf("stall: %v", err)
 	}
 }
+
+// A stage resumed inside a phase works on its own copy of its checkpoint: the composite the
+// phase heartbeats keeps what the earlier attempt left until the stage records a new one,
+// however the stage's counts and finished parents move meanwhile.
+func TestResumedStageSharesNoMapWithTheComposite(t *testing.T) {
+	prior := Checkpoint{
+		Version: CheckpointVersion, NextSkip: 100, Tail: []string{"g99"}, ProgressAttempt: 1,
+		Done:   map[string]int{"g150": 100},
+		Counts: StageCounts{Read: map[string]int{"groups": 100, "members": 900}, Uploaded: map[string]int{"memberships": 900}},
+	}
+	m := newHeartbeatMux(context.Background(), PhaseCheckpoint{Version: PhaseCheckpointVersion,
+		Stages: []string{"groups"}, Running: map[string]Checkpoint{"groups": prior}}, 2)
+	m.record = func(context.Context, ...any) {}
+	ctx := withPhaseSlot(context.Background(), &phaseSlot{mux: m, resume: map[string]Checkpoint{"groups": prior}})
+	s := &stageRun{name: "groups", a: &Activities{}, attempt: 2, pending: map[string]*tally{}}
+	s.resumeFrom(ctx)
+
+	s.cp.Counts.Read["members"] += 40
+	s.cp.Counts.Uploaded["memberships"] += 40
+	s.cp.Done["g160"] = 100
+	delete(s.cp.Done, "g150")
+	s.cp.Tail[0] = "g199"
+
+	got := m.snapshot().Running["groups"]
+	if got.Counts.Read["members"] != 900 || got.Counts.Uploaded["memberships"] != 900 ||
+		len(got.Done) != 1 || got.Done["g150"] != 100 || got.Tail[0] != "g99" {
+		t.Fatalf("the composite moved with the live stage: %+v", got)
+	}
+}
