@@ -15,8 +15,8 @@ import (
 	"jcsync/workflows"
 )
 
-// phaseCheckpoints are the checkpoints of the running stages of a pending Phase activity
-// that have passed at least one page (see checkpointsAt).
+// phaseCheckpoints are the checkpoints in the composite of a pending Phase activity that a
+// retry keeps: running stages past a page or with finished parents, and finished stages.
 func phaseCheckpoints(t *testing.T, pa *workflowpb.PendingActivityInfo) map[string]activities.Checkpoint {
 	t.Helper()
 	out := map[string]activities.Checkpoint{}
@@ -25,10 +25,16 @@ func phaseCheckpoints(t *testing.T, pa *workflowpb.PendingActivityInfo) map[stri
 		t.Errorf("heartbeat details of a Phase activity do not decode as a PhaseCheckpoint")
 		return out
 	}
+	// The SDK sends the composite at most once per throttle interval, and a short stage can
+	// finish inside one: a finished stage of a phase still running is a checkpoint too (a
+	// retry does not run it again), and so is a stage with finished parents.
 	for stage, scp := range cp.Running {
-		if scp.NextSkip > 0 {
+		if scp.NextSkip > 0 || len(scp.Done) > 0 {
 			out[stage] = scp
 		}
+	}
+	for stage := range cp.Done {
+		out[stage] = activities.Checkpoint{Version: activities.CheckpointVersion, Ended: true}
 	}
 	return out
 }
