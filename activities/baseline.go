@@ -44,6 +44,7 @@ type SweepBaseline struct {
 // rewritten at once with its old counts, so that this run's sweep keeps it whatever happens
 // later in the run. Without a baseline it reports whether the app holds data.
 func (a *Activities) ReadBaseline(ctx context.Context, integration string) (SweepBaseline, error) {
+	defer stayAlive(ctx)()
 	az, err := a.authomizeOf(integration)
 	if err != nil {
 		return SweepBaseline{}, err
@@ -99,6 +100,7 @@ type RecordBaselineInput struct {
 // RecordBaseline writes the counts of a complete sync to the Authomize app: the next sync's
 // baseline.
 func (a *Activities) RecordBaseline(ctx context.Context, in RecordBaselineInput) error {
+	defer stayAlive(ctx)()
 	az, err := a.authomizeOf(in.Integration)
 	if err != nil {
 		return err

@@ -79,6 +79,7 @@ type SweepInput struct {
 // Sweep deletes from Authomize what this run did not re-send. The workflow calls it only
 // after every stage succeeded and the safety checks passed.
 func (a *Activities) Sweep(ctx context.Context, in SweepInput) error {
+	defer stayAlive(ctx)()
 	if in.Cutoff.IsZero() {
 		return temporal.NewNonRetryableApplicationError("sweep without a cutoff would delete every record of the app; refused", ErrTypeSweepRefused, nil)
 	}

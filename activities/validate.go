@@ -45,6 +45,7 @@ type ValidateResult struct {
 // cheap call each. A rejected credential is a non-retryable error whose message says which
 // credential is wrong and what to check; nothing is uploaded or deleted.
 func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateResult, error) {
+	defer stayAlive(ctx)()
 	integ, err := a.integration(in.Integration)
 	if err != nil {
 		return ValidateResult{}, err

@@ -49,7 +49,7 @@ func (p *Progress) withSummary(ctx workflow.Context, summary string) workflow.Co
 
 // short is ctx with the options of a short activity, and its summary when the run shows it.
 func (p *Progress) short(ctx workflow.Context, attempts int32, summary string) workflow.Context {
-	return p.withSummary(workflow.WithActivityOptions(ctx, shortActivity(attempts)), summary)
+	return p.withSummary(workflow.WithActivityOptions(ctx, shortActivity(attempts, p.heartbeat)), summary)
 }
 
 // Summary is the one-line static summary of a sync: the integration, the JumpCloud org and

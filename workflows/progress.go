@@ -49,6 +49,7 @@ type Progress struct {
 	failedIn     string // the phase the sync failed in
 	result       *SyncResult
 	err          error
+	heartbeat    time.Duration // the short activities' heartbeat timeout
 }
 
 // stageOrder is every stage, in the order a sync runs them: the progress query lists them
@@ -58,7 +59,7 @@ var stageOrder = []string{activities.StageUsers, activities.StageAdmins, activit
 // startProgress answers the progress query from now on, and sets the search attribute that
 // lets the Web UI filter by integration; whoever started the workflow need not set it.
 func startProgress(ctx workflow.Context, in SyncInput) (*Progress, error) {
-	p := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: workflow.Now(ctx), ctx: ctx}
+	p := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: workflow.Now(ctx), ctx: ctx, heartbeat: in.HeartbeatTimeout}
 	for _, s := range stageOrder {
 		p.Stages = append(p.Stages, StageProgress{Stage: s, Status: StatusPending})
 	}

@@ -47,7 +47,7 @@ func runAsIntegration(ctx workflow.Context, in SyncInput, console bool) (*SyncRe
 	if console {
 		workflow.SetCurrentDetails(ctx, "**Phase: validate** — checking the credentials before starting the sync as workflow `"+id+"`")
 		var v activities.ValidateResult
-		p := &Progress{console: true}
+		p := &Progress{console: true, heartbeat: in.HeartbeatTimeout}
 		if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
 			return end(nil, fmt.Errorf("validate credentials: %w", err))
 		}

@@ -42,6 +42,9 @@ type SyncInput struct {
 	SweepMargin time.Duration `json:"sweepMargin,omitempty"`
 }
 
+// defaultHeartbeat is how soon, by default, an activity on a dead worker is retried elsewhere.
+const defaultHeartbeat = 30 * time.Second
+
 // MinShrinkItems keeps the shrink check from refusing small orgs over a handful of items.
 const MinShrinkItems = 10
 
@@ -50,7 +53,7 @@ func (in SyncInput) withDefaults() SyncInput {
 		in.MaxShrinkPercent = 20
 	}
 	if in.HeartbeatTimeout <= 0 {
-		in.HeartbeatTimeout = 30 * time.Second
+		in.HeartbeatTimeout = defaultHeartbeat
 	}
 	if in.StageAttempts <= 0 {
 		in.StageAttempts = 10
@@ -186,10 +189,17 @@ func errNoIntegration() error {
 	return temporal.NewNonRetryableApplicationError("sync input names no integration", activities.ErrTypeConfig, nil)
 }
 
-// shortActivity is the options of the short activities (validate, baseline, sweep).
-func shortActivity(attempts int32) workflow.ActivityOptions {
+// shortActivity is the options of the short activities (validate, baseline, sweep). They
+// heartbeat on a timer (activities.stayAlive), so a worker that dies in one is noticed
+// within heartbeat, not when the ten minutes run out. Timeouts are not part of what a
+// replay compares, so older runs replay unchanged.
+func shortActivity(attempts int32, heartbeat time.Duration) workflow.ActivityOptions {
+	if heartbeat <= 0 {
+		heartbeat = defaultHeartbeat
+	}
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    heartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts: attempts, NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
