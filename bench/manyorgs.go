@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"text/tabwriter"
@@ -58,6 +59,12 @@ type manyOrgsReport struct {
 	Total   time.Duration `json:"total"`
 	Ratio   float64       `json:"ratio"`
 	Syncs   []orgSync     `json:"syncs"`
+	// CPU is what the stack used during the syncs at once, when /proc tells (Linux); on a
+	// machine that runs the simulators and Temporal beside the workers, that work divided by
+	// the cores is a floor under the wall time no pacing can go below.
+	CPU          *cpuUse `json:"cpu,omitempty"`
+	SingleCPU    *cpuUse `json:"singleCpu,omitempty"`
+	RatioToFloor float64 `json:"ratioToFloor,omitempty"`
 }
 
 // orgStack is the many-orgs stack: the dev server, one simulator process per org and the
@@ -81,7 +88,7 @@ func runManyOrgs(ctx context.Context, o options) (report, error) {
 	}
 	defer st.close()
 	rep := &manyOrgsReport{Org: sc, Orgs: o.orgs, Workers: manyOrgsWorkers, Limit: sc.RPS}
-	single, err := st.syncAll(ctx, []int{o.orgs})
+	single, singleCPU, err := st.syncAll(ctx, []int{o.orgs})
 	if err != nil {
 		return nil, fmt.Errorf("the sync alone: %w", err)
 	}
@@ -91,11 +98,16 @@ func runManyOrgs(ctx context.Context, o options) (report, error) {
 	for i := range all {
 		all[i] = i
 	}
-	rep.Syncs, err = st.syncAll(ctx, all)
+	var allCPU *cpuUse
+	rep.Syncs, allCPU, err = st.syncAll(ctx, all)
 	for _, s := range rep.Syncs {
 		rep.Total = max(rep.Total, s.Wall)
 	}
 	rep.Ratio = float64(rep.Total) / float64(max(1, rep.Single.Wall))
+	if singleCPU != nil && allCPU != nil {
+		rep.SingleCPU, rep.CPU = singleCPU, allCPU
+		rep.RatioToFloor = rep.Total.Seconds() / max(rep.Single.Wall.Seconds(), allCPU.floor())
+	}
 	return rep, err
 }
 
@@ -172,13 +184,16 @@ func (st *orgStack) close() {
 
 // syncAll resets the counters of the orgs given, starts their syncs at once and waits for
 // every one. Each wall time runs from the common start. It fails when any sync fails or is
-// not exact, and returns the figures with that error.
-func (st *orgStack) syncAll(ctx context.Context, orgs []int) ([]orgSync, error) {
+// not exact, and returns the figures with that error, and the CPU the stack used from the
+// start to the last sync's end (nil where /proc cannot tell): the counters' reset and the
+// verdicts, which are the benchmark's own work, fall outside it.
+func (st *orgStack) syncAll(ctx context.Context, orgs []int) ([]orgSync, *cpuUse, error) {
 	for _, i := range orgs {
 		if err := postReset(st.ctls[i]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
+	cpu0, cpuOK := st.cpu()
 	out := make([]orgSync, len(orgs))
 	errs := make([]error, len(orgs))
 	began := time.Now()
@@ -187,7 +202,7 @@ func (st *orgStack) syncAll(ctx context.Context, orgs []int) ([]orgSync, error) 
 		out[j].Name = st.names[i]
 		run, err := st.startSync(ctx, temporalnames.SyncID(st.names[i]), workflows.SyncInput{Integration: st.names[i]})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", st.names[i], err)
+			return nil, nil, fmt.Errorf("%s: %w", st.names[i], err)
 		}
 		wg.Add(1)
 		go func() {
@@ -197,13 +212,18 @@ func (st *orgStack) syncAll(ctx context.Context, orgs []int) ([]orgSync, error) 
 		}()
 	}
 	wg.Wait()
+	var used *cpuUse
+	if cpu1, ok := st.cpu(); ok && cpuOK {
+		d := cpu1.minus(cpu0)
+		used = &d
+	}
 	var first error
 	for j, i := range orgs {
 		if err := st.orgFigures(i, &out[j], errs[j]); err != nil && first == nil {
 			first = err
 		}
 	}
-	return out, first
+	return out, used, first
 }
 
 // orgFigures reads org i's counters and verdict into s.
@@ -262,6 +282,12 @@ func (r *manyOrgsReport) print(w io.Writer) {
 	fmt.Fprintf(tw, "  one sync alone: wall (requests, 429s)\t%s (%d, %d)\n", r.Single.Wall.Round(100*time.Millisecond), r.Single.Requests, r.Single.Status429)
 	fmt.Fprintf(tw, "  all %d at once: wall\t%s\n", r.Orgs, r.Total.Round(100*time.Millisecond))
 	fmt.Fprintf(tw, "  all at once ÷ alone\t%.3f\t%s\n", r.Ratio, verdict(r.Ratio <= manyOrgsTarget))
+	if r.CPU != nil {
+		fmt.Fprintf(tw, "  CPU of the sync alone\t%s\n", r.SingleCPU)
+		fmt.Fprintf(tw, "  CPU of all at once\t%s\n", r.CPU)
+		fmt.Fprintf(tw, "  that CPU ÷ %d cores (the machine's floor)\t%.1f s\n", runtime.NumCPU(), r.CPU.floor())
+		fmt.Fprintf(tw, "  all at once ÷ max(alone, floor)\t%.3f\n", r.RatioToFloor)
+	}
 	fmt.Fprintf(tw, "  exact\t%d of %d\n", exact, r.Orgs)
 	fmt.Fprintf(tw, "  JumpCloud requests (minimum); 429s\t%d (%d); %d (%.2f %%)\n", req, minimum, r429, pct(r429, req))
 	fmt.Fprintf(tw, "  seconds in which an org got more than %g requests\t%d\n", r.Limit*fleetHeadroom, over)

@@ -25,6 +25,7 @@ import (
 // a client of the dev server.
 type stack struct {
 	procs    []*exec.Cmd
+	temporal *exec.Cmd   // the dev server, also in procs
 	worker   *exec.Cmd   // the first worker
 	workers  []*exec.Cmd // every worker, the first included
 	client   client.Client
@@ -130,7 +131,7 @@ func (st *stack) startTemporal(binDir string, port int) error {
 	if err := start(temporal, st.logw, "temporal"); err != nil {
 		return err
 	}
-	st.procs = append(st.procs, temporal)
+	st.procs, st.temporal = append(st.procs, temporal), temporal
 	return nil
 }
 

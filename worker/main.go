@@ -37,6 +37,7 @@ const (
 	envConfig                  = "JCSYNC_CONFIG"
 	envMaxConcurrentActivities = "JCSYNC_MAX_CONCURRENT_ACTIVITIES"
 	envPageConcurrency         = "JCSYNC_PAGE_CONCURRENCY"
+	envHeartbeatInterval       = "JCSYNC_HEARTBEAT_INTERVAL"
 	envJumpCloudMaxRPS         = "JCSYNC_JUMPCLOUD_MAX_RPS"
 	envJumpCloudRPS            = "JCSYNC_JUMPCLOUD_RPS" // the former name of envJumpCloudMaxRPS
 	envMetricsAddress          = "JCSYNC_METRICS_ADDRESS"
@@ -54,8 +55,9 @@ var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcu
 // and heartbeat their checkpoint before the worker exits; a retry elsewhere resumes there.
 const stopTimeout = 30 * time.Second
 
-// heartbeatThrottle is the longest a recorded checkpoint waits before it reaches Temporal.
-const heartbeatThrottle = time.Second
+// defaultHeartbeatInterval is the longest a recorded checkpoint waits before it reaches
+// Temporal: what a worker killed mid-stage can cost, in pages fetched again.
+const defaultHeartbeatInterval = time.Second
 
 // workerConfig is the worker's parsed command line.
 type workerConfig struct {
@@ -63,6 +65,10 @@ type workerConfig struct {
 	ConfigFile              string
 	MaxConcurrentActivities int
 	PageConcurrency         int
+	// HeartbeatInterval caps the SDK's heartbeat throttling: how far behind a checkpoint in
+	// Temporal may be, against one heartbeat RPC (a billed action on Temporal Cloud) per
+	// running phase per interval.
+	HeartbeatInterval time.Duration
 	// JumpCloudMaxRPS is the ceiling of each org's request rate, unless its integration sets
 	// its own; 0 leaves the pacer's default. The rate itself is found per org (pacer).
 	JumpCloudMaxRPS float64
@@ -101,10 +107,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	logging.AddFlags(fs, &c.Log)
 	fs.StringVar(&c.ConfigFile, "config", getenv(envConfig), "JSON file of integrations (env "+envConfig+")")
 	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, envMaxConcurrentActivities, defaultMaxConcurrentActivities),
-		"activities this worker runs at once; a sync runs up to 4 at a time, so allow 4 per integration that syncs at the same time (env "+envMaxConcurrentActivities+")")
+		"activities this worker runs at once; a sync runs one at a time (its current phase), so allow one per integration that syncs at the same time (env "+envMaxConcurrentActivities+")")
 	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, envPageConcurrency, defaultPageConcurrency),
 		"most JumpCloud pages one stage fetches at once; within it, each org's pacer sets how many (env "+envPageConcurrency+")")
 	addMaxRPSFlag(fs, &c.JumpCloudMaxRPS, getenv)
+	hbDefault, hbErr := envDuration(getenv, envHeartbeatInterval, defaultHeartbeatInterval)
+	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", hbDefault,
+		"longest a running phase's checkpoint waits before it reaches Temporal; a worker killed mid-phase costs at most this much work again, and each running phase sends one heartbeat per interval (env "+envHeartbeatInterval+")")
 	// An unreadable JCSYNC_INSECURE_HTTP is an error, not a quiet default either way.
 	pol, polErr := config.PolicyFromEnv(getenv)
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", pol.InsecureHTTP, "accept http:// JumpCloud and Authomize base URLs to hosts beyond loopback, for simulators reached by name; never for real accounts (env "+config.EnvInsecureHTTP+")")
@@ -129,6 +138,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	}
 	if polErr != nil && !fs.Changed("insecure-http") {
 		return c, polErr
+	}
+	if hbErr != nil && !fs.Changed("heartbeat-interval") {
+		return c, hbErr
+	}
+	if c.HeartbeatInterval < 100*time.Millisecond || c.HeartbeatInterval > time.Minute {
+		return c, fmt.Errorf("--heartbeat-interval must be between 100ms and 1m (got %s)", c.HeartbeatInterval)
 	}
 	if c.MaxConcurrentActivities < 1 {
 		return c, errors.New("--max-concurrent-activities must be at least 1")
@@ -173,6 +188,20 @@ func lookup(getenv func(string) string, name string) (string, bool) {
 	return v, v != ""
 }
 
+// envDuration reads a duration from the environment; unset is def, unreadable an error that
+// names the variable.
+func envDuration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return def, fmt.Errorf("%s=%q is not a duration such as 1s or 500ms: %w", name, v, err)
+	}
+	return d, nil
+}
+
 func envInt(getenv func(string) string, name string, def int) int {
 	if n, err := strconv.Atoi(getenv(name)); err == nil {
 		return n
@@ -215,8 +244,9 @@ func workerOptions(c workerConfig) worker.Options {
 		WorkerStopTimeout:                  stopTimeout,
 		// The SDK sends a stage's checkpoint at most every 80% of the heartbeat timeout by
 		// default (24 s at 30 s): a worker killed in between costs everything done since.
-		// Once a second bounds that to a second of pages, for one small RPC per stage.
-		MaxHeartbeatThrottleInterval: heartbeatThrottle,
+		// Once a second (the default) bounds that to a second of pages, for one small RPC
+		// per running phase a second.
+		MaxHeartbeatThrottleInterval: c.HeartbeatInterval,
 	}
 }
 

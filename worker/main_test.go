@@ -250,3 +250,30 @@ func TestInsecureHTTP(t *testing.T) {
 		t.Fatalf("loopback http: %v", err)
 	}
 }
+
+func TestHeartbeatInterval(t *testing.T) {
+	var stderr bytes.Buffer
+	c, err := parseFlags(nil, envOf(nil), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HeartbeatInterval != time.Second || workerOptions(c).MaxHeartbeatThrottleInterval != time.Second {
+		t.Fatalf("default heartbeat interval %s, worker option %s; want 1s", c.HeartbeatInterval, workerOptions(c).MaxHeartbeatThrottleInterval)
+	}
+	c, err = parseFlags(nil, envOf(map[string]string{"JCSYNC_HEARTBEAT_INTERVAL": "5s"}), &stderr)
+	if err != nil || workerOptions(c).MaxHeartbeatThrottleInterval != 5*time.Second {
+		t.Fatalf("from the environment: %s, %v", c.HeartbeatInterval, err)
+	}
+	// A flag wins over an unreadable variable; the variable alone is an error that names it.
+	if c, err = parseFlags([]string{"--heartbeat-interval", "2s"}, envOf(map[string]string{"JCSYNC_HEARTBEAT_INTERVAL": "often"}), &stderr); err != nil || c.HeartbeatInterval != 2*time.Second {
+		t.Fatalf("flag over a bad variable: %s, %v", c.HeartbeatInterval, err)
+	}
+	if _, err := parseFlags(nil, envOf(map[string]string{"JCSYNC_HEARTBEAT_INTERVAL": "often"}), &stderr); err == nil || !strings.Contains(err.Error(), "JCSYNC_HEARTBEAT_INTERVAL") {
+		t.Fatalf("bad variable: %v", err)
+	}
+	for _, bad := range []string{"0s", "10ms", "2m"} {
+		if _, err := parseFlags([]string{"--heartbeat-interval", bad}, envOf(nil), &stderr); err == nil {
+			t.Errorf("--heartbeat-interval %s accepted", bad)
+		}
+	}
+}
