@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -17,8 +18,14 @@ func stayAlive(ctx context.Context) func() {
 	if every <= 0 {
 		return func() {}
 	}
-	every = min(every, time.Second)
+	return onTimer(ctx, min(every, time.Second), func() { activity.RecordHeartbeat(ctx) })
+}
+
+// onTimer calls f every interval until ctx ends or the returned func is called (which may be
+// called more than once).
+func onTimer(ctx context.Context, every time.Duration, f func()) func() {
 	done := make(chan struct{})
+	var once sync.Once
 	go func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -29,9 +36,9 @@ func stayAlive(ctx context.Context) func() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx)
+				f()
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() { once.Do(func() { close(done) }) }
 }

@@ -147,27 +147,13 @@ func (s *stageRun) keepHeartbeating(ctx context.Context) func() {
 	if every <= 0 {
 		every = time.Second
 	}
-	done := make(chan struct{})
-	var once sync.Once
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				s.mu.Lock()
-				s.foldClientStats()
-				cp, seq := s.snapshot()
-				s.mu.Unlock()
-				s.beat(cp, seq)
-			}
-		}
-	}()
-	return func() { once.Do(func() { close(done) }) }
+	return onTimer(ctx, every, func() {
+		s.mu.Lock()
+		s.foldClientStats()
+		cp, seq := s.snapshot()
+		s.mu.Unlock()
+		s.beat(cp, seq)
+	})
 }
 
 // snapshot copies the checkpoint for a heartbeat, with its place in the order of snapshots.
