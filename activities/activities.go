@@ -76,6 +76,8 @@ type Activities struct {
 
 	pacers sync.Map // org or tenant key → *pacer.Pacer, shared by every stage on this worker
 	tokens serviceAccounts
+	// stageOverride, when set, runs a stage in place of the real one (tests of the phase).
+	stageOverride func(stage string) func(context.Context, StageInput) (StageResult, error)
 }
 
 // RequestRetries are the retry settings of both API clients, for one request.

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
+
+// ErrTypeStagePanic is the type of a stage's panic inside a phase: retried, like any
+// failure, until the stage's attempts without progress run out.
+const ErrTypeStagePanic = "StagePanic"
 
 // PhaseInput is the input of the Phase activity: the stages of one phase, and the input every
 // one of them takes.
@@ -32,6 +37,11 @@ type PhaseFailure struct {
 
 // stageFunc is the stage activity of a stage, or nil for an unknown stage.
 func (a *Activities) stageFunc(stage string) func(context.Context, StageInput) (StageResult, error) {
+	if a.stageOverride != nil {
+		if f := a.stageOverride(stage); f != nil {
+			return f
+		}
+	}
 	switch stage {
 	case StageUsers:
 		return a.Users
@@ -99,8 +109,17 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 		running++
 		run := a.stageFunc(stage)
 		go func() {
-			r, err := run(sctx, in.Stage)
-			out <- outcome{stage, r, err}
+			o := outcome{stage: stage}
+			// The SDK recovers a panic in an activity's own goroutine, not in this one: a
+			// stage's panic becomes its (retryable) error here, instead of ending the worker
+			// and every other activity running on it.
+			defer func() {
+				if p := recover(); p != nil {
+					o.err = temporal.NewApplicationError(fmt.Sprintf("%s stage panicked: %v", stage, p), ErrTypeStagePanic, string(debug.Stack()))
+				}
+				out <- o
+			}()
+			o.r, o.err = run(sctx, in.Stage)
 		}()
 	}
 	var failures []stageFailure

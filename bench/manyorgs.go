@@ -27,9 +27,10 @@ const (
 	manyOrgsWorkers = 2
 	// manyOrgsTarget is the most the syncs of all orgs at once may take over one sync alone.
 	manyOrgsTarget = 1.5
-	// activitiesPerSync is what a sync may run at once (the worker's own guidance for
-	// --max-concurrent-activities): each worker is sized to take every sync alone.
-	activitiesPerSync = 4
+	// activitiesPerSync is what a sync runs at once: one phase. Each worker gets a slot per
+	// integration (the worker's own guidance for --max-concurrent-activities), so that it
+	// could take every sync alone.
+	activitiesPerSync = 1
 )
 
 // manyOrg is one org of the scenario at users users: a tenth of large at 2,000.

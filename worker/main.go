@@ -48,7 +48,7 @@ const (
 )
 
 // workerEnvVars are the variables the worker reads besides the integration's and Temporal's.
-var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envJumpCloudMaxRPS, envJumpCloudRPS, envMetricsAddress,
+var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envHeartbeatInterval, envJumpCloudMaxRPS, envJumpCloudRPS, envMetricsAddress,
 	envCodecAddress, envCodecCORSOrigins, envCodecAuthToken, envPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}
 
 // stopTimeout is how long running activities get, after SIGTERM, to notice the cancellation

@@ -27,7 +27,8 @@ type SyncInput struct {
 	AllowShrink bool `json:"allowShrink,omitempty"`
 	// AllowEmpty lets the sweep run when JumpCloud returned no users at all.
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
-	// HeartbeatTimeout is how soon a stage on a dead worker is retried elsewhere. Default 30s.
+	// HeartbeatTimeout is how soon an activity on a dead worker (a phase, or one of the short
+	// activities: validate, baseline, sweep) is retried elsewhere. Default 30s.
 	HeartbeatTimeout time.Duration `json:"heartbeatTimeout,omitempty"`
 	// StageAttempts fails a stage after this many attempts in a row without progress (no
 	// page committed); attempts that advance do not use it up, so a sync of hours survives
@@ -207,8 +208,9 @@ func shortActivity(attempts int32, heartbeat time.Duration) workflow.ActivityOpt
 	}
 }
 
-// stageOptions is the options of the stages. Start-to-close bounds one attempt of a stage
-// of the largest org; the heartbeat timeout is what detects a dead worker, within seconds.
+// stageOptions is the options of the phases (and, in runs before one-worker-per-phase, of
+// the stages). Start-to-close bounds one attempt of a phase of the largest org; the
+// heartbeat timeout is what detects a dead worker, within seconds.
 func stageOptions(in SyncInput) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 12 * time.Hour,
