@@ -49,6 +49,9 @@ type Checkpoint struct {
 // and so does its count of attempts without progress.
 func (s *stageRun) resumeFrom(ctx context.Context) {
 	s.cp.ProgressAttempt = s.attempt - 1
+	if slot := phaseSlotOf(ctx); slot != nil {
+		s.cp.ProgressAttempt = slot.progressAttempt
+	}
 	cp, ok := priorCheckpoint(ctx, s.name)
 	if !ok {
 		return

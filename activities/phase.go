@@ -93,7 +93,7 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sctx = withPhaseSlot(sctx, &phaseSlot{mux: mux, resume: resume})
+	sctx = withPhaseSlot(sctx, &phaseSlot{mux: mux, resume: resume, progressAttempt: cp.ProgressAttempt})
 
 	type outcome struct {
 		stage string

@@ -128,6 +128,10 @@ func (m *heartbeatMux) snapshot() PhaseCheckpoint {
 type phaseSlot struct {
 	mux    *heartbeatMux
 	resume map[string]Checkpoint
+	// progressAttempt is the phase's last attempt with progress: a stage with no checkpoint
+	// of its own in the composite starts its count there, not at this attempt (which would
+	// make this attempt look like progress to the phase at the stage's first heartbeat).
+	progressAttempt int
 }
 
 type phaseSlotKey struct{}

@@ -45,3 +45,22 @@ func TestPhaseStagePanicIsAnError(t *testing.T) {
 		t.Fatal("the admins stage did not run to its end beside the panicking one")
 	}
 }
+
+// A stage with no checkpoint in its phase's composite (it failed before its first heartbeat)
+// starts its count of attempts without progress where the phase's stands, so its first
+// heartbeat cannot pass this attempt off as progress; with its own checkpoint it resumes
+// that one.
+func TestStageInPhaseStartsFromThePhaseProgress(t *testing.T) {
+	mine := Checkpoint{Version: CheckpointVersion, NextSkip: 300, ProgressAttempt: 2}
+	ctx := withPhaseSlot(context.Background(), &phaseSlot{progressAttempt: 1, resume: map[string]Checkpoint{StageAdmins: mine}})
+	s := &stageRun{name: StageUsers, attempt: 4, a: &Activities{}}
+	s.resumeFrom(ctx)
+	if s.cp.ProgressAttempt != 1 || s.cp.NextSkip != 0 {
+		t.Fatalf("a stage without a checkpoint resumed with progress attempt %d and cursor %d; want 1 and 0", s.cp.ProgressAttempt, s.cp.NextSkip)
+	}
+	s = &stageRun{name: StageAdmins, attempt: 4, a: &Activities{}}
+	s.resumeFrom(ctx)
+	if s.cp.ProgressAttempt != 2 || s.cp.NextSkip != 300 {
+		t.Fatalf("a stage with a checkpoint resumed with progress attempt %d and cursor %d; want 2 and 300", s.cp.ProgressAttempt, s.cp.NextSkip)
+	}
+}
