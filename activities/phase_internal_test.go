@@ -18,9 +18,7 @@ func TestPhaseStagePanicIsAnError(t *testing.T) {
 	a := &Activities{stageOverride: func(stage string) func(context.Context, StageInput) (StageResult, error) {
 		if stage == StageUsers {
 			return func(context.Context, StageInput) (StageResult, error) {
-				var m map[string]int
-				m["boom"]++ // a nil map: the kind of bug that panics
-				return StageResult{}, nil
+				panic("a bug in the users stage")
 			}
 		}
 		return func(context.Context, StageInput) (StageResult, error) {
