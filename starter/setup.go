@@ -43,19 +43,29 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var c common
 	var file string
 	var timeout time.Duration
-	var orgs bool
+	var orgs, insecure bool
 	fs := newFlags("setup", "Checks an integration's JumpCloud and Authomize credentials and creates (or names) its Authomize\napp. Idempotent: a second run finds the app it created.", setupExamples, &c, stderr)
 	addIntegration(fs, &c)
 	addOutput(fs, &c)
 	fs.StringVar(&file, "config", getenv(config.EnvConfigFile), "JSON file of integrations (env "+config.EnvConfigFile+")")
 	fs.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
+	fs.BoolVar(&insecure, "insecure-http", false, "accept http:// JumpCloud and Authomize base URLs to hosts beyond loopback, as the worker's flag does: for simulators reached by name, never for real accounts (env "+config.EnvInsecureHTTP+")")
 	fs.BoolVar(&orgs, "list-orgs", false, "only list the JumpCloud organizations the credential can see (ids and names), to choose JUMPCLOUD_ORG_ID")
 	if code, done := parse(fs, args, &c, stderr); done {
 		return code
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ins, err := config.Gather(file, getenv, os.ReadFile)
+	env := getenv
+	if insecure {
+		env = func(k string) string {
+			if k == config.EnvInsecureHTTP {
+				return "true"
+			}
+			return getenv(k)
+		}
+	}
+	ins, err := config.Gather(file, env, os.ReadFile)
 	if err != nil {
 		return fail(stderr, "setup", err)
 	}

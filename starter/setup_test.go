@@ -136,3 +136,18 @@ func TestValidateReportsTheAdministratorsRole(t *testing.T) {
 		t.Fatalf("unknown admin: %d\n%s%s", code, out, errs)
 	}
 }
+
+// Setup refuses plain http to a host beyond loopback and names the way out; --insecure-http
+// takes it, as the worker's flag does, and setup goes on to reach the host.
+func TestSetupInsecureHTTP(t *testing.T) {
+	need(t)
+	setupEnv(t, map[string]string{"JUMPCLOUD_BASE_URL": "http://jumpcloud-sim.invalid:1"})
+	code, _, errs := setup(t, "--timeout", "20s")
+	if code == 0 || !strings.Contains(errs, "is not https") || !strings.Contains(errs, "--insecure-http") {
+		t.Fatalf("plain http to a named host: exit %d, %s", code, errs)
+	}
+	code, _, errs = setup(t, "--insecure-http", "--timeout", "20s")
+	if code == 0 || strings.Contains(errs, "is not https") || !strings.Contains(errs, "jumpcloud-sim.invalid") {
+		t.Fatalf("with --insecure-http setup must get past the check and fail on the unreachable host: exit %d, %s", code, errs)
+	}
+}
