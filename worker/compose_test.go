@@ -12,6 +12,7 @@ import (
 
 	"jcsync/internal/config"
 	"jcsync/internal/logging"
+	"jcsync/internal/sim/jumpcloudsim"
 )
 
 // composeFile is the subset of docker-compose.yml this test reads.
@@ -102,6 +103,8 @@ func TestComposeFile(t *testing.T) {
 				}
 			case demo && strings.HasPrefix(v, "demo-"):
 				// The simulators' published fake credentials, demo profile only.
+			case demo && strings.HasPrefix(v, "http://sim:") && strings.HasSuffix(k, "_URL"):
+				// The simulator's token endpoint: an address named like a secret, demo only.
 			default:
 				t.Errorf("service %s: %s must be a ${VAR} reference, not a value", name, k)
 			}
@@ -193,4 +196,32 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestComposeDemoUsesTheServiceAccount pins the demo to the credential the README
+// recommends: the demo worker's service account is the one the simulator registers, and its
+// token endpoint is the simulator's.
+func TestComposeDemoUsesTheServiceAccount(t *testing.T) {
+	f := loadCompose(t)
+	demo, sim := f.Services["worker-demo"], f.Services["sim"]
+	if _, ok := demo.Environment["JUMPCLOUD_API_KEY"]; ok {
+		t.Error("worker-demo sets JUMPCLOUD_API_KEY; the demo runs on a service account")
+	}
+	id := demo.Environment["JUMPCLOUD_CLIENT_ID"]
+	args, _ := sim.Command.([]any)
+	registered := ""
+	for i, a := range args {
+		if a == "--client-id" && i+1 < len(args) {
+			registered, _ = args[i+1].(string)
+		}
+	}
+	if id == "" || id != registered {
+		t.Errorf("worker-demo's JUMPCLOUD_CLIENT_ID %q is not the service account the sim registers (%q)", id, registered)
+	}
+	if demo.Environment["JUMPCLOUD_CLIENT_SECRET"] == "" {
+		t.Error("worker-demo has no JUMPCLOUD_CLIENT_SECRET")
+	}
+	if want := "http://sim:8081" + jumpcloudsim.TokenPath; demo.Environment["JUMPCLOUD_TOKEN_URL"] != want {
+		t.Errorf("worker-demo's JUMPCLOUD_TOKEN_URL %q, want the simulator's %q", demo.Environment["JUMPCLOUD_TOKEN_URL"], want)
+	}
 }
