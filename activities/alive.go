@@ -14,11 +14,19 @@ import (
 // runs out; with it, within the heartbeat timeout the workflow gives them. An activity
 // scheduled without a heartbeat timeout (older runs) gets no timer.
 func stayAlive(ctx context.Context) func() {
-	every := activity.GetInfo(ctx).HeartbeatTimeout / 3
+	every := beatEvery(ctx)
 	if every <= 0 {
 		return func() {}
 	}
-	return onTimer(ctx, min(every, time.Second), func() { activity.RecordHeartbeat(ctx) })
+	return onTimer(ctx, every, func() { activity.RecordHeartbeat(ctx) })
+}
+
+// beatEvery is how often an activity records a heartbeat: three times per heartbeat timeout,
+// and at most a second apart (the worker's default cap on the SDK's heartbeat throttling), so
+// live progress and a resumed attempt are never more than that behind. Zero without a
+// heartbeat timeout.
+func beatEvery(ctx context.Context) time.Duration {
+	return min(activity.GetInfo(ctx).HeartbeatTimeout/3, time.Second)
 }
 
 // onTimer calls f every interval until ctx ends or the returned func is called (which may be

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"go.temporal.io/sdk/activity"
 )
 
 // CheckpointVersion is bumped whenever Checkpoint changes shape; a retried attempt that finds
@@ -144,9 +142,7 @@ func (s *stageRun) skipFinishedParent(key string) bool {
 // while still working. Heartbeats are also how a cancellation reaches the activity. The
 // returned func stops the timer.
 func (s *stageRun) keepHeartbeating(ctx context.Context) func() {
-	// At most a second apart: the worker caps the SDK's heartbeat throttling at a second too,
-	// so live progress and a resumed attempt are never more than a second behind.
-	every := min(activity.GetInfo(ctx).HeartbeatTimeout/3, time.Second)
+	every := beatEvery(ctx)
 	if every <= 0 {
 		every = time.Second
 	}
