@@ -50,6 +50,8 @@ type Progress struct {
 	result       *SyncResult
 	err          error
 	heartbeat    time.Duration // the short activities' heartbeat timeout
+	// secondPass says this run keeps the sweep's second-pass rules (changeSweepSecondPass).
+	secondPass bool
 }
 
 // stageOrder is every stage, in the order a sync runs them: the progress query lists them

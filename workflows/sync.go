@@ -73,6 +73,12 @@ func (in SyncInput) withDefaults() SyncInput {
 // sync of an integration at a time. Histories without its marker replay through syncLegacy.
 const changeSafeSweep = "safe-sweep"
 
+// changeSweepSecondPass versions the sweep's second pass: a sync that follows another soon
+// after waits (a durable timer) until its cutoff lies after the previous sync's last write,
+// the baseline names the org it guards, and every kind Authomize rejected refuses the sweep.
+// Histories without its marker keep the earlier rules command for command.
+const changeSweepSecondPass = "sweep-second-pass"
+
 // SyncWorkflow keeps one Authomize app in step with one JumpCloud org:
 // validate → baseline → users+admins → groups (and members) → apps (and bindings) → sweep
 // → new baseline → result.
@@ -96,6 +102,7 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return nil, err
 	}
 	p.console = console
+	p.secondPass = workflow.GetVersion(ctx, changeSweepSecondPass, workflow.DefaultVersion, 1) >= 1
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
 	v, err := validate(ctx, p, in)
