@@ -24,7 +24,7 @@ const syncExamples = `  starter sync --integration acme
 
 func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c common
-	var dryRun, wait, allowShrink, allowEmpty bool
+	var dryRun, wait, allowShrink, allowEmpty, allowOrgChange bool
 	var every, margin time.Duration
 	fs := newFlags("sync", "Starts a sync of one integration. Only one sync of an integration runs at a time: if one is\nrunning, this says so instead of starting another. Exits 0 only when the sync succeeded\n(or, without --wait, was started).", syncExamples, &c, stderr)
 	addIntegration(fs, &c)
@@ -32,6 +32,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&wait, "wait", false, "watch the sync's progress and print its summary")
 	fs.BoolVar(&allowShrink, "allow-shrink", false, "sweep even if JumpCloud returned far less than the last successful sync")
 	fs.BoolVar(&allowEmpty, "allow-empty", false, "sweep even if JumpCloud returned no users at all")
+	fs.BoolVar(&allowOrgChange, "allow-org-change", false, "sync into an Authomize app that holds another JumpCloud org's data, and sweep that org's records (a deliberate move)")
 	fs.DurationVar(&every, "refresh", time.Second, "how often --wait refreshes the progress")
 	fs.DurationVar(&margin, "sweep-margin", 0, "how far before the sync's first Authomize write the sweep's cutoff lies (default 2m)")
 	addOutput(fs, &c)
@@ -45,7 +46,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer tc.Close()
 
-	in := workflows.SyncInput{Integration: c.integration, DryRun: dryRun, AllowShrink: allowShrink, AllowEmpty: allowEmpty, SweepMargin: margin}
+	in := workflows.SyncInput{Integration: c.integration, DryRun: dryRun, AllowShrink: allowShrink, AllowEmpty: allowEmpty, AllowOrgChange: allowOrgChange, SweepMargin: margin}
 	id := temporalnames.SyncID(c.integration)
 	// A scheduled sync runs under another workflow id; look for it too, so a manual sync
 	// never runs alongside it.

@@ -112,6 +112,9 @@ func Details(in SyncInput, v *activities.ValidateResult) string {
 		if in.AllowEmpty {
 			b.WriteString("- An org without users may be swept (`--allow-empty`)\n")
 		}
+		if in.AllowOrgChange {
+			b.WriteString("- The Authomize app may move to this org from another (`--allow-org-change`): the other org's records are swept\n")
+		}
 		fmt.Fprintf(&b, "- Sweep cutoff: %s before the sync's first Authomize write\n", in.SweepMargin)
 	}
 	rate := "the worker's `--jumpcloud-rps`, or the integration's `rps`"

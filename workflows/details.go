@@ -46,6 +46,9 @@ func (p *Progress) markdown() string {
 		fmt.Fprintf(&b, "**Outcome: %s.** %s\n\n", p.outcome, p.outcomeWords())
 	} else {
 		fmt.Fprintf(&b, "**Phase: %s** (since %s; started %s)\n\n", p.Phase, clock(p.phaseSince()), clock(p.Started))
+		if p.Phase == phaseWait {
+			fmt.Fprintf(&b, "The previous sync wrote to Authomize moments ago. This sync starts writing at %s, so that its sweep removes everything that sync wrote and JumpCloud no longer has.\n\n", clock(p.waitUntil))
+		}
 	}
 	if v := p.validated; v != nil {
 		fmt.Fprintf(&b, "JumpCloud org `%s` → Authomize app %s", orgOf(v), appOf(v))
@@ -61,6 +64,9 @@ func (p *Progress) markdown() string {
 		fmt.Fprintf(&b, "\nTotal: read %s; uploaded %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries); %s\n",
 			countsLine(r.Read, "users", "groups", "apps"), fmtInt(sum(r.Uploaded)), r.JumpCloudRequests, r.JumpCloudRetries,
 			r.AuthomizeRequests, r.AuthomizeRetries, roundDuration(r.Duration))
+		if r.SweepWait > 0 {
+			fmt.Fprintf(&b, "\nWaited %s before writing, so that the sweep could remove what the previous sync wrote moments earlier.\n", roundDuration(r.SweepWait))
+		}
 		if n := len(r.Warnings); n > 0 {
 			b.WriteString("\nWarnings:\n")
 			for i, w := range r.Warnings {
@@ -91,6 +97,9 @@ func (p *Progress) outcomeWords() string {
 	case temporalnames.OutcomeNotRun:
 		return r.NotRun
 	case temporalnames.OutcomeRefused:
+		if p.failedIn == "baseline" {
+			return "Refused before writing anything; nothing was deleted: " + clip(errText(p.err), 500)
+		}
 		return "Everything read was uploaded; the sweep was refused, nothing was deleted: " + clip(errText(p.err), 500)
 	}
 	return fmt.Sprintf("Failed in %s; nothing was deleted: %s", p.failedIn, clip(errText(p.err), 500))

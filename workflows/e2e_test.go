@@ -61,15 +61,22 @@ func newE2E(t *testing.T, cfg jumpcloudsim.GenConfig, identities bool, tune func
 
 func (e *e2e) start(in workflows.SyncInput) client.WorkflowRun {
 	e.t.Helper()
-	in.Integration = e.name
 	if in.HeartbeatTimeout == 0 {
 		in.HeartbeatTimeout = 5 * time.Second
 	}
 	if in.SweepMargin == 0 {
-		// Syncs here follow each other within milliseconds: the default margin would defer
-		// every deletion to a sync minutes later.
+		// Syncs here follow each other within milliseconds: the default margin would make
+		// every sync after the first wait for it. TestE2ESyncNowAtTheDefaults runs with it.
 		in.SweepMargin = time.Millisecond
 	}
+	return e.startAsOperator(in)
+}
+
+// startAsOperator starts a sync as `starter sync` does: every setting not given is the
+// default an operator gets.
+func (e *e2e) startAsOperator(in workflows.SyncInput) client.WorkflowRun {
+	e.t.Helper()
+	in.Integration = e.name
 	run, err := e.tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID:        temporalnames.SyncID(e.name),
 		TaskQueue: e.queue,
@@ -163,9 +170,10 @@ func TestE2EFullSyncThenChanges(t *testing.T) {
 	}
 	if os.Getenv("UPDATE_HISTORY") != "" {
 		// sync_history.json (before changeSafeSweep), sync_history_safe_sweep.json (before
-		// changeConsole) and sync_history_console.json (before changeOneWorkerPerPhase) are
-		// kept as they are: syncs started by older workers must keep replaying.
-		writeHistory(t, events, "testdata/sync_history_one_worker_per_phase.json")
+		// changeConsole), sync_history_console.json (before changeOneWorkerPerPhase) and
+		// sync_history_one_worker_per_phase.json (before changeSweepSecondPass) are kept as
+		// they are: syncs started by older workers must keep replaying.
+		writeHistory(t, events, "testdata/sync_history_second_pass.json")
 	}
 	// SAML keys and certificates never reach Authomize.
 	snap := e.sims.AZ.Snapshot(testenv.AppID)

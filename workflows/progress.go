@@ -52,6 +52,8 @@ type Progress struct {
 	heartbeat    time.Duration // the short activities' heartbeat timeout
 	// secondPass says this run keeps the sweep's second-pass rules (changeSweepSecondPass).
 	secondPass bool
+	// waitUntil is when a waiting sync starts writing (phaseWait).
+	waitUntil time.Time
 }
 
 // stageOrder is every stage, in the order a sync runs them: the progress query lists them

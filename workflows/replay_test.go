@@ -25,6 +25,10 @@ var histories = []struct{ path, what, workflowID string }{
 	{"testdata/sync_history_console.json", "the sync with the console", temporalnames.SyncID("teste2efullsyncthenchanges")},
 	// With changeOneWorkerPerPhase: one Phase activity per phase, one composite checkpoint.
 	{"testdata/sync_history_one_worker_per_phase.json", "the sync with one activity per phase", temporalnames.SyncID("teste2efullsyncthenchanges")},
+	// With changeSweepSecondPass: the baseline names its org and bounds the last write; a
+	// sync soon after another waits (a timer, then the record rewritten) before writing.
+	{"testdata/sync_history_second_pass.json", "the sync with the sweep's second pass", temporalnames.SyncID("teste2efullsyncthenchanges")},
+	{"testdata/sync_history_sync_now.json", "a sync started 5 s after another, which waits", temporalnames.SyncID("teste2esyncnowatthedefaults")},
 }
 
 func TestReplaySyncHistories(t *testing.T) {

@@ -46,6 +46,12 @@ type SyncResult struct {
 	SweepSkipped string `json:"sweepSkipped,omitempty"`
 	// Baseline says what the shrink check compared with.
 	Baseline string `json:"baseline,omitempty"`
+	// EarlierWrites is when, on Authomize's clock, an earlier sync may last have written a
+	// record: the sweep's cutoff lies after it, so what that sync wrote and JumpCloud no
+	// longer has is removed. SweepWait is how long this sync waited before its first write
+	// for that to hold (a sync started soon after another).
+	EarlierWrites time.Time     `json:"earlierWrites,omitempty"`
+	SweepWait     time.Duration `json:"sweepWait,omitempty"`
 	// NotRun is set when this workflow did not sync because another sync of the integration
 	// was running; RanAs names the workflow that synced when this one handed over to it.
 	NotRun     string    `json:"notRun,omitempty"`

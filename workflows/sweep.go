@@ -62,6 +62,12 @@ func sweep(ctx workflow.Context, p *Progress, in SyncInput, base activities.Swee
 		return nil
 	}
 	cutoff = cutoff.Add(-in.SweepMargin)
+	if p.secondPass && !r.EarlierWrites.IsZero() && !cutoff.After(r.EarlierWrites) {
+		// Only if Authomize's clock went back during the wait: the sweep still removes what is
+		// older, and the next sync the rest.
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the sweep's cutoff %s does not pass the previous sync's last write %s: what that sync wrote and JumpCloud no longer has is removed by the next sync",
+			cutoff.UTC().Format(time.RFC3339Nano), r.EarlierWrites.UTC().Format(time.RFC3339Nano)))
+	}
 	wctx := p.short(ctx, 10, summarySweep)
 	if err := workflow.ExecuteActivity(wctx, activities.ActivitySweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff, MarginApplied: true}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("sweep: %w", err)
@@ -97,6 +103,9 @@ func recordBaseline(ctx workflow.Context, p *Progress, in SyncInput, base activi
 		return
 	}
 	rec := activities.RecordBaselineInput{Integration: in.Integration, Counts: baselineCounts(r.Read), SyncedAt: r.StartedAt}
+	if p.secondPass && p.validated != nil {
+		rec.OrgID = p.validated.OrgID
+	}
 	rctx := p.short(ctx, 10, summaryRecordBaseline)
 	if err := workflow.ExecuteActivity(rctx, activities.ActivityRecordBaseline, rec).Get(ctx, nil); err != nil {
 		// A previous record was rewritten at the start and survives: the next sync

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"jcsync/activities"
+	"jcsync/internal/jumpcloud"
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/sim/simcheck"
@@ -286,4 +289,69 @@ func TestE2EOneSyncOfAnIntegrationAtATime(t *testing.T) {
 		t.Fatalf("the scheduled sync: %+v %v", res, err)
 	}
 	e.requireExact(e.expected(false))
+}
+
+// "Sync now" after an offboarding, with every default an operator gets (the 2-minute sweep
+// margin, the 30 s heartbeat timeout): a second sync started 5 s after the first removes
+// every object that left JumpCloud in between: accounts, role assignments, groups,
+// memberships, apps and bindings. It waits before its first write until its cutoff lies
+// after the first sync's last write, and says so.
+func TestE2ESyncNowAtTheDefaults(t *testing.T) {
+	e := newE2E(t, jumpcloudsim.GenConfig{Seed: 55, Users: 400, Groups: 20, Admins: 4, Apps: 10}, false, nil)
+	run := e.startAsOperator(workflows.SyncInput{})
+	var first workflows.SyncResult
+	if err := run.Get(context.Background(), &first); err != nil || !first.Swept || first.SweepWait != 0 {
+		t.Fatalf("first sync: swept=%v wait=%s err=%v", first.Swept, first.SweepWait, err)
+	}
+	e.requireExact(e.expected(false))
+
+	var gone int
+	e.sims.JC.Update(func(o *jumpcloudsim.Org) {
+		for i := 0; i < 30; i++ {
+			o.RemoveUser(o.Users[i*11].ID)
+		}
+		// The two smallest groups: the shrink check guards memberships too.
+		groups := slices.Clone(o.Groups)
+		slices.SortFunc(groups, func(a, b jumpcloud.UserGroup) int { return len(o.Members[a.ID]) - len(o.Members[b.ID]) })
+		o.RemoveGroup(groups[0].ID)
+		o.RemoveGroup(groups[1].ID)
+		o.RemoveApp(o.Apps[3].ID)
+		o.RemoveAdmin(o.Admins[1].ID)
+		for gid, members := range o.Members {
+			if len(members) > 3 {
+				o.RemoveMember(gid, members[1])
+				break
+			}
+		}
+		for appID, users := range o.AppUsers {
+			if len(users) > 0 {
+				o.UnbindUser(appID, users[0])
+				break
+			}
+		}
+		gone = 30 + 2 + 1 + 1
+	})
+	time.Sleep(5 * time.Second)
+	before := e.sims.AZ.Snapshot(testenv.AppID)
+	run = e.startAsOperator(workflows.SyncInput{})
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	var second workflows.SyncResult
+	if err := run.Get(ctx, &second); err != nil {
+		t.Fatalf("second sync: %v", err)
+	}
+	stale := testenv.Diff(e.expected(false), before)
+	t.Logf("sync now, 5 s after the last: waited %s, %d objects had left JumpCloud (%d differences with Authomize before it)",
+		second.SweepWait.Round(time.Second), gone, len(stale))
+	if len(stale) == 0 {
+		t.Fatal("the org change left nothing stale in Authomize: the test proves nothing")
+	}
+	if !second.Swept || second.SweepWait <= 0 || second.EarlierWrites.IsZero() || !second.SweepCutoff.After(second.EarlierWrites) {
+		t.Fatalf("second sync: swept=%v wait=%s cutoff=%s earlier writes=%s: its cutoff must pass the first sync's last write",
+			second.Swept, second.SweepWait, second.SweepCutoff, second.EarlierWrites)
+	}
+	e.requireExact(e.expected(false))
+	if os.Getenv("UPDATE_HISTORY") != "" {
+		writeHistory(t, e.history(run), "testdata/sync_history_sync_now.json") // with the wait
+	}
 }

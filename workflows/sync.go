@@ -27,6 +27,10 @@ type SyncInput struct {
 	AllowShrink bool `json:"allowShrink,omitempty"`
 	// AllowEmpty lets the sweep run when JumpCloud returned no users at all.
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// AllowOrgChange lets a sync of one JumpCloud org run into an Authomize app whose
+	// baseline names another: a deliberate move of the app to a new org, whose sweep then
+	// removes the old org's records.
+	AllowOrgChange bool `json:"allowOrgChange,omitempty"`
 	// HeartbeatTimeout is how soon an activity on a dead worker (a phase, or one of the short
 	// activities: validate, baseline, sweep) is retried elsewhere. Default 30s.
 	HeartbeatTimeout time.Duration `json:"heartbeatTimeout,omitempty"`
@@ -110,13 +114,21 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return p.fail(err)
 	}
 
-	// 2. Baseline: what the last complete sync read, kept in the Authomize app.
+	// 2. Baseline: what the last complete sync read, kept in the Authomize app. The app must
+	// hold this org's data, and this sync starts writing only once its sweep can remove
+	// everything the earlier syncs wrote.
+	r := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: p.Started, Warnings: v.Warnings}
 	base, baseErr := readBaseline(ctx, p, in)
+	if p.secondPass && baseErr == nil && base.Found {
+		if err := checkOrg(in, base, v); err != nil {
+			return p.fail(err)
+		}
+		base = waitPastEarlierWrites(ctx, p, in, base, r)
+	}
 
 	// 3. The stages, phase by phase: Authomize checks references when relations arrive, so a
 	// relation goes up only after what it points at. Each stage uploads the relations of the
 	// list it reads, so every JumpCloud list is read once.
-	r := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: p.Started, Warnings: v.Warnings}
 	run := phaseRunner(ctx, newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID)))
 	for _, phase := range [][]string{
 		{activities.StageUsers, activities.StageAdmins}, // and the admins' roles: they point at nothing else

@@ -258,6 +258,9 @@ func PrintSummary(w io.Writer, r *workflows.SyncResult, format string) error {
 		fmt.Fprintln(w, "sweep: not run (dry run: nothing was written)")
 	case r.Swept:
 		fmt.Fprintf(w, "sweep: removed what JumpCloud no longer has (modified before %s)\n", r.SweepCutoff.UTC().Format(time.RFC3339))
+		if r.SweepWait > 0 {
+			fmt.Fprintf(w, "sweep: waited %s before writing, so that it also removed what the previous sync wrote moments earlier\n", r.SweepWait.Round(time.Second))
+		}
 	case r.SweepSkipped != "":
 		fmt.Fprintln(w, "sweep: skipped, nothing was deleted (the warning below says why)")
 	default:

@@ -29,6 +29,20 @@ type Baseline struct {
 	SyncedAt time.Time
 	// Run names the sync that recorded it (a workflow id), for an operator to look up.
 	Run string
+	// OrgID and Integration name the JumpCloud org and the integration whose data the app
+	// holds. The sweep is app-wide: a sync of another org must not sweep this org's records.
+	// Empty in records of earlier versions; the next complete sync fills them in.
+	OrgID       string
+	Integration string
+	// LastWrite is Authomize's acceptedTimestamp of a write made after every other write of
+	// the sync that recorded the baseline: no record that sync wrote is newer. The next sync
+	// starts writing more than the sweep margin after it, so that its sweep removes whatever
+	// the earlier sync wrote and JumpCloud no longer has. Zero when unknown.
+	LastWrite time.Time
+	// Writing names the run (a workflow run id) that rewrote the record when it started and
+	// has not recorded its end: it may have written anything up to now, so LastWrite does not
+	// bound its writes. Empty once a sync recorded its end.
+	Writing string
 }
 
 // BaselineAsset is the record that carries b. Custom property values stay within
@@ -38,8 +52,15 @@ func BaselineAsset(b Baseline) authomize.Asset {
 		{Key: "format", Value: "1"},
 		{Key: "syncedAt", Value: b.SyncedAt.UTC().Format(time.RFC3339)},
 	}
-	if b.Run != "" {
-		props = append(props, authomize.CustomProperty{Key: "run", Value: cut(b.Run)})
+	for _, p := range []struct{ key, value string }{
+		{"run", b.Run}, {"org", b.OrgID}, {"integration", b.Integration}, {"writing", b.Writing},
+	} {
+		if p.value != "" {
+			props = append(props, authomize.CustomProperty{Key: p.key, Value: cut(p.value)})
+		}
+	}
+	if !b.LastWrite.IsZero() {
+		props = append(props, authomize.CustomProperty{Key: "lastWrite", Value: b.LastWrite.UTC().Format(time.RFC3339Nano)})
 	}
 	kinds := make([]string, 0, len(b.Counts))
 	for k := range b.Counts {
@@ -73,6 +94,18 @@ func ParseBaseline(a authomize.Asset) (Baseline, error) {
 			b.SyncedAt = t
 		case p.Key == "run":
 			b.Run = p.Value
+		case p.Key == "org":
+			b.OrgID = p.Value
+		case p.Key == "integration":
+			b.Integration = p.Value
+		case p.Key == "writing":
+			b.Writing = p.Value
+		case p.Key == "lastWrite":
+			t, err := time.Parse(time.RFC3339Nano, p.Value)
+			if err != nil {
+				return Baseline{}, fmt.Errorf("baseline record %s: lastWrite %q: %w", a.UniqueID, p.Value, err)
+			}
+			b.LastWrite = t
 		case strings.HasPrefix(p.Key, baselinePrefix):
 			n, err := strconv.Atoi(p.Value)
 			if err != nil || n < 0 {

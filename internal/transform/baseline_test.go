@@ -41,3 +41,24 @@ func TestBaselineRecordRejectsGarbage(t *testing.T) {
 		t.Fatal("a record without counts was accepted")
 	}
 }
+
+// The record names the org and integration it guards, the last write of the sync that
+// recorded it and a run that has started writing since: the next sync's sweep depends on
+// each of them surviving the round trip through Authomize's custom properties.
+func TestBaselineRecordKeepsOrgAndWrites(t *testing.T) {
+	last := time.Date(2026, 12, 3, 6, 1, 2, 123456000, time.UTC)
+	in := Baseline{Counts: map[string]int{"users": 1}, SyncedAt: last.Add(-time.Hour), OrgID: "5f0c1a2b3c4d5e6f7a8b9c0d",
+		Integration: "acme", LastWrite: last, Writing: "0b7d2d1e-59c4-4c0e-9f76-1b0a3c6e9d11"}
+	out, err := ParseBaseline(BaselineAsset(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.OrgID != in.OrgID || out.Integration != in.Integration || !out.LastWrite.Equal(last) || out.Writing != in.Writing {
+		t.Fatalf("read back %+v, want %+v", out, in)
+	}
+	// A record of an earlier version names none of them: it reads as unknown, not as an error.
+	old := BaselineAsset(Baseline{Counts: map[string]int{"users": 1}, SyncedAt: last})
+	if out, err := ParseBaseline(old); err != nil || out.OrgID != "" || !out.LastWrite.IsZero() || out.Writing != "" {
+		t.Fatalf("earlier record: %+v, %v", out, err)
+	}
+}
