@@ -13,6 +13,7 @@ import (
 	"jcsync/internal/authomize"
 	"jcsync/internal/config"
 	"jcsync/internal/logging"
+	"jcsync/internal/transform"
 )
 
 const setupExamples = `  # one integration from the environment (JUMPCLOUD_API_KEY, JUMPCLOUD_ADMIN_EMAIL,
@@ -85,7 +86,7 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(stderr, "setup", errors.New(failureMessage(err)))
 	}
-	res, err := ensureApp(ctx, integ)
+	res, err := ensureApp(ctx, integ, check.OrgID)
 	if err != nil {
 		return fail(stderr, "setup", err)
 	}
@@ -111,7 +112,10 @@ func appName(integ config.Integration) string {
 // ensureApp makes sure the integration's Authomize app exists under its name. With an app id
 // configured, the app is checked and renamed if its name differs; without one, an app of that
 // name is looked up first (so a second run does not create a second app), then created.
-func ensureApp(ctx context.Context, integ config.Integration) (setupResult, error) {
+//
+// An app whose baseline record names another JumpCloud org than org is refused, found or
+// configured: the sweep is app-wide, and two orgs in one app delete each other's records.
+func ensureApp(ctx context.Context, integ config.Integration, org string) (setupResult, error) {
 	name := appName(integ)
 	res := setupResult{Integration: integ.Name, AppName: name}
 	az, err := authomize.New(authomize.Options{BaseURL: integ.Authomize.BaseURL, Token: integ.Authomize.Token, AppID: integ.Authomize.AppID})
@@ -122,6 +126,9 @@ func ensureApp(ctx context.Context, integ config.Integration) (setupResult, erro
 		app, err := az.App(ctx)
 		if err != nil {
 			return res, fmt.Errorf("the Authomize app %s: %w", id, err)
+		}
+		if err := sameOrg(ctx, integ, app, org); err != nil {
+			return res, err
 		}
 		res.AppID, res.Action = app.ID, "unchanged"
 		if app.IntegrationName != name {
@@ -138,6 +145,9 @@ func ensureApp(ctx context.Context, integ config.Integration) (setupResult, erro
 	}
 	for _, app := range apps {
 		if app.IntegrationName == name {
+			if err := sameOrg(ctx, integ, app, org); err != nil {
+				return res, err
+			}
 			res.AppID, res.Action = app.ID, "found"
 			return res, nil
 		}
@@ -148,6 +158,30 @@ func ensureApp(ctx context.Context, integ config.Integration) (setupResult, erro
 	}
 	res.AppID, res.Action = app.ID, "created"
 	return res, nil
+}
+
+// sameOrg refuses an app whose baseline record names another JumpCloud org than org. An
+// app without a record, or with a record of an earlier version (no org), is adopted.
+func sameOrg(ctx context.Context, integ config.Integration, app authomize.App, org string) error {
+	az, err := authomize.New(authomize.Options{BaseURL: integ.Authomize.BaseURL, Token: integ.Authomize.Token, AppID: app.ID})
+	if err != nil {
+		return fmt.Errorf("the Authomize client: %w", err)
+	}
+	asset, found, err := az.FindAsset(ctx, transform.BaselineAssetID)
+	if err != nil {
+		return fmt.Errorf("read the baseline record of the Authomize app %s: %w", app.ID, err)
+	}
+	if !found {
+		return nil
+	}
+	b, err := transform.ParseBaseline(asset)
+	if err != nil || b.OrgID == "" || org == "" || b.OrgID == org {
+		return nil // an unreadable record is the sync's to judge; it refuses a blind sweep
+	}
+	return fmt.Errorf("the Authomize app %q (id %s) already holds the data of JumpCloud org %s (integration %q), and integration %s reads org %s: "+
+		"two orgs in one app would delete each other's records. Give this integration an app of its own: set another name "+
+		"(AUTHOMIZE_INTEGRATION_NAME, or the config file's authomize.integration_name) and run setup again, or configure another app id",
+		app.IntegrationName, app.ID, b.OrgID, b.Integration, integ.Name, org)
 }
 
 func printSetup(w io.Writer, integ config.Integration, r setupResult) {

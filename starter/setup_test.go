@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"jcsync/internal/authomize"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/testenv"
+	"jcsync/internal/transform"
 )
 
 // setupEnv points the environment the starter reads at fresh simulators.
@@ -149,5 +151,58 @@ func TestSetupInsecureHTTP(t *testing.T) {
 	code, _, errs = setup(t, "--insecure-http", "--timeout", "20s")
 	if code == 0 || strings.Contains(errs, "is not https") || !strings.Contains(errs, "jumpcloud-sim.invalid") {
 		t.Fatalf("with --insecure-http setup must get past the check and fail on the unreachable host: exit %d, %s", code, errs)
+	}
+}
+
+// Two deployments left at one app name would share one Authomize app, and each sync would
+// sweep the other org's records: setup refuses an app whose baseline names another org,
+// whether it finds the app by name or has its id configured.
+func TestSetupRefusesAnAppThatHoldsAnotherOrg(t *testing.T) {
+	need(t)
+	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 31, Users: 60, Groups: 4, Admins: 12, Apps: 3})
+	sims := setupEnv(t, map[string]string{"JUMPCLOUD_ADMIN_EMAIL": adminEmail(org, "Read Only")})
+	if code, out, errs := setup(t); code != 0 {
+		t.Fatalf("first setup: %d\n%s%s", code, out, errs)
+	}
+	apps := appsNamed(t, sims, "acme-jumpcloud")
+	if len(apps) != 1 {
+		t.Fatalf("%d apps after setup", len(apps))
+	}
+	az, err := authomize.New(authomize.Options{BaseURL: sims.AZURL, Token: testenv.Token, AppID: apps[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same org's baseline: setup runs again as before.
+	record := func(orgID string) {
+		t.Helper()
+		b := transform.Baseline{Counts: map[string]int{"users": 60}, SyncedAt: time.Now(), OrgID: orgID, Integration: "other"}
+		if _, err := az.UploadAssets(context.Background(), []authomize.Asset{transform.BaselineAsset(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(org.ID)
+	if code, out, errs := setup(t); code != 0 || !strings.Contains(out, "already exists") {
+		t.Fatalf("setup of an app holding its own org: %d\n%s%s", code, out, errs)
+	}
+	record("5c0ffee00000000000000000")
+	for _, env := range []map[string]string{nil, {"AUTHOMIZE_APP_ID": apps[0].ID}} {
+		for k, v := range env {
+			old := getenv
+			getenv = func(key string) string {
+				if key == k {
+					return v
+				}
+				return old(key)
+			}
+			t.Cleanup(func() { getenv = old })
+		}
+		code, _, errs := setup(t)
+		if code == 0 || !strings.Contains(errs, "already holds the data of JumpCloud org 5c0ffee00000000000000000") ||
+			!strings.Contains(errs, "reads org "+org.ID) || !strings.Contains(errs, "AUTHOMIZE_INTEGRATION_NAME") {
+			t.Fatalf("setup into an app holding another org (env %v): %d\n%s", env, code, errs)
+		}
+	}
+	if n := len(appsNamed(t, sims, "acme-jumpcloud")); n != 1 {
+		t.Fatalf("%d apps after a refused setup", n)
 	}
 }
