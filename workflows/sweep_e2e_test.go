@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"jcsync/activities"
+	"jcsync/internal/config"
 	"jcsync/internal/jumpcloud"
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
@@ -354,4 +355,33 @@ func TestE2ESyncNowAtTheDefaults(t *testing.T) {
 	if os.Getenv("UPDATE_HISTORY") != "" {
 		writeHistory(t, e.history(run), "testdata/sync_history_sync_now.json") // with the wait
 	}
+}
+
+// Two deployments, each with one integration, both pointed at one Authomize app (both left
+// at the app name "default", say). The sweep is app-wide: the second org's sync would delete
+// the first org's records. It is refused before it writes anything, naming both orgs; the
+// first org's data stays exact, and its own next sync still sweeps.
+func TestE2ETwoOrgsOnOneAppAreRefusedAtTheSweep(t *testing.T) {
+	a := newE2E(t, jumpcloudsim.GenConfig{Seed: 61, Users: 300, Groups: 10, Admins: 2, Apps: 4}, false, nil)
+	if res, _, err := a.sync(workflows.SyncInput{}); err != nil || !res.Swept {
+		t.Fatalf("first org's sync: swept=%v err=%v", res.Swept, err)
+	}
+	other := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 62, Users: 250, Groups: 8, Admins: 2, Apps: 3}))
+	integ := other.Integration(a.name+"-b", false)
+	integ.Authomize = a.sims.Integration(a.name, false).Authomize // the first org's app
+	b := &e2e{t: t, tc: a.tc, sims: a.sims, queue: a.queue + "-b", name: integ.Name}
+	testenv.StartWorker(t, a.tc.Client, b.queue, config.Integrations{integ.Name: integ}, nil)
+
+	_, _, err := b.sync(workflows.SyncInput{})
+	if err == nil || !strings.Contains(err.Error(), "sweep refused") || !strings.Contains(err.Error(), a.sims.Org.ID) ||
+		!strings.Contains(err.Error(), other.Org.ID) || !strings.Contains(err.Error(), "--allow-org-change") {
+		t.Fatalf("want the second org refused, naming both orgs and the way out; got %v", err)
+	}
+	if d := testenv.Diff(a.expected(false), a.sims.AZ.Snapshot(testenv.AppID)); len(d) > 0 {
+		t.Fatalf("the refused sync changed the first org's app (nothing of the second org may be written): %s", testenv.Summarize(d))
+	}
+	if res, _, err := a.sync(workflows.SyncInput{}); err != nil || !res.Swept {
+		t.Fatalf("the first org's next sync: swept=%v err=%v", res.Swept, err)
+	}
+	a.requireExact(a.expected(false))
 }
