@@ -33,9 +33,9 @@ func reader[T any](s *stageRun, name string, fetch func(ctx context.Context, ski
 			return p, nil
 		},
 		key: key,
-		skipped: func(skip int, reasons map[string]int, unreadable []string) {
-			s.addReport(s.pageTally(skip), transform.Report{Skipped: reasons})
-			s.markUnreadable(name, unreadable)
+		skipped: func(ctx context.Context, skip int, left leftOut) error {
+			s.addReport(s.pageTally(skip), transform.Report{Skipped: left.skipped, Adjusted: left.adjusted})
+			return s.leftOut(ctx, name, left.unreadable)
 		},
 		parallel: s.pageCap(),
 		changed:  s.countChange,
@@ -74,6 +74,7 @@ func (a *Activities) Users(ctx context.Context, in StageInput) (StageResult, err
 	if err != nil {
 		return StageResult{}, err
 	}
+	s.keep = s.keepAccounts(transform.UserAccountID, s.topt.Identities)
 	r := reader(s, StageUsers, s.jc.SystemUsersPage, systemUserID)
 	r.process = func(ctx context.Context, page int, items []jumpcloud.SystemUser) error {
 		t := s.pageTally(page)
@@ -98,6 +99,7 @@ func (a *Activities) Admins(ctx context.Context, in StageInput) (StageResult, er
 		return StageResult{}, err
 	}
 	var admins []jumpcloud.Admin
+	s.keep = s.keepAccounts(transform.AdminAccountID, false)
 	r := reader(s, StageAdmins, s.jc.AdminsPage, adminID)
 	r.parallel = 1
 	r.process = func(_ context.Context, _ int, items []jumpcloud.Admin) error {

@@ -91,9 +91,10 @@ func (p *parentStage[P, A, C]) child(ctx context.Context, s *stageRun, t *tally,
 		}
 		return page, err
 	}, edgeKey)
-	r.skipped = func(_ int, reasons map[string]int, unreadable []string) {
-		s.addReport(t, transform.Report{Skipped: reasons})
-		s.markUnreadable(list, unreadable)
+	r.skipped = func(_ context.Context, _ int, left leftOut) error {
+		s.addReport(t, transform.Report{Skipped: left.skipped, Adjusted: left.adjusted})
+		s.markUnreadable(list, left.unreadable)
+		return nil
 	}
 	r.process = func(ctx context.Context, _ int, items []jumpcloud.GraphConnection) error {
 		_, err := uploadPage(ctx, s, t, p.childRead, items, func(items []jumpcloud.GraphConnection, rep *transform.Report) []C {
@@ -122,13 +123,24 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 	if err != nil {
 		return StageResult{}, err
 	}
+	dropped, err := s.loadDropped(ctx, StageUsers)
+	if err != nil {
+		return s.finish(ctx, err)
+	}
+	users := dropped[StageUsers].as(transform.UserAccountID)
 	groups := &parentStage[jumpcloud.UserGroup, authomize.Grouping, authomize.AccountAssociation]{
 		name: StageGroups, fetch: s.jc.UserGroupsPage, id: groupID,
 		readKind: "groups", upKind: "groupings", build: transform.Groups, send: s.az.UploadGroupings,
 		keys:  func(g authomize.Grouping) []string { return []string{g.OriginID} },
 		owner: "group", childRead: "members", childUp: "memberships",
 		childList:  func(gid string) string { return "members of group " + gid },
-		childFetch: s.jc.GroupMembersPage, childBuild: transform.Memberships, childSend: s.az.UploadAccountAssociations,
+		childFetch: s.jc.GroupMembersPage,
+		// A membership of a user the users stage left out would point at a record this run
+		// did not upload.
+		childBuild: func(gid string, edges []jumpcloud.GraphConnection, rep *transform.Report) []authomize.AccountAssociation {
+			return withoutDroppedMembers(transform.Memberships(gid, edges, rep), users, rep)
+		},
+		childSend: s.az.UploadAccountAssociations,
 	}
 	return s.finish(ctx, groups.read(ctx, s))
 }
@@ -143,6 +155,11 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 	if err != nil {
 		return StageResult{}, err
 	}
+	dropped, err := s.loadDropped(ctx, StageUsers, StageGroups)
+	if err != nil {
+		return s.finish(ctx, err)
+	}
+	users, groups := dropped[StageUsers].as(transform.UserAccountID), dropped[StageGroups].as(transform.GroupID)
 	end := s.pageTally(stageEnd)
 	if err := upload(ctx, s, end, "privileges", []authomize.Privilege{transform.SSOPrivilege()}, s.az.UploadPrivileges); err != nil {
 		return s.finish(ctx, err)
@@ -164,7 +181,9 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 		},
 		childBuild: func(key string, edges []jumpcloud.GraphConnection, rep *transform.Report) []authomize.Permission {
 			aid, _, _ := strings.Cut(key, "|")
-			return transform.AppBindings(aid, edges, rep)
+			// A binding of a user or group an earlier stage left out would point at a
+			// record this run did not upload.
+			return withoutDroppedSources(transform.AppBindings(aid, edges, rep), users, groups, rep)
 		},
 		childSend: s.az.UploadPermissions,
 	}

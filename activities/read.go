@@ -59,10 +59,11 @@ type listReader[T any] struct {
 	commit func(next int, tail []string, ended bool)
 	// parallel bounds the pages in flight (fetch, link, process).
 	parallel int
-	// skipped, when set, is told the records of the page at skip that JumpCloud sent but the
-	// client could not use, by reason, and the ids of those that exist but did not decode
-	// (see jumpcloud.Page.Skipped and Unreadable).
-	skipped func(skip int, reasons map[string]int, unreadable []string)
+	// skipped, when set, is told what the client left out of the page at skip: the records
+	// JumpCloud sent that it could not use and the fields it left out of usable ones, by
+	// reason, and the ids of the records left out that exist (see jumpcloud.Page.Skipped,
+	// Adjusted and Unreadable). Its error fails the fetch.
+	skipped func(ctx context.Context, skip int, left leftOut) error
 	// first, when set, is told the list's total as the first page of this read gave it.
 	first func(total int)
 	// changed is told once when the list's total moves during the read; repaired counts the
@@ -70,6 +71,13 @@ type listReader[T any] struct {
 	changed  func(list string, first, now int)
 	repaired func(reads int)
 	unstable func(reason string)
+}
+
+// leftOut is what the client left out of one page: records by reason (skipped), fields of
+// records it kept by reason (adjusted), and the ids of the records it left out that exist.
+type leftOut struct {
+	skipped, adjusted map[string]int
+	unreadable        []string
 }
 
 // run is what the reader keeps of one page: its ids and what its response said of the end.
@@ -156,8 +164,10 @@ func (r *listReader[T]) fetchPage(ctx context.Context, skip int) (*run, []T, err
 	} else {
 		ends = ends || n < r.size
 	}
-	if len(p.Skipped) > 0 && r.skipped != nil {
-		r.skipped(skip, p.Skipped, p.Unreadable)
+	if (len(p.Skipped) > 0 || len(p.Adjusted) > 0) && r.skipped != nil {
+		if err := r.skipped(ctx, skip, leftOut{p.Skipped, p.Adjusted, p.Unreadable}); err != nil {
+			return nil, nil, err
+		}
 	}
 	return &run{skip: skip, ids: ids, total: p.Total, ends: ends}, p.Items, nil
 }

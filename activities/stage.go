@@ -90,6 +90,13 @@ type stageRun struct {
 	record func(ctx context.Context, details ...any)
 	actx   context.Context // the activity's context, for heartbeats
 	stopHB func()
+
+	// keep, when set, keeps the earlier copies of records of the stage's own list that were
+	// left out (see leftOut); without it they are unreadable. droppedSeen indexes
+	// cp.Counts.Dropped (under mu).
+	keep        func(ctx context.Context, ids []string) error
+	droppedSeen map[string]struct{}
+	warnings    []string // for the result; under mu
 }
 
 func (a *Activities) startStage(ctx context.Context, name string, in StageInput) (*stageRun, error) {
@@ -187,7 +194,8 @@ func (s *stageRun) conclude(err error) StageResult {
 		s.cp.Done = nil
 	}
 	s.foldClientStats()
-	r := StageResult{Stage: s.name, Counts: s.cp.Counts.clone(), Duration: time.Since(s.started), Pacing: s.pacing()}
+	r := StageResult{Stage: s.name, Counts: s.cp.Counts.clone(), Duration: time.Since(s.started), Pacing: s.pacing(),
+		Warnings: append([]string(nil), s.warnings...)}
 	if s.a.Observer != nil && err == nil {
 		s.a.Observer.StageDone(s.in.Integration, s.name, r)
 	}

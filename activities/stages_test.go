@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"jcsync/activities"
 	"jcsync/internal/config"
+	"jcsync/internal/jumpcloud"
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/testenv"
@@ -222,41 +225,236 @@ func membersOf(org *jumpcloudsim.Org, i int) int {
 	return len(org.Members[id]) + len(org.NestedGroups[id])
 }
 
-// A user record that does not decode although its id does: the user exists, so the sync must
-// not sweep what Authomize holds of it. Workflows of this version check Unreadable; runs
-// started by the previous version look only at Unstable, so for them it is reported there too.
+// rewriteRecord serves, on every page of path, the record whose id field is id with the given
+// fields replaced by raw JSON values (a v1 body when v1, else a v2 array).
+func rewriteRecord(sims *testenv.Sims, path, idField, id string, v1 bool, fields map[string]string) {
+	sims.JC.RewriteBodies(path, func(r *http.Request, body []byte) []byte {
+		if r.URL.Path != path {
+			return body
+		}
+		var env struct {
+			TotalCount int                          `json:"totalCount"`
+			Results    []map[string]json.RawMessage `json:"results"`
+		}
+		recs := &env.Results
+		var err error
+		if v1 {
+			err = json.Unmarshal(body, &env)
+		} else {
+			err = json.Unmarshal(body, recs)
+		}
+		if err != nil {
+			return body
+		}
+		for _, rec := range *recs {
+			var got string
+			if json.Unmarshal(rec[idField], &got) == nil && got == id {
+				for k, v := range fields {
+					rec[k] = json.RawMessage(v)
+				}
+			}
+		}
+		var out []byte
+		if v1 {
+			out, _ = json.Marshal(env)
+		} else {
+			out, _ = json.Marshal(*recs)
+		}
+		return out
+	})
+}
+
+func stageResult(t *testing.T, env *testsuite.TestActivityEnvironment, fn any, in activities.StageInput) activities.StageResult {
+	t.Helper()
+	v, err := env.ExecuteActivity(fn, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r activities.StageResult
+	if err := v.Get(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// A group whose name has the wrong type exists, but its grouping cannot be kept (Authomize's
+// PATCH of a grouping requires the name), so the sync must not sweep what Authomize holds of
+// it. Workflows of this version check Unreadable; runs started by the previous version look
+// only at Unstable, so for them it is reported there too.
 func TestUnreadableRecordsHoldBackEveryKindOfSweep(t *testing.T) {
 	for _, safe := range []bool{true, false} {
-		sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 71, Users: 150, Groups: 2, Admins: 1, Apps: 1}))
-		sims.JC.RewriteBodies("/api/systemusers", func(r *http.Request, body []byte) []byte {
-			if r.URL.Query().Get("skip") != "0" || r.URL.Query().Get("limit") != "100" {
-				return body
-			}
-			var env struct {
-				TotalCount int                          `json:"totalCount"`
-				Results    []map[string]json.RawMessage `json:"results"`
-			}
-			if json.Unmarshal(body, &env) != nil || len(env.Results) < 10 {
-				return body
-			}
-			env.Results[5]["suspended"] = json.RawMessage(`"yes"`)
-			out, _ := json.Marshal(env)
-			return out
-		})
+		sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 71, Users: 150, Groups: 12, Admins: 1, Apps: 1}))
+		bad := sims.Org.Groups[5].ID
+		rewriteRecord(sims, "/api/v2/usergroups", "id", bad, false, map[string]string{"name": `{"en":"x"}`})
 		env, a := newActivityEnv(t, sims, false)
-		v, err := env.ExecuteActivity(a.Users, activities.StageInput{Integration: "acme", SafeSweep: safe})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r activities.StageResult
-		if err := v.Get(&r); err != nil {
-			t.Fatal(err)
-		}
-		if r.Counts.Unreadable != 1 || r.Counts.Report.Skipped["user: undecodable record"] != 1 || r.Counts.Read["users"] != 149 {
-			t.Fatalf("safe=%v: unreadable %d, skipped %v, read %d", safe, r.Counts.Unreadable, r.Counts.Report.Skipped, r.Counts.Read["users"])
+		activities.SetEarlierResults(a, func() []activities.StageResult { return nil })
+		r := stageResult(t, env, a.Groups, activities.StageInput{Integration: "acme", SafeSweep: safe})
+		if r.Counts.Unreadable != 1 || r.Counts.Report.Skipped["group.name: wrong type, group left out"] != 1 || r.Counts.Read["groups"] != 11 ||
+			len(r.Counts.Dropped) != 1 || r.Counts.Dropped[0] != bad {
+			t.Fatalf("safe=%v: unreadable %d, skipped %v, read %d, dropped %v", safe, r.Counts.Unreadable, r.Counts.Report.Skipped, r.Counts.Read["groups"], r.Counts.Dropped)
 		}
 		if unstable := len(r.Counts.Unstable) > 0; unstable == safe {
-			t.Fatalf("safe=%v: unstable %v; a run of the previous version must see the unreadable user as an unstable list", safe, r.Counts.Unstable)
+			t.Fatalf("safe=%v: unstable %v; a run of the previous version must see the unreadable group as an unstable list", safe, r.Counts.Unstable)
 		}
+	}
+}
+
+// A user left out for an unusable email keeps its earlier copy: the users stage PATCHes its
+// uniqueId (and its identity's), which refreshes the record unchanged, so a sweep at this
+// run's cutoff spares it, and nothing holds the sweep. A user never uploaded before has no
+// earlier copy: nothing is created for it. A wrongly typed employeeIdentifier or mfa costs
+// only that field.
+func TestLeftOutUserKeepsItsEarlierCopy(t *testing.T) {
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 72, Users: 150, Groups: 2, Admins: 2, Apps: 1}))
+	env, a := newActivityEnv(t, sims, true)
+	first := stageResult(t, env, a.Users, activities.StageInput{Integration: "acme", SafeSweep: true})
+	if first.Counts.Uploaded["accounts"] != 150 {
+		t.Fatalf("first run uploaded %v", first.Counts.Uploaded)
+	}
+	kept, odd := sims.Org.Users[7].ID, sims.Org.Users[8].ID
+	before := sims.AZ.Snapshot(testenv.AppID)
+	// One user JumpCloud now sends with an email of the wrong type, one with stray fields, and a
+	// new user whose state has the wrong type.
+	fresh := sims.Org.NewID()
+	sims.JC.Update(func(o *jumpcloudsim.Org) {
+		o.AddUser(jumpcloud.SystemUser{ID: fresh, Username: "fresh", State: jumpcloud.StateActivated})
+	})
+	rewriteRecord(sims, "/api/systemusers", "_id", kept, true, map[string]string{"email": `["a@example.com"]`})
+	rewriteRecord(sims, "/api/systemusers", "_id", odd, true, map[string]string{"employeeIdentifier": `12345`, "mfa": `"on"`})
+	rewriteRecord(sims, "/api/systemusers", "_id", fresh, true, map[string]string{"state": `7`})
+
+	env2, a2 := newActivityEnv(t, sims, true)
+	r := stageResult(t, env2, a2.Users, activities.StageInput{Integration: "acme", SafeSweep: true})
+	if r.Counts.Unreadable != 0 || len(r.Counts.Unstable) != 0 {
+		t.Fatalf("a user whose earlier copy was kept holds the sweep: unreadable %d %v, unstable %v", r.Counts.Unreadable, r.Counts.UnreadableNamed, r.Counts.Unstable)
+	}
+	if r.Counts.Kept["accounts"] != 1 || r.Counts.Kept["identities"] != 1 || r.Counts.NotKept["accounts"] != 1 || r.Counts.NotKept["identities"] != 1 {
+		t.Fatalf("kept %v, not kept %v", r.Counts.Kept, r.Counts.NotKept)
+	}
+	if len(r.Counts.Dropped) != 2 || r.Counts.Uploaded["accounts"] != 149 {
+		t.Fatalf("dropped %v, uploaded %v", r.Counts.Dropped, r.Counts.Uploaded)
+	}
+	wantSkipped := map[string]int{"user.email: wrong type, user left out": 1, "user.state: wrong type, user left out": 1}
+	wantAdjusted := map[string]int{"user.employeeIdentifier: wrong type": 1, "user.mfa: wrong type": 1}
+	for k, n := range wantSkipped {
+		if r.Counts.Report.Skipped[k] != n {
+			t.Fatalf("skipped %v, want %v among them", r.Counts.Report.Skipped, wantSkipped)
+		}
+	}
+	for k, n := range wantAdjusted {
+		if r.Counts.Report.Adjusted[k] != n {
+			t.Fatalf("adjusted %v, want %v among them", r.Counts.Report.Adjusted, wantAdjusted)
+		}
+	}
+	// The sweep at this run's cutoff deletes what the run did not refresh.
+	if _, err := env2.ExecuteActivity(a2.Sweep, activities.SweepInput{Integration: "acme", Cutoff: r.Counts.EarliestAccepted, MarginApplied: true}); err != nil {
+		t.Fatal(err)
+	}
+	after := sims.AZ.Snapshot(testenv.AppID)
+	if len(after.Users) != 150 || len(after.Identities) != 150 {
+		t.Fatalf("after the sweep: %d accounts, %d identities, want 150 each", len(after.Users), len(after.Identities))
+	}
+	sameJSON := func(a, b json.RawMessage) bool {
+		var x, y any
+		return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+	}
+	if !sameJSON(after.Users[kept], before.Users[kept]) || !sameJSON(after.Identities[kept], before.Identities[kept]) {
+		t.Fatalf("the kept copy changed:\n%s\n%s", before.Users[kept], after.Users[kept])
+	}
+	if after.Users[fresh] != nil {
+		t.Fatalf("a user never uploaded got a record: %s", after.Users[fresh])
+	}
+	var acc struct {
+		Name             string `json:"name"`
+		CustomProperties []struct{ Key, Value string }
+	}
+	if err := json.Unmarshal(after.Users[odd], &acc); err != nil || acc.Name == "" {
+		t.Fatalf("the user with stray fields: %s (%v)", after.Users[odd], err)
+	}
+	for _, p := range acc.CustomProperties {
+		if p.Key == "employeeIdentifier" {
+			t.Fatalf("a wrongly typed employeeIdentifier was uploaded: %s", after.Users[odd])
+		}
+	}
+}
+
+// No relation points at a record the run left out: the memberships and bindings of a user the
+// users stage left out, and the bindings of a group the groups stage left out, are not sent
+// but counted; everything else is.
+func TestNoRelationToALeftOutRecord(t *testing.T) {
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 73, Users: 120, Groups: 6, Admins: 1, Apps: 4,
+		UserBindingsPerApp: 30, GroupBindingsPerApp: 3}))
+	o := sims.Org
+	// A user who is a member of a group and bound to an app, and a group bound to an app.
+	var user, group string
+	for g, ms := range o.Members {
+		for _, u := range ms {
+			for _, us := range o.AppUsers {
+				if user == "" && slices.Contains(us, u) {
+					user = u
+				}
+			}
+		}
+		_ = g
+	}
+	for _, gs := range o.AppGroups {
+		if group == "" && len(gs) > 0 && len(o.Members[gs[0]]) > 0 {
+			group = gs[0]
+		}
+	}
+	if user == "" || group == "" {
+		t.Fatal("the generated org has no user both member and bound, or no bound group")
+	}
+	rewriteRecord(sims, "/api/systemusers", "_id", user, true, map[string]string{"state": `{"s":1}`})
+	rewriteRecord(sims, "/api/v2/usergroups", "id", group, false, map[string]string{"name": `7`})
+	env, a := newActivityEnv(t, sims, false)
+	var earlier []activities.StageResult
+	activities.SetEarlierResults(a, func() []activities.StageResult { return earlier })
+	in := activities.StageInput{Integration: "acme", SafeSweep: true}
+	earlier = append(earlier, stageResult(t, env, a.Users, in))
+	earlier = append(earlier, stageResult(t, env, a.Groups, in))
+	apps := stageResult(t, env, a.Apps, in)
+
+	memberships, userBindings, groupBindings := 0, 0, 0
+	for g, ms := range o.Members {
+		if g != group && slices.Contains(ms, user) {
+			memberships++
+		}
+	}
+	for _, us := range o.AppUsers {
+		if slices.Contains(us, user) {
+			userBindings++
+		}
+	}
+	for _, gs := range o.AppGroups {
+		if slices.Contains(gs, group) {
+			groupBindings++
+		}
+	}
+	if got := earlier[1].Counts.Report.Skipped["membership: member not uploaded"]; got != memberships || memberships == 0 {
+		t.Fatalf("memberships of the user left out: %d counted, %d in the org", got, memberships)
+	}
+	if got := apps.Counts.Report.Skipped["binding: user not uploaded"]; got != userBindings {
+		t.Fatalf("bindings of the user left out: %d counted, %d in the org", got, userBindings)
+	}
+	if got := apps.Counts.Report.Skipped["binding: group not uploaded"]; got != groupBindings || groupBindings == 0 {
+		t.Fatalf("bindings of the group left out: %d counted, %d in the org", got, groupBindings)
+	}
+	snap := sims.AZ.Snapshot(testenv.AppID)
+	for k := range snap.Memberships {
+		if k[0] == user || k[1] == group {
+			t.Fatalf("a membership points at a record left out: %v", k)
+		}
+	}
+	for k := range snap.Permissions {
+		if k[1] == user || k[1] == group {
+			t.Fatalf("a permission points at a record left out: %v", k)
+		}
+	}
+	if earlier[1].Counts.InvalidReferences != 0 || apps.Counts.InvalidReferences != 0 {
+		t.Fatalf("Authomize named invalid references: groups %d, apps %d", earlier[1].Counts.InvalidReferences, apps.Counts.InvalidReferences)
+	}
+	if len(apps.Warnings) != 0 {
+		t.Fatalf("warnings: %v", apps.Warnings)
 	}
 }

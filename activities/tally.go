@@ -55,10 +55,20 @@ type StageCounts struct {
 	// may have been missed, so the run must not sweep (what it missed would be deleted).
 	Unstable []string `json:"unstable,omitempty"`
 	// Unreadable counts objects that exist in JumpCloud (their id could be read) but whose
-	// record did not decode, and names the first few (the list and the id). Their Authomize
-	// records, from an earlier sync, were not refreshed: a sweep would delete them.
+	// record was left out and whose earlier Authomize copy could not be kept (groups and apps
+	// without a usable name, edges), and names the first few (the list and the id). Their
+	// Authomize records, from an earlier sync, were not refreshed: a sweep would delete them.
 	Unreadable      int      `json:"unreadable,omitempty"`
 	UnreadableNamed []string `json:"unreadableNamed,omitempty"`
+	// Dropped are the JumpCloud ids of the stage's own records that were left out although
+	// their id could be read (see dropped.go), at most maxDropped; DroppedMore counts those
+	// beyond. Later stages send no relation to them. ObjectIds only, no personal data.
+	Dropped     []string `json:"dropped,omitempty"`
+	DroppedMore int      `json:"droppedMore,omitempty"`
+	// Kept counts, by kind, the records left out whose earlier Authomize copy a PATCH
+	// refreshed (the sweep spares them); NotKept those Authomize did not hold.
+	Kept    counts.Counts `json:"kept,omitempty"`
+	NotKept counts.Counts `json:"notKept,omitempty"`
 }
 
 // maxUnstable bounds the reasons (and unreadable records) kept: one is enough to refuse the
@@ -98,6 +108,9 @@ func (c StageCounts) clone() StageCounts {
 	out.Report = c.Report.Clone()
 	out.Unstable = append([]string(nil), c.Unstable...)
 	out.UnreadableNamed = append([]string(nil), c.UnreadableNamed...)
+	out.Dropped = append([]string(nil), c.Dropped...)
+	out.Kept = c.Kept.Clone()
+	out.NotKept = c.NotKept.Clone()
 	return out
 }
 

@@ -34,10 +34,15 @@ type SyncResult struct {
 	Unstable     []string `json:"unstable,omitempty"`
 	// NoTimestamp counts Authomize answers without an acceptedTimestamp.
 	NoTimestamp int `json:"noTimestamp,omitempty"`
-	// Unreadable counts objects that exist in JumpCloud but whose records did not decode
-	// (skipped and counted); UnreadableNamed names the first few. The sweep waits for them.
+	// Unreadable counts objects that exist in JumpCloud but whose records were left out
+	// (skipped and counted) and whose earlier Authomize copy could not be kept (a group or
+	// app without a usable name); UnreadableNamed names the first few. The sweep waits for
+	// them.
 	Unreadable      int      `json:"unreadable,omitempty"`
 	UnreadableNamed []string `json:"unreadableNamed,omitempty"`
+	// Kept counts, by kind, records left out (a field that says what they are had the wrong
+	// type) whose earlier Authomize copy was kept: the sweep spares them.
+	Kept counts.Counts `json:"kept,omitempty"`
 
 	Swept       bool      `json:"swept"`
 	SweepCutoff time.Time `json:"sweepCutoff,omitempty"`
@@ -88,6 +93,7 @@ func summarize(r *SyncResult) {
 		r.Unstable = append(r.Unstable, c.Unstable...)
 		r.Unreadable += c.Unreadable
 		r.UnreadableNamed = append(r.UnreadableNamed, c.UnreadableNamed...)
+		r.Kept = r.Kept.Merge(c.Kept)
 		r.Warnings = append(r.Warnings, s.Warnings...)
 	}
 }

@@ -48,7 +48,7 @@ func sweep(ctx workflow.Context, p *Progress, in SyncInput, base activities.Swee
 		skip = fmt.Sprintf("JumpCloud kept changing while it was read (%s): an object may have been missed, so nothing is deleted this time; the next sync removes what is gone",
 			strings.Join(r.Unstable, "; "))
 	case r.Unreadable > 0:
-		skip = fmt.Sprintf("%d objects exist in JumpCloud but their records could not be read (%s): the sweep would delete what Authomize holds of them, so nothing is deleted until they are fixed in JumpCloud",
+		skip = fmt.Sprintf("%d objects exist in JumpCloud but their records could not be read, and what Authomize holds of them could not be kept (%s): the sweep would delete it, so nothing is deleted until they are fixed in JumpCloud",
 			r.Unreadable, strings.Join(r.UnreadableNamed, "; "))
 	case r.NoTimestamp > 0 || base.RefreshUnstamped:
 		skip = fmt.Sprintf("%d Authomize answers carried no acceptedTimestamp, so no cutoff is known to spare what they wrote: nothing is deleted this time", r.NoTimestamp+boolInt(base.RefreshUnstamped))

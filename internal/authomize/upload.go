@@ -12,8 +12,8 @@ import (
 
 // UploadResult summarises one Upload* call (all of its requests).
 type UploadResult struct {
-	Requests int // POSTs that succeeded
-	Sent     int // items in those POSTs
+	Requests int // requests that succeeded
+	Sent     int // items in those requests
 	Accepted int // sum of numberOfAcceptedEntities
 	// EarliestAccepted is the earliest acceptedTimestamp of this call; zero if none. The sweep
 	// cutoff of a run is the minimum of this over every upload of the run.
@@ -48,42 +48,71 @@ type invalidRefs struct {
 
 // UploadUsers upserts app accounts (POST /v2/apps/{appId}/accounts/users).
 func (c *Client) UploadUsers(ctx context.Context, items []User) (UploadResult, error) {
-	return upload(ctx, c, "/accounts/users", items, func(u User) string { return u.UniqueID })
+	return upload(ctx, c, http.MethodPost, "/accounts/users", items, func(u User) string { return u.UniqueID })
+}
+
+// Keep is the body of a PATCH that names a record and changes nothing of it.
+type Keep struct {
+	UniqueID string `json:"uniqueId"`
+}
+
+// KeepUsers refreshes accounts Authomize already holds without changing them
+// (PATCH /v2/apps/{appId}/accounts/users with only uniqueId, the one field the update schema
+// requires): a record that exists in JumpCloud but could not be read this time keeps its
+// earlier copy, and the sweep spares it. That an accepted PATCH stamps the record's
+// modification time as a POST does is inferred from the API's notes, not documented; a
+// uniqueId Authomize does not hold is not counted as accepted (the simulator creates
+// nothing for it), so Accepted tells how many earlier copies were kept.
+func (c *Client) KeepUsers(ctx context.Context, ids []string) (UploadResult, error) {
+	return upload(ctx, c, http.MethodPatch, "/accounts/users", keeps(ids), func(k Keep) string { return k.UniqueID })
+}
+
+// KeepIdentities is KeepUsers for identities (PATCH /v2/apps/{appId}/identities).
+func (c *Client) KeepIdentities(ctx context.Context, ids []string) (UploadResult, error) {
+	return upload(ctx, c, http.MethodPatch, "/identities", keeps(ids), func(k Keep) string { return k.UniqueID })
+}
+
+func keeps(ids []string) []Keep {
+	out := make([]Keep, len(ids))
+	for i, id := range ids {
+		out[i] = Keep{UniqueID: id}
+	}
+	return out
 }
 
 // UploadIdentities upserts people (POST /v2/apps/{appId}/identities).
 func (c *Client) UploadIdentities(ctx context.Context, items []Identity) (UploadResult, error) {
-	return upload(ctx, c, "/identities", items, func(i Identity) string { return i.UniqueID })
+	return upload(ctx, c, http.MethodPost, "/identities", items, func(i Identity) string { return i.UniqueID })
 }
 
 // UploadGroupings upserts groups and roles (POST /v2/apps/{appId}/access/grouping).
 func (c *Client) UploadGroupings(ctx context.Context, items []Grouping) (UploadResult, error) {
-	return upload(ctx, c, "/access/grouping", items, func(g Grouping) string { return g.UniqueID })
+	return upload(ctx, c, http.MethodPost, "/access/grouping", items, func(g Grouping) string { return g.UniqueID })
 }
 
 // UploadAccountAssociations upserts account → grouping memberships
 // (POST /v2/apps/{appId}/association/accounts).
 func (c *Client) UploadAccountAssociations(ctx context.Context, items []AccountAssociation) (UploadResult, error) {
-	return upload(ctx, c, "/association/accounts", items, func(a AccountAssociation) string {
+	return upload(ctx, c, http.MethodPost, "/association/accounts", items, func(a AccountAssociation) string {
 		return a.SourceID + "→" + a.TargetID
 	})
 }
 
 // UploadPrivileges upserts privileges (POST /v2/apps/{appId}/privileges).
 func (c *Client) UploadPrivileges(ctx context.Context, items []Privilege) (UploadResult, error) {
-	return upload(ctx, c, "/privileges", items, func(p Privilege) string { return p.UniqueID })
+	return upload(ctx, c, http.MethodPost, "/privileges", items, func(p Privilege) string { return p.UniqueID })
 }
 
 // UploadPermissions upserts permissions (POST /v2/apps/{appId}/access/permissions).
 func (c *Client) UploadPermissions(ctx context.Context, items []Permission) (UploadResult, error) {
-	return upload(ctx, c, "/access/permissions", items, func(p Permission) string {
+	return upload(ctx, c, http.MethodPost, "/access/permissions", items, func(p Permission) string {
 		return p.SourceType + ":" + p.SourceUniqueID + "/" + p.PrivilegeID + "@" + p.AssetID
 	})
 }
 
 // UploadAssets upserts assets (POST /v2/apps/{appId}/assets).
 func (c *Client) UploadAssets(ctx context.Context, items []Asset) (UploadResult, error) {
-	return upload(ctx, c, "/assets", items, func(a Asset) string { return a.UniqueID })
+	return upload(ctx, c, http.MethodPost, "/assets", items, func(a Asset) string { return a.UniqueID })
 }
 
 // bodyOverhead is len(`{"data":[]}`); each item after the first adds a comma.
@@ -92,26 +121,26 @@ const bodyOverhead = len(`{"data":[]}`)
 // upload encodes every item once, cuts the list into requests of at most batchSize items and
 // maxBody bytes, and posts them in order. On error it returns what was accepted so far, so a
 // caller can checkpoint progress.
-func upload[T any](ctx context.Context, c *Client, suffix string, items []T, idOf func(T) string) (UploadResult, error) {
+func upload[T any](ctx context.Context, c *Client, method, suffix string, items []T, idOf func(T) string) (UploadResult, error) {
 	var res UploadResult
 	if len(items) == 0 {
 		return res, nil
 	}
 	endpoint := "/v2/apps/{appId}" + suffix
 	if c.appID == "" {
-		return res, fmt.Errorf("authomize: POST %s: no app id configured", endpoint)
+		return res, fmt.Errorf("authomize: %s %s: no app id configured", method, endpoint)
 	}
 	encoded := make([][]byte, len(items))
 	for i, it := range items {
 		b, err := json.Marshal(it)
 		if err != nil {
-			return res, fmt.Errorf("authomize: POST %s: encoding item %d (%s): %w", endpoint, i, idOf(it), err)
+			return res, fmt.Errorf("authomize: %s %s: encoding item %d (%s): %w", method, endpoint, i, idOf(it), err)
 		}
 		if bodyOverhead+len(b) > c.maxBody {
 			// Checked up front so a too-big item fails the call before anything is sent,
 			// rather than after half the batches went through.
-			return res, fmt.Errorf("authomize: POST %s: item %d (%s) is %d bytes encoded, over the %d-byte request limit: %w",
-				endpoint, i, idOf(it), len(b), c.maxBody, ErrItemTooLarge)
+			return res, fmt.Errorf("authomize: %s %s: item %d (%s) is %d bytes encoded, over the %d-byte request limit: %w",
+				method, endpoint, i, idOf(it), len(b), c.maxBody, ErrItemTooLarge)
 		}
 		encoded[i] = b
 	}
@@ -140,7 +169,7 @@ func upload[T any](ctx context.Context, c *Client, suffix string, items []T, idO
 		}
 		buf.WriteString(`]}`)
 
-		cl, err := c.appCall(http.MethodPost, suffix, buf.Bytes())
+		cl, err := c.appCall(method, suffix, buf.Bytes())
 		if err != nil {
 			return res, err
 		}
@@ -159,7 +188,7 @@ func upload[T any](ctx context.Context, c *Client, suffix string, items []T, idO
 			ts, err := ParseTimestamp(resp.AcceptedTimestamp)
 			if err != nil {
 				// Without it the sweep cutoff would be wrong; better to fail the stage.
-				return res, fmt.Errorf("authomize: POST %s: %w", endpoint, err)
+				return res, fmt.Errorf("authomize: %s %s: %w", method, endpoint, err)
 			}
 			if res.EarliestAccepted.IsZero() || ts.Before(res.EarliestAccepted) {
 				res.EarliestAccepted = ts

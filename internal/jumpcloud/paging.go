@@ -22,12 +22,16 @@ type Page[T any] struct {
 	// "membership: duplicate"). A reason never holds any of the record's content, so it can
 	// go into logs and results as it is. Nil when every record was usable.
 	Skipped map[string]int
+	// Adjusted counts the fields left out of records that are in Items, by reason: a field
+	// of the wrong type that says neither what the record is nor whether it is active
+	// ("user.employeeIdentifier: wrong type"). Nil when every record decoded whole.
+	Adjusted map[string]int
 	// Keys are the keys of every record JumpCloud sent, usable or not, in its order ("" for
 	// a record whose id cannot be read): what a reader compares to tell whether two pages
 	// overlap. A record that does not decode still names its place in the list.
 	Keys []string
-	// Unreadable are the ids of the records in Skipped that did not decode although their
-	// id could be read: objects that exist in JumpCloud but could not be synced.
+	// Unreadable are the ids of the records in Skipped that were left out although their id
+	// could be read: objects that exist in JumpCloud but could not be synced.
 	Unreadable []string
 	Skip       int
 	Limit      int

@@ -40,11 +40,12 @@ func withRecords(t *testing.T, body []byte, records ...string) []byte {
 	return out
 }
 
-// TestBadRecordsSkippedAndCounted: a page of good users carries records whose used fields
-// have the wrong type, records whose unused fields have the wrong type (which must decode
-// like any other), records without an id and repeated ids. The good records come through
-// exactly, in order; every other one is counted under its reason; together they are what
-// JumpCloud sent.
+// TestBadRecordsSkippedAndCounted: a page of good users carries records whose identity
+// fields have the wrong type (left out), records whose other used fields have the wrong type
+// (kept without that field, counted), records whose unused fields have the wrong type (which
+// must decode like any other), records without an id and repeated ids. The good records come
+// through exactly, in order; every other one is counted under its reason; together they are
+// what JumpCloud sent.
 func TestBadRecordsSkippedAndCounted(t *testing.T) {
 	org, so := simOrg(jumpcloudsim.GenConfig{Seed: 31, Users: 30})
 	ts, srv := jumpcloudsim.NewTestServer(t, org, so)
@@ -55,12 +56,18 @@ func TestBadRecordsSkippedAndCounted(t *testing.T) {
 		t.Fatalf("clean page: %d users, skipped %v, %v", len(clean.Items), clean.Skipped, err)
 	}
 
-	wrongUsed := []string{
+	// A wrong type in what says who the user is, or whether they may sign in: left out.
+	wrongIdentity := []string{
 		`{"_id":"5c00000000000000000000a1","email":["a@example.com"]}`,
 		`{"_id":"5c00000000000000000000a2","suspended":"yes"}`,
-		`{"_id":"5c00000000000000000000a3","mfa":{"configured":"true"}}`,
-		`{"_id":"5c00000000000000000000a4","addresses":{"type":"work"}}`,
-		`{"_id":"5c00000000000000000000a5","mfaEnrollment":"ENROLLED"}`,
+	}
+	// A wrong type in another used field: the user is kept without it.
+	wrongOptional := []string{
+		`{"_id":"5c00000000000000000000a3","username":"a3","mfa":{"configured":"true"}}`,
+		`{"_id":"5c00000000000000000000a4","username":"a4","addresses":{"type":"work"},"employeeIdentifier":12345}`,
+		`{"_id":"5c00000000000000000000a5","username":"a5","mfaEnrollment":"ENROLLED","mfa":"yes","totp_enabled":true}`,
+	}
+	wrongUsed := []string{
 		`{"_id":12345,"username":"numeric id"}`,
 		`"a string where a record belongs"`,
 		`42`,
@@ -84,8 +91,8 @@ func TestBadRecordsSkippedAndCounted(t *testing.T) {
 	}
 	// Bad records between good ones; the repeats after what they repeat.
 	var sent []string
-	for i := range max(len(wrongUsed), len(wrongUnused), len(missing)) {
-		for _, list := range [][]string{wrongUsed, wrongUnused, missing} {
+	for i := range max(len(wrongUsed), len(wrongUnused), len(missing), len(wrongOptional), len(wrongIdentity)) {
+		for _, list := range [][]string{wrongUsed, wrongIdentity, wrongUnused, wrongOptional, missing} {
 			if i < len(list) {
 				sent = append(sent, list[i])
 			}
@@ -103,18 +110,34 @@ func TestBadRecordsSkippedAndCounted(t *testing.T) {
 		jumpcloud.SystemUser{ID: "5c00000000000000000000b1", Username: "odd1", Email: "odd1@example.com",
 			MFA: &jumpcloud.MFA{Configured: true}, MFAEnrollment: &jumpcloud.MFAEnrollment{OverallStatus: "ENROLLED"},
 			Addresses: []jumpcloud.Address{{Type: "work", Locality: "Berlin", Country: "DE"}}},
+		jumpcloud.SystemUser{ID: "5c00000000000000000000a3", Username: "a3"},
 		jumpcloud.SystemUser{ID: "5c00000000000000000000b2", Username: "odd2", State: jumpcloud.StateActivated, Activated: true},
+		jumpcloud.SystemUser{ID: "5c00000000000000000000a4", Username: "a4"},
+		jumpcloud.SystemUser{ID: "5c00000000000000000000a5", Username: "a5", TOTPEnabled: true},
 	)
 	if !reflect.DeepEqual(p.Items, want) {
 		t.Fatalf("good records: got %d, want %d\ngot  %+v\nwant %+v", len(p.Items), len(want), p.Items[30:], want[30:])
 	}
 	wantSkipped := map[string]int{
-		"user: undecodable record": len(wrongUsed),
-		"user: missing _id":        len(missing),
-		"user: duplicate _id":      len(dups),
+		"user: undecodable record":                  len(wrongUsed),
+		"user.email: wrong type, user left out":     1,
+		"user.suspended: wrong type, user left out": 1,
+		"user: missing _id":                         len(missing),
+		"user: duplicate _id":                       len(dups),
 	}
 	if !maps.Equal(p.Skipped, wantSkipped) {
 		t.Fatalf("skipped %v, want %v", p.Skipped, wantSkipped)
+	}
+	wantAdjusted := map[string]int{
+		"user.mfa: wrong type": 2, "user.addresses: wrong type": 1, "user.employeeIdentifier: wrong type": 1,
+		"user.mfaEnrollment: wrong type": 1,
+	}
+	if !maps.Equal(p.Adjusted, wantAdjusted) {
+		t.Fatalf("adjusted %v, want %v", p.Adjusted, wantAdjusted)
+	}
+	// The users left out exist (their id is readable): the stage keeps their earlier copy.
+	if want := []string{"5c00000000000000000000a1", "5c00000000000000000000a2"}; !slices.Equal(p.Unreadable, want) {
+		t.Fatalf("unreadable %v, want %v", p.Unreadable, want)
 	}
 	if p.Received() != 30+len(sent) {
 		t.Fatalf("received %d, sent %d", p.Received(), 30+len(sent))
@@ -174,7 +197,7 @@ func TestBadRecordsDoNotEndTheList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 24 || slices.Contains(got, lost) || !maps.Equal(skipped, map[string]int{"user: undecodable record": 1}) {
+	if len(got) != 24 || slices.Contains(got, lost) || !maps.Equal(skipped, map[string]int{"user.state: wrong type, user left out": 1}) {
 		t.Fatalf("%d users (the bad one among them: %v), skipped %v", len(got), slices.Contains(got, lost), skipped)
 	}
 	if n := srv.Counts().Endpoint("/api/systemusers"); n != 3 {
@@ -273,10 +296,16 @@ func TestEveryListChecksItsRecords(t *testing.T) {
 
 	ad, err := c.AdminsPage(ctx, 0)
 	check("admins", result{idsOf(len(ad.Items), func(i int) string { return ad.Items[i].ID }), ad.Skipped}, err,
-		result{[]string{"ad1"}, map[string]int{"admin: undecodable record": 2, "admin: missing _id": 1, "admin: duplicate _id": 1}})
+		result{[]string{"ad1", "ad2"}, map[string]int{"admin.suspended: wrong type, admin left out": 1, "admin: missing _id": 1, "admin: duplicate _id": 1}})
+	if !maps.Equal(ad.Adjusted, map[string]int{"admin.roleNames: wrong type": 1}) || !slices.Equal(ad.Unreadable, []string{"ad3"}) {
+		t.Errorf("admins: adjusted %v, unreadable %v", ad.Adjusted, ad.Unreadable)
+	}
 	ap, err := c.ApplicationsPage(ctx, 0)
 	check("apps", result{idsOf(len(ap.Items), func(i int) string { return ap.Items[i].ID }), ap.Skipped}, err,
-		result{[]string{"ap1"}, map[string]int{"app: undecodable record": 2, "app: missing _id": 1}})
+		result{[]string{"ap1", "ap2", "ap3"}, map[string]int{"app: missing _id": 1}})
+	if !maps.Equal(ap.Adjusted, map[string]int{"app.logo: wrong type": 1, "app.sso: wrong type": 1}) {
+		t.Errorf("apps: adjusted %v", ap.Adjusted)
+	}
 	if err == nil && (ap.Items[0].Logo == nil || ap.Items[0].Logo.URL != "https://l" || ap.Items[0].SSO == nil || ap.Items[0].SSO.Type != "saml") {
 		t.Errorf("app decoded badly: %+v", ap.Items[0])
 	}
@@ -285,7 +314,10 @@ func TestEveryListChecksItsRecords(t *testing.T) {
 		result{[]string{"r1"}, map[string]int{"radius server: undecodable record": 1}})
 	gp, err := c.UserGroupsPage(ctx, 0)
 	check("groups", result{idsOf(len(gp.Items), func(i int) string { return gp.Items[i].ID }), gp.Skipped}, err,
-		result{[]string{"g1"}, map[string]int{"group: undecodable record": 1, "group: missing id": 1, "group: duplicate id": 1}})
+		result{[]string{"g1"}, map[string]int{"group.name: wrong type, group left out": 1, "group: missing id": 1, "group: duplicate id": 1}})
+	if !slices.Equal(gp.Unreadable, []string{"g2"}) {
+		t.Errorf("groups: unreadable %v", gp.Unreadable)
+	}
 	mp, err := c.GroupMembersPage(ctx, "g1", 0)
 	check("members", edges(mp), err, result{[]string{"user:u1", "user:u2", "user_group:u1"},
 		map[string]int{"membership: undecodable record": 2, "membership: missing member id": 2, "membership: duplicate": 1}})
@@ -295,6 +327,105 @@ func TestEveryListChecksItsRecords(t *testing.T) {
 	lp, err := c.LDAPServersPage(ctx, 0)
 	check("ldap", result{idsOf(len(lp.Items), func(i int) string { return lp.Items[i].ID }), lp.Skipped}, err,
 		result{[]string{"l1"}, map[string]int{"ldap server: undecodable record": 1}})
+}
+
+// TestStrayFieldsCostOnlyThemselves: per kind, a wrong type in a field that says neither what
+// the record is nor whether it is active leaves that field out and keeps the record, counted
+// under "<kind>.<field>: wrong type"; a wrong type in an identity field leaves the record out,
+// and its id is reported as unreadable (the record exists).
+func TestStrayFieldsCostOnlyThemselves(t *testing.T) {
+	type row struct {
+		name, path, body string
+		ids              []string
+		skipped          map[string]int
+		adjusted         map[string]int
+		unreadable       []string
+	}
+	for _, tc := range []row{
+		{"user employeeIdentifier a number", "/api/systemusers", `{"totalCount":1,"results":[{"_id":"u1","username":"a","employeeIdentifier":7}]}`,
+			[]string{"u1"}, nil, map[string]int{"user.employeeIdentifier: wrong type": 1}, nil},
+		{"user mfa a string", "/api/systemusers", `{"totalCount":1,"results":[{"_id":"u1","mfa":"on","state":"ACTIVATED"}]}`,
+			[]string{"u1"}, nil, map[string]int{"user.mfa: wrong type": 1}, nil},
+		{"user two stray fields", "/api/systemusers", `{"totalCount":1,"results":[{"_id":"u1","department":["x"],"manager":{"id":"u2"}}]}`,
+			[]string{"u1"}, nil, map[string]int{"user.department: wrong type": 1, "user.manager: wrong type": 1}, nil},
+		{"user email an object", "/api/systemusers", `{"totalCount":1,"results":[{"_id":"u1","email":{"a":1},"employeeIdentifier":7}]}`,
+			nil, map[string]int{"user.email: wrong type, user left out": 1}, nil, []string{"u1"}},
+		{"user state a number", "/api/systemusers", `{"totalCount":1,"results":[{"_id":"u1","state":3}]}`,
+			nil, map[string]int{"user.state: wrong type, user left out": 1}, nil, []string{"u1"}},
+		{"user username a list", "/api/systemusers", `{"totalCount":1,"results":[{"_id":"u1","username":["a"]}]}`,
+			nil, map[string]int{"user.username: wrong type, user left out": 1}, nil, []string{"u1"}},
+		{"user account_locked a string", "/api/systemusers", `{"totalCount":1,"results":[{"_id":"u1","account_locked":"no"}]}`,
+			nil, map[string]int{"user.account_locked: wrong type, user left out": 1}, nil, []string{"u1"}},
+		{"user field name in another case", "/api/systemusers", `{"totalCount":1,"results":[{"_id":"u1","Department":5,"jobTitle":"x"}]}`,
+			[]string{"u1"}, nil, map[string]int{"user.department: wrong type": 1}, nil},
+		{"user id a number", "/api/systemusers", `{"totalCount":1,"results":[{"_id":5,"mfa":"on"}]}`,
+			nil, map[string]int{"user: undecodable record": 1}, nil, nil},
+		{"admin roles wrong", "/api/users", `{"totalCount":1,"results":[{"_id":"a1","email":"a@example.com","roleNames":"Manager","enableMultiFactor":"yes"}]}`,
+			[]string{"a1"}, nil, map[string]int{"admin.roleNames: wrong type": 1, "admin.enableMultiFactor: wrong type": 1}, nil},
+		{"admin email wrong", "/api/users", `{"totalCount":1,"results":[{"_id":"a1","email":5}]}`,
+			nil, map[string]int{"admin.email: wrong type, admin left out": 1}, nil, []string{"a1"}},
+		{"group description wrong", "/api/v2/usergroups", `[{"id":"g1","name":"G","description":{"x":1}}]`,
+			[]string{"g1"}, nil, map[string]int{"group.description: wrong type": 1}, nil},
+		{"group name wrong", "/api/v2/usergroups", `[{"id":"g1","name":5}]`,
+			nil, map[string]int{"group.name: wrong type, group left out": 1}, nil, []string{"g1"}},
+		{"app displayLabel an object, displayName fine", "/api/applications", `{"totalCount":1,"results":[{"_id":"p1","displayLabel":{"en":"X"},"displayName":"X"}]}`,
+			[]string{"p1"}, nil, map[string]int{"app.displayLabel: wrong type": 1}, nil},
+		{"app displayLabel an object, name fine", "/api/applications", `{"totalCount":1,"results":[{"_id":"p1","displayLabel":{"en":"X"},"name":"x"}]}`,
+			[]string{"p1"}, nil, map[string]int{"app.displayLabel: wrong type": 1}, nil},
+		{"app no usable name", "/api/applications", `{"totalCount":1,"results":[{"_id":"p1","displayLabel":{"en":"X"},"displayName":"  ","active":true}]}`,
+			nil, map[string]int{"app: no name of the right type, app left out": 1}, nil, []string{"p1"}},
+		{"app learnMore wrong", "/api/applications", `{"totalCount":1,"results":[{"_id":"p1","learnMore":1,"active":"yes"}]}`,
+			[]string{"p1"}, nil, map[string]int{"app.learnMore: wrong type": 1, "app.active: wrong type": 1}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, _ := fixedServer(t, map[string]string{tc.path: tc.body})
+			c := newClient(t, fast(ts.URL))
+			ctx := context.Background()
+			var ids, unreadable []string
+			var skipped, adjusted map[string]int
+			var err error
+			switch tc.path {
+			case "/api/systemusers":
+				var p jumpcloud.Page[jumpcloud.SystemUser]
+				p, err = c.SystemUsersPage(ctx, 0)
+				for _, it := range p.Items {
+					ids = append(ids, it.ID)
+				}
+				skipped, adjusted, unreadable = p.Skipped, p.Adjusted, p.Unreadable
+			case "/api/users":
+				var p jumpcloud.Page[jumpcloud.Admin]
+				p, err = c.AdminsPage(ctx, 0)
+				for _, it := range p.Items {
+					ids = append(ids, it.ID)
+				}
+				skipped, adjusted, unreadable = p.Skipped, p.Adjusted, p.Unreadable
+			case "/api/v2/usergroups":
+				var p jumpcloud.Page[jumpcloud.UserGroup]
+				p, err = c.UserGroupsPage(ctx, 0)
+				for _, it := range p.Items {
+					ids = append(ids, it.ID)
+				}
+				skipped, adjusted, unreadable = p.Skipped, p.Adjusted, p.Unreadable
+			case "/api/applications":
+				var p jumpcloud.Page[jumpcloud.Application]
+				p, err = c.ApplicationsPage(ctx, 0)
+				for _, it := range p.Items {
+					ids = append(ids, it.ID)
+					if tc.name == "app displayLabel an object, displayName fine" && (it.DisplayLabel != "" || it.DisplayName != "X") {
+						t.Errorf("app decoded as %+v", it)
+					}
+				}
+				skipped, adjusted, unreadable = p.Skipped, p.Adjusted, p.Unreadable
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids, tc.ids) || !maps.Equal(skipped, tc.skipped) || !maps.Equal(adjusted, tc.adjusted) || !slices.Equal(unreadable, tc.unreadable) {
+				t.Fatalf("got ids %v skipped %v adjusted %v unreadable %v\nwant ids %v skipped %v adjusted %v unreadable %v",
+					ids, skipped, adjusted, unreadable, tc.ids, tc.skipped, tc.adjusted, tc.unreadable)
+			}
+		})
+	}
 }
 
 // TestBadEnvelopes: an answer whose envelope is wrong is an error that names the endpoint

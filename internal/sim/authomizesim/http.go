@@ -38,6 +38,9 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /v2/apps/{appId}/data", s.authed(s.handleDeleteData))
 	for _, u := range uploadPaths {
 		m.HandleFunc("POST /v2/apps/{appId}"+u.path, s.authed(s.handleUpload(u.kind)))
+		if patchable[u.kind] {
+			m.HandleFunc("PATCH /v2/apps/{appId}"+u.path, s.authed(s.handlePatch(u.kind)))
+		}
 		if u.listed {
 			m.HandleFunc("GET /v2/apps/{appId}"+u.path, s.authed(s.handleList(u.kind)))
 		}

@@ -332,3 +332,49 @@ func TestFaultInjection(t *testing.T) {
 		t.Fatal("reset counts")
 	}
 }
+
+// PATCH of accounts and identities is a partial update of a record Authomize holds: the
+// fields sent replace the stored ones, the rest stay, and the record is stamped with the
+// accepted time (a sweep before it spares it). A uniqueId it does not hold creates nothing
+// and is not accepted. The body is validated like a POST; kinds the connector never patches
+// are not routed.
+func TestPatchKeepsAndRefreshes(t *testing.T) {
+	s, c := newTest(t, Options{})
+	if st, m := c.do("POST", "/v2/apps/app1/accounts/users", `{"data":[{"uniqueId":"u1","name":"jdoe","email":"j@example.com","status":"Enabled"},{"uniqueId":"u2"}]}`); st != 200 {
+		t.Fatalf("POST: %d %v", st, m)
+	}
+	st, m := c.do("PATCH", "/v2/apps/app1/accounts/users", `{"data":[{"uniqueId":"u1"},{"uniqueId":"ghost"},{"uniqueId":"u2","status":"Suspended"}]}`)
+	if st != 200 || m["numberOfAcceptedEntities"] != float64(2) || m["acceptedTimestamp"] == nil {
+		t.Fatalf("PATCH: %d %v", st, m)
+	}
+	cutoff := m["acceptedTimestamp"].(string)
+	snap := s.Snapshot("app1")
+	if len(snap.Users) != 2 || snap.Users["ghost"] != nil {
+		t.Fatalf("a PATCH of an unknown id created a record: %v", snap.Users)
+	}
+	var u1, u2 map[string]any
+	_ = json.Unmarshal(snap.Users["u1"], &u1)
+	_ = json.Unmarshal(snap.Users["u2"], &u2)
+	if u1["name"] != "jdoe" || u1["email"] != "j@example.com" || u1["status"] != "Enabled" || u2["status"] != "Suspended" {
+		t.Fatalf("after PATCH: u1 %v, u2 %v", u1, u2)
+	}
+	// Both are newer than the PATCH's time: a sweep at it keeps them.
+	if st, _ := c.do("DELETE", "/v2/apps/app1/data?modifiedBefore="+strings.Replace(cutoff, "+", "%2B", 1), ""); st != 200 || len(s.Snapshot("app1").Users) != 2 {
+		t.Fatalf("sweep at the PATCH's time removed a patched record")
+	}
+	if st, m := c.do("PATCH", "/v2/apps/app1/accounts/users", `{"data":[{"name":"no id"}]}`); st != 422 || !strings.Contains(fmt.Sprint(m["detail"]), "uniqueId") {
+		t.Fatalf("PATCH without uniqueId: %d %v", st, m)
+	}
+	if st, m := c.do("PATCH", "/v2/apps/app1/accounts/users", `{"data":[{"uniqueId":"u1","status":"Gone"}]}`); st != 422 {
+		t.Fatalf("PATCH with a bad status: %d %v", st, m)
+	}
+	if st, m := c.do("PATCH", "/v2/apps/app1/identities", `{"data":[{"uniqueId":"u1"}]}`); st != 200 || m["numberOfAcceptedEntities"] != float64(0) {
+		t.Fatalf("PATCH of an identity never posted: %d %v", st, m)
+	}
+	if st, _ := c.do("PATCH", "/v2/apps/app1/access/grouping", `{"data":[{"uniqueId":"g1","name":"G"}]}`); st != 405 {
+		t.Fatalf("PATCH of groupings: %d, want 405 (not served)", st)
+	}
+	if st, _ := c.do("PATCH", "/v2/apps/nope/accounts/users", `{"data":[{"uniqueId":"u1"}]}`); st != 404 {
+		t.Fatalf("PATCH on an unknown app: %d", st)
+	}
+}

@@ -167,6 +167,66 @@ func (s *Server) handleUpload(kind Kind) http.HandlerFunc {
 	}
 }
 
+// patchable are the kinds whose PATCH this simulator serves: the ones the connector sends. Their
+// update schemas are the create schemas with only uniqueId required, which is how schemas
+// declares them already.
+var patchable = map[Kind]bool{KindUsers: true, KindIdentities: true}
+
+// handlePatch serves PATCH of a list of partial records: validated like a POST (422 for the
+// whole request on any problem), then each item's fields replace those of the stored record
+// with its uniqueId, which is stamped with the accepted time as a POST would stamp it (the
+// API's notes infer this; it is what lets a sync keep a record it could not read). An item
+// whose uniqueId is not stored changes nothing and is not counted as accepted: PATCH is a
+// partial update of a known record, and a record made of a PATCH would hold none of the
+// fields a POST must send.
+func (s *Server) handlePatch(kind Kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		raws, probs := parseBody(kind, body)
+		if len(probs) > 0 {
+			write422(w, probs)
+			return
+		}
+		s.onApp(w, r, func(a *app) {
+			ts := s.acceptTime()
+			resp := map[string]any{"requestId": s.nextRequestID(), "data": map[string]any{}}
+			kn := s.knobs.forUpload(kind, s.requests)
+			if !kn.omitTS {
+				resp["acceptedTimestamp"] = fmtTS(ts)
+			}
+			accepted := 0
+			for _, raw := range raws {
+				var patch map[string]json.RawMessage
+				_ = json.Unmarshal(raw, &patch) // already validated as an object
+				m, _ := decodeObject(raw)
+				rec := a.data[kind][text(m, "uniqueId")]
+				if rec == nil {
+					continue
+				}
+				var stored map[string]json.RawMessage
+				if err := json.Unmarshal(rec.raw, &stored); err != nil || stored == nil {
+					stored = map[string]json.RawMessage{}
+				}
+				for k, v := range patch {
+					stored[k] = v
+				}
+				merged, err := json.Marshal(stored)
+				if err != nil {
+					writeDetail(w, http.StatusInternalServerError, "encode error")
+					return
+				}
+				rec.raw, rec.modifiedAt = compact(merged), kn.stamp(ts)
+				accepted++
+			}
+			resp["numberOfAcceptedEntities"] = accepted
+			writeJSON(w, http.StatusOK, resp)
+		})
+	}
+}
+
 func compact(raw json.RawMessage) json.RawMessage {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {

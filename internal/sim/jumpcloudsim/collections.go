@@ -46,14 +46,14 @@ var (
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	o := s.org
 	s.serveList(w, r, list{v1: true, n: len(o.Users), key: "users",
-		item:  func(i int) any { return s.userOut(&o.Users[i]) },
+		item:  func(i int) any { return o.withOdd(o.Users[i].ID, s.userOut(&o.Users[i])) },
 		field: userFields.over(o.Users)})
 }
 
 func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
 	o := s.org
 	s.serveList(w, r, list{v1: true, n: len(o.Admins), key: "admins",
-		item:  func(i int) any { return s.adminOut(&o.Admins[i]) },
+		item:  func(i int) any { return o.withOdd(o.Admins[i].ID, s.adminOut(&o.Admins[i])) },
 		field: adminFields.over(o.Admins)})
 }
 
@@ -61,7 +61,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 	o := s.org
 	// JumpCloud documents /applications as sorted by name unless told otherwise.
 	s.serveList(w, r, list{v1: true, n: len(o.Apps), key: "apps", defSort: "name",
-		item:  func(i int) any { return s.appOut(&o.Apps[i]) },
+		item:  func(i int) any { return o.withOdd(o.Apps[i].ID, s.appOut(&o.Apps[i])) },
 		field: appFields.over(o.Apps)})
 }
 
@@ -77,7 +77,7 @@ func (s *Server) listRadius(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
 	o := s.org
 	s.serveList(w, r, list{n: len(o.Groups), key: "groups",
-		item:  func(i int) any { return groupOut(o, &o.Groups[i]) },
+		item:  func(i int) any { return o.withOdd(o.Groups[i].ID, groupOut(o, &o.Groups[i])) },
 		field: groupFields.over(o.Groups)})
 }
 

@@ -231,3 +231,43 @@ func contains(ids []string, id string) bool {
 	}
 	return false
 }
+
+// A messy org serves fields of the wrong type, and its expected snapshot leaves out exactly
+// the records whose identity is odd (users with an odd email or state) and every relation
+// that points at them; users and apps with other odd fields stay.
+func TestMessyOrg(t *testing.T) {
+	o := Generate(GenConfig{Seed: 5, Users: 60, Groups: 6, Admins: 3, Apps: 4, UserBindingsPerApp: 20, GroupBindingsPerApp: 2, Messy: 2})
+	if n := len(o.Odd); n != 2*4+2+2 {
+		t.Fatalf("%d odd objects, want 12", n)
+	}
+	dropped := map[string]bool{o.Users[12].ID: true, o.Users[13].ID: true, o.Users[18].ID: true, o.Users[19].ID: true}
+	e := o.Expected(true)
+	if len(e.Accounts) != 60-4+3 || len(e.Identities) != 56 {
+		t.Fatalf("%d accounts, %d identities", len(e.Accounts), len(e.Identities))
+	}
+	for id := range dropped {
+		if e.Accounts[id] {
+			t.Fatalf("a user left out is expected")
+		}
+	}
+	for m := range e.Memberships {
+		if dropped[m[0]] {
+			t.Fatalf("a membership of a user left out is expected: %v", m)
+		}
+	}
+	for p := range e.Permissions {
+		if dropped[p[1]] {
+			t.Fatalf("a binding of a user left out is expected: %v", p)
+		}
+	}
+	if !e.Assets[o.Apps[0].ID] || !e.Accounts[o.Users[10].ID] || !e.Accounts[o.Users[11].ID] {
+		t.Fatal("a record with a stray odd field is not expected")
+	}
+	// Served as odd.
+	srv := New(o, Options{})
+	item := o.withOdd(o.Users[12].ID, srv.userOut(&o.Users[12]))
+	b, _ := json.Marshal(item)
+	if !strings.Contains(string(b), `"email":{"primary"`) {
+		t.Fatalf("served %s", b)
+	}
+}

@@ -15,6 +15,9 @@ type GenConfig struct {
 	MaxGroupSize                            int // default Users
 	AvgGroupSize                            int // default min(Users, 25)
 	UserBindingsPerApp, GroupBindingsPerApp int // averages
+	// Messy gives that many objects of each messy sort fields of the wrong type (see
+	// makeMessy); Expected leaves out those the connector must leave out.
+	Messy int
 }
 
 // Name pools mix ASCII, accents, CJK, Cyrillic and Arabic so the connector meets the names
@@ -54,6 +57,7 @@ func Generate(cfg GenConfig) *Org {
 	genAdmins(o, rng, cfg)
 	genApps(o, rng, cfg)
 	o.reindex()
+	makeMessy(o, cfg.Messy)
 	return o
 }
 

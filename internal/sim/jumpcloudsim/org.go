@@ -3,6 +3,7 @@
 package jumpcloudsim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -37,6 +38,9 @@ type Org struct {
 	// ldap_server / radius_server edges into the graph endpoints.
 	LDAPGroups   []string
 	RadiusGroups []string
+	// Odd holds, per object id, fields served with a raw value in place of the object's own
+	// (values of the wrong type: see messy.go).
+	Odd map[string]map[string]json.RawMessage
 
 	// id generation: a timestamp-like counter plus seeded randomness, so ids sort in creation
 	// order like real ObjectIds and the same seed gives the same ids.
@@ -287,45 +291,70 @@ type Expected struct {
 }
 
 // Expected computes the target state from the org's own data, independently of the
-// transform package (only its id scheme is shared), so the two check each other.
+// transform package (only its id scheme is shared), so the two check each other. An object
+// the connector must leave out (Odd) is not in it, nor is any relation that points at one:
+// the connector sends none.
 func (o *Org) Expected(identities bool) Expected {
 	e := Expected{
 		Accounts: map[string]bool{}, Identities: map[string]bool{}, Groupings: map[string]bool{},
 		Assets: map[string]bool{}, Privileges: map[string]bool{}, Memberships: map[[2]string]bool{},
 		Permissions: map[[4]string]bool{},
 	}
+	o.ensureIndex()
 	for i := range o.Users {
+		if o.leftOut("user", o.Users[i].ID) {
+			continue
+		}
 		id := transform.UserAccountID(o.Users[i].ID)
 		e.Accounts[id] = true
 		if identities {
 			e.Identities[id] = true
 		}
 	}
+	userOK := func(u string) bool { return !o.leftOut("user", u) }
+	groupOK := func(g string) bool { return !o.leftOut("group", g) }
 	for i := range o.Groups {
-		e.Groupings[transform.GroupID(o.Groups[i].ID)] = true
+		if groupOK(o.Groups[i].ID) {
+			e.Groupings[transform.GroupID(o.Groups[i].ID)] = true
+		}
 	}
 	for g, ms := range o.Members {
+		if !groupOK(g) {
+			continue
+		}
 		for _, u := range ms {
-			e.Memberships[[2]string{transform.UserAccountID(u), transform.GroupID(g)}] = true
+			if userOK(u) {
+				e.Memberships[[2]string{transform.UserAccountID(u), transform.GroupID(g)}] = true
+			}
 		}
 	}
 	e.Assets[transform.ConsoleAssetID] = true
 	e.Privileges[transform.SSOPrivilegeID] = true
+	appOK := func(a string) bool { return !o.leftOut("app", a) }
 	for i := range o.Apps {
-		e.Assets[transform.AppAssetID(o.Apps[i].ID)] = true
+		if appOK(o.Apps[i].ID) {
+			e.Assets[transform.AppAssetID(o.Apps[i].ID)] = true
+		}
 	}
 	for a, us := range o.AppUsers {
 		for _, u := range us {
-			e.Permissions[[4]string{"User", transform.UserAccountID(u), transform.SSOPrivilegeID, transform.AppAssetID(a)}] = true
+			if appOK(a) && userOK(u) {
+				e.Permissions[[4]string{"User", transform.UserAccountID(u), transform.SSOPrivilegeID, transform.AppAssetID(a)}] = true
+			}
 		}
 	}
 	for a, gs := range o.AppGroups {
 		for _, g := range gs {
-			e.Permissions[[4]string{"Grouping", transform.GroupID(g), transform.SSOPrivilegeID, transform.AppAssetID(a)}] = true
+			if appOK(a) && groupOK(g) {
+				e.Permissions[[4]string{"Grouping", transform.GroupID(g), transform.SSOPrivilegeID, transform.AppAssetID(a)}] = true
+			}
 		}
 	}
 	for i := range o.Admins {
 		ad := &o.Admins[i]
+		if o.leftOut("admin", ad.ID) {
+			continue
+		}
 		acct := transform.AdminAccountID(ad.ID)
 		e.Accounts[acct] = true
 		for _, role := range AdminRoles(*ad) {

@@ -1,0 +1,291 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+
+	"jcsync/internal/authomize"
+	"jcsync/internal/transform"
+)
+
+// Records left out. A record JumpCloud sends whose identity does not fit its model (see
+// jumpcloud.Page.Unreadable) exists, but this run cannot upload it. Three things follow:
+//   - its id joins the stage's Dropped list, so that no later stage sends a relation to a
+//     record this run did not upload (a membership of a user left out, a binding to a group
+//     left out);
+//   - an account (a directory user, an admin) keeps its earlier copy: a PATCH of its uniqueId
+//     alone refreshes what Authomize holds without changing it, and the sweep spares it;
+//   - a grouping or asset cannot be kept that way (their PATCH requires a name, which is
+//     what could not be read), so it is counted as unreadable and the sweep waits for it.
+
+// maxDropped bounds the ids of records left out that a stage keeps in its checkpoint and
+// result (a few KB of ObjectIds; they are rare). Beyond it they are only counted
+// (DroppedMore), and the stages after it fall back to sending every relation, as Authomize
+// checks references anyway, with a warning.
+const maxDropped = 1000
+
+// droppedBefore reports whether an earlier attempt of the stage already handled the record
+// id (it is in the checkpoint). Callers hold mu.
+func (s *stageRun) droppedBefore(id string) bool {
+	if s.droppedSeen == nil {
+		s.droppedSeen = make(map[string]struct{}, len(s.cp.Counts.Dropped))
+		for _, d := range s.cp.Counts.Dropped {
+			s.droppedSeen[d] = struct{}{}
+		}
+	}
+	_, ok := s.droppedSeen[id]
+	return ok
+}
+
+// leftOut handles the records of the stage's own list that were left out although their id
+// could be read: each is kept (keep, when the stage can) or counted as unreadable, then
+// recorded as dropped. Records seen before (the overlap of two pages, a page read again after
+// a retry) are handled once. The list goes into the checkpoint at once, like unstable lists.
+func (s *stageRun) leftOut(ctx context.Context, list string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	fresh := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !s.droppedBefore(id) {
+			fresh = append(fresh, id)
+		}
+	}
+	s.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	// Kept before it is recorded: an attempt that dies in between keeps it again.
+	if s.keep != nil {
+		if err := s.keep(ctx, fresh); err != nil {
+			return err
+		}
+	} else {
+		s.markUnreadable(list, fresh)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range fresh {
+		if len(s.cp.Counts.Dropped) >= maxDropped {
+			s.cp.Counts.DroppedMore++
+			continue
+		}
+		s.cp.Counts.Dropped = append(s.cp.Counts.Dropped, id)
+		s.droppedSeen[id] = struct{}{}
+	}
+	return nil
+}
+
+// keepAccounts keeps the earlier copies of the accounts (and, with identities, the identities)
+// of records left out: account maps a JumpCloud id to the account's uniqueId.
+func (s *stageRun) keepAccounts(account func(string) string, identities bool) func(context.Context, []string) error {
+	return func(ctx context.Context, ids []string) error {
+		accounts := make([]string, len(ids))
+		for i, id := range ids {
+			accounts[i] = account(id)
+		}
+		if err := keepUpload(ctx, s, "accounts", accounts, s.az.KeepUsers); err != nil {
+			return err
+		}
+		if identities {
+			return keepUpload(ctx, s, "identities", ids, s.az.KeepIdentities)
+		}
+		return nil
+	}
+}
+
+// keepUpload PATCHes the uniqueIds (or, in a dry run, only counts them) and counts in the
+// checkpoint, at once, what Authomize kept and what it did not hold. An accepted PATCH stamps
+// the record like a POST (inferred from the API's notes), so its time takes part in the
+// cutoff like any upload's. A uniqueId Authomize does not hold is not accepted: the record
+// was never uploaded, there is nothing to keep, and nothing for the sweep to delete.
+func keepUpload(ctx context.Context, s *stageRun, kind string, ids []string, send func(context.Context, []string) (authomize.UploadResult, error)) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if s.in.DryRun {
+		s.mu.Lock()
+		s.cp.Counts.Kept = s.cp.Counts.Kept.Add(kind, len(ids))
+		s.mu.Unlock()
+		return nil
+	}
+	res, err := send(ctx, ids)
+	if err != nil {
+		return classify(fmt.Errorf("keep the earlier copies of %d %s in Authomize: %w", len(ids), kind, err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &s.cp.Counts
+	if res.Accepted > 0 {
+		c.Kept = c.Kept.Add(kind, res.Accepted)
+	}
+	if n := res.Sent - res.Accepted; n > 0 {
+		c.NotKept = c.NotKept.Add(kind, n)
+	}
+	c.keepEarliest(res.EarliestAccepted)
+	c.NoTimestamp += res.MissingTimestamps
+	if res.MissingTimestamps > 0 && !s.in.SafeSweep {
+		c.addUnstable(fmt.Sprintf("%d Authomize answers for %s carried no acceptedTimestamp", res.MissingTimestamps, kind))
+	}
+	return nil
+}
+
+// droppedIDs are the records of one kind an earlier stage of the run left out.
+type droppedIDs struct {
+	ids map[string]struct{}
+	// complete is false when the list is not all of them: more were left out than a stage
+	// keeps, or the earlier stage's result could not be read.
+	complete bool
+}
+
+// as maps the JumpCloud ids to the uniqueIds relations use (transform.UserAccountID, …).
+func (d droppedIDs) as(uniqueID func(string) string) droppedIDs {
+	out := droppedIDs{ids: make(map[string]struct{}, len(d.ids)), complete: d.complete}
+	for id := range d.ids {
+		out.ids[uniqueID(id)] = struct{}{}
+	}
+	return out
+}
+
+func (d droppedIDs) has(id string) bool {
+	_, ok := d.ids[id]
+	return ok
+}
+
+// errNoHistory says the run's earlier results cannot be read (no Temporal client).
+var errNoHistory = errors.New("no Temporal client to read the run's history")
+
+// earlierResults returns the results of the stages this run finished before the current
+// activity. Stages of later phases run in other activities, possibly on other workers, and
+// take no input from the earlier ones: the workflow's history, where their results are, is
+// what they share. A sync's history holds a few dozen events, so reading it costs little.
+func (a *Activities) earlierResults(ctx context.Context) ([]StageResult, error) {
+	if a.earlierOverride != nil {
+		return a.earlierOverride(ctx)
+	}
+	if a.Temporal == nil {
+		return nil, errNoHistory
+	}
+	dc := a.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	run := activity.GetInfo(ctx).WorkflowExecution
+	it := a.Temporal.GetWorkflowHistory(ctx, run.ID, run.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	types := map[int64]string{}
+	var out []StageResult
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("read the run's history: %w", err)
+		}
+		if at := ev.GetActivityTaskScheduledEventAttributes(); at != nil {
+			types[ev.GetEventId()] = at.GetActivityType().GetName()
+			continue
+		}
+		at := ev.GetActivityTaskCompletedEventAttributes()
+		if at == nil {
+			continue
+		}
+		switch t := types[at.GetScheduledEventId()]; {
+		case t == ActivityPhase:
+			var r PhaseResult
+			if err := dc.FromPayloads(at.GetResult(), &r); err != nil {
+				return nil, fmt.Errorf("decode a phase result: %w", err)
+			}
+			out = append(out, r.Stages...)
+		case StageOfActivity(t) != "":
+			var r StageResult
+			if err := dc.FromPayloads(at.GetResult(), &r); err != nil {
+				return nil, fmt.Errorf("decode a stage result: %w", err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// loadDropped reads which records the earlier stages of the run left out, by stage. A stage
+// it cannot account for is incomplete, and says so in the stage's warnings: its relations are
+// then sent as before, and Authomize's reference checks (counted) catch those that point at
+// nothing.
+func (s *stageRun) loadDropped(ctx context.Context, stages ...string) (map[string]droppedIDs, error) {
+	out := map[string]droppedIDs{}
+	results, err := s.a.earlierResults(ctx)
+	switch {
+	case errors.Is(err, errNoHistory):
+		s.warn(fmt.Sprintf("the records earlier stages left out are not known (%v): relations to them were sent, and Authomize checks their references", err))
+		return out, nil
+	case err != nil:
+		// The workflow's history is where the run's state lives; not reading it is a
+		// failure to retry, like an API that does not answer.
+		return nil, classify(err)
+	}
+	for _, stage := range stages {
+		d := droppedIDs{ids: map[string]struct{}{}}
+		for _, r := range results {
+			if r.Stage != stage {
+				continue
+			}
+			d.complete = r.Counts.DroppedMore == 0
+			for _, id := range r.Counts.Dropped {
+				d.ids[id] = struct{}{}
+			}
+			if !d.complete {
+				s.warn(fmt.Sprintf("the %s stage left out more records than it lists (%d): relations to the %d beyond the first %d were sent, and Authomize checks their references",
+					stage, len(r.Counts.Dropped)+r.Counts.DroppedMore, r.Counts.DroppedMore, len(r.Counts.Dropped)))
+			}
+		}
+		out[stage] = d
+	}
+	return out, nil
+}
+
+// warn adds a warning to the stage's result.
+func (s *stageRun) warn(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.warnings = append(s.warnings, msg)
+}
+
+// withoutDroppedMembers leaves out the memberships of users an earlier stage left out.
+func withoutDroppedMembers(in []authomize.AccountAssociation, users droppedIDs, rep *transform.Report) []authomize.AccountAssociation {
+	if len(users.ids) == 0 {
+		return in
+	}
+	out := in[:0]
+	for _, m := range in {
+		if users.has(m.SourceID) {
+			rep.Skip("membership: member not uploaded")
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// withoutDroppedSources leaves out the bindings of users and groups an earlier stage left out.
+func withoutDroppedSources(in []authomize.Permission, users, groups droppedIDs, rep *transform.Report) []authomize.Permission {
+	if len(users.ids) == 0 && len(groups.ids) == 0 {
+		return in
+	}
+	out := in[:0]
+	for _, p := range in {
+		switch {
+		case p.SourceType == authomize.SourceUser && users.has(p.SourceUniqueID):
+			rep.Skip("binding: user not uploaded")
+			continue
+		case p.SourceType == authomize.SourceGrouping && groups.has(p.SourceUniqueID):
+			rep.Skip("binding: group not uploaded")
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
