@@ -18,6 +18,12 @@ type SyncResult struct {
 	Uploaded counts.Counts `json:"uploaded"`
 	Skipped  counts.Counts `json:"skipped,omitempty"`
 	Adjusted counts.Counts `json:"adjusted,omitempty"`
+	// Rejected counts, by kind as the operator knows it ("accounts", "admin accounts",
+	// "role assignments", "bindings", ...), the items Authomize did not accept of what was
+	// sent: not accepted, or named as invalid references. Unlike Skipped (what the transform
+	// dropped on purpose, never sent), any of them refuses the sweep beyond
+	// SyncInput.MaxRejected.
+	Rejected counts.Counts `json:"rejected,omitempty"`
 
 	JumpCloudRequests int `json:"jumpcloudRequests"`
 	JumpCloudRetries  int `json:"jumpcloudRetries"`
@@ -83,6 +89,9 @@ func summarize(r *SyncResult) {
 		r.Unreadable += c.Unreadable
 		r.UnreadableNamed = append(r.UnreadableNamed, c.UnreadableNamed...)
 		r.Warnings = append(r.Warnings, s.Warnings...)
+	}
+	if rejected, _ := rejectedBy(r.Stages); len(rejected) > 0 {
+		r.Rejected = rejected
 	}
 }
 
