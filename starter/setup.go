@@ -85,7 +85,7 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(stderr, "setup", errors.New(failureMessage(err)))
 	}
-	res, err := ensureApp(ctx, integ)
+	res, err := ensureApp(ctx, integ, ins)
 	if err != nil {
 		return fail(stderr, "setup", err)
 	}
@@ -110,8 +110,19 @@ func appName(integ config.Integration) string {
 
 // ensureApp makes sure the integration's Authomize app exists under its name. With an app id
 // configured, the app is checked and renamed if its name differs; without one, an app of that
-// name is looked up first (so a second run does not create a second app), then created.
-func ensureApp(ctx context.Context, integ config.Integration) (setupResult, error) {
+// name is looked up first (so a second run does not create a second app), then created. An
+// app that another integration of ins already uses is refused, never adopted or renamed: the
+// sweep is app-wide, so two integrations on one app would delete each other's records.
+func ensureApp(ctx context.Context, integ config.Integration, ins config.Integrations) (setupResult, error) {
+	shared := func(id string) error {
+		other := ins.AppUsedBy(id, integ.Name)
+		if other == "" {
+			return nil
+		}
+		return fmt.Errorf("the Authomize app %s (named %q) is already integration %q's: the sweep deletes every record of the app that its own sync did not write, "+
+			"so the two integrations would delete each other's records. Give %s's app another name (\"integration_name\" in its \"authomize\" settings; %s for an integration from the environment) and run setup again: it then creates an app of its own",
+			id, appName(integ), other, integ.Name, config.EnvIntegrationName)
+	}
 	name := appName(integ)
 	res := setupResult{Integration: integ.Name, AppName: name}
 	az, err := authomize.New(authomize.Options{BaseURL: integ.Authomize.BaseURL, Token: integ.Authomize.Token, AppID: integ.Authomize.AppID})
@@ -119,6 +130,11 @@ func ensureApp(ctx context.Context, integ config.Integration) (setupResult, erro
 		return res, fmt.Errorf("the Authomize client: %w", err)
 	}
 	if id := integ.Authomize.AppID; id != "" {
+		// The configuration refuses a shared app id already; checked again here because a
+		// rename would change the other integration's app.
+		if err := shared(id); err != nil {
+			return res, err
+		}
 		app, err := az.App(ctx)
 		if err != nil {
 			return res, fmt.Errorf("the Authomize app %s: %w", id, err)
@@ -138,6 +154,9 @@ func ensureApp(ctx context.Context, integ config.Integration) (setupResult, erro
 	}
 	for _, app := range apps {
 		if app.IntegrationName == name {
+			if err := shared(app.ID); err != nil {
+				return res, err
+			}
 			res.AppID, res.Action = app.ID, "found"
 			return res, nil
 		}
