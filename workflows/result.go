@@ -19,10 +19,11 @@ type SyncResult struct {
 	Skipped  counts.Counts `json:"skipped,omitempty"`
 	Adjusted counts.Counts `json:"adjusted,omitempty"`
 	// Rejected counts, by kind as the operator knows it ("accounts", "admin accounts",
-	// "role assignments", "bindings", ...), the items Authomize did not accept of what was
-	// sent: not accepted, or named as invalid references. Unlike Skipped (what the transform
-	// dropped on purpose, never sent), any of them refuses the sweep beyond
-	// SyncInput.MaxRejected.
+	// "role assignments", "bindings", ...), the items sent that Authomize did not accept
+	// (did not store, whatever the reason: validation, or references it could not resolve).
+	// Unlike Skipped (what the transform dropped on purpose, never sent), any of them refuses
+	// the sweep beyond SyncInput.MaxRejected. Items stored with a reference Authomize named
+	// invalid are in InvalidReferences, not here.
 	Rejected counts.Counts `json:"rejected,omitempty"`
 
 	JumpCloudRequests int `json:"jumpcloudRequests"`

@@ -181,7 +181,7 @@ func sweepAllowed(in SyncInput, secondPass bool, base activities.SweepBaseline, 
 		return refuse(reasonEmpty, "JumpCloud returned no users, so the sweep would empty the Authomize app. Check the key's org, or run with --allow-empty if the org really is empty")
 	}
 	if secondPass {
-		// The connector validates what it sends, so anything Authomize did not take is an
+		// The connector validates what it sends, so anything Authomize did not store is an
 		// anomaly, and the sweep would delete the earlier copy of each such record while it
 		// still exists in JumpCloud. Items the transform dropped on purpose were never
 		// sent: they are the skipped counts, and the upload check below.
@@ -267,16 +267,25 @@ func rejectedLabel(stage, kind string) string {
 	return stage + " " + kind
 }
 
-// rejectedBy adds up, by label, what Authomize did not accept of what the stages sent, and
-// what they sent of those kinds. Sums only: the order maps are walked in does not matter.
+// rejectedBy adds up, by label, the items Authomize did not store of what the stages sent
+// (sent less numberOfAcceptedEntities), and what they sent of those kinds. Sums only: the
+// order maps are walked in does not matter.
+//
+// An item Authomize stored although it named one of its references invalid (a membership of
+// a user created after the users were read, a grouping whose owner is unknown) is not among
+// them: it was refreshed, so the sweep keeps it, and the next sync sends the reference. It
+// stays counted in the stage's Rejected and the result's InvalidReferences. Refusing the
+// sweep for it would stop every sync of an org that changes while it is read from sweeping.
 func rejectedBy(stages []activities.StageResult) (rejected, sent counts.Counts) {
 	rejected, sent = counts.Counts{}, counts.Counts{}
 	for _, s := range stages {
-		for kind, n := range s.Counts.Rejected {
-			if n > 0 {
+		for kind, n := range s.Counts.Sent {
+			// Uploaded counts what Authomize accepted of what was sent (a dry run sends
+			// nothing and never sweeps).
+			if lost := n - s.Counts.Uploaded[kind]; lost > 0 {
 				l := rejectedLabel(s.Stage, kind)
-				rejected[l] += n
-				sent[l] += s.Counts.Sent[kind]
+				rejected[l] += lost
+				sent[l] += n
 			}
 		}
 	}
@@ -304,8 +313,8 @@ func rejectedBeyondTolerance(in SyncInput, r *SyncResult) string {
 	if in.MaxRejected > 0 {
 		tolerance = fmt.Sprintf("%d in all, more than the %d this run tolerates (--max-rejected)", total, in.MaxRejected)
 	}
-	return fmt.Sprintf("Authomize did not accept %s (not accepted, or named as invalid references; %s). "+
-		"The connector validates what it sends, so this points at a fault (a record Authomize refuses, an invalid reference, a change on Authomize's side), "+
+	return fmt.Sprintf("Authomize did not accept %s (%s). "+
+		"The connector validates what it sends, so this points at a fault (a record Authomize refuses, a reference it does not resolve, a change on Authomize's side), "+
 		"and the sweep would delete the earlier copies of these records, which still exist in JumpCloud. "+
 		"Look at the stages' rejected counts and the worker's log, fix the cause and sync again; "+
 		"to sweep despite a few, run `starter sync --integration %s --max-rejected N` (the earlier copies of the rejected records are then deleted until a sync sends them successfully)",

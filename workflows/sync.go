@@ -42,7 +42,7 @@ type SyncInput struct {
 	// that nothing this run wrote can fall before it. Default activities.DefaultSweepMargin.
 	SweepMargin time.Duration `json:"sweepMargin,omitempty"`
 	// MaxRejected lets the sweep run when Authomize did not accept at most this many of the
-	// items the run sent, over every kind (not accepted, or named as invalid references).
+	// items the run sent, over every kind (sent less numberOfAcceptedEntities).
 	// The connector validates what it sends, so any rejection is an anomaly, and the sweep
 	// deletes the earlier copy of each rejected record although it exists in JumpCloud.
 	// Default 0: any rejection refuses the sweep. Runs without the sweep's second pass

@@ -382,6 +382,7 @@ func TestCutoffCoversTheBaselineRecord(t *testing.T) {
 func TestSweepRefusedWhenAuthomizeRejectsMostRelations(t *testing.T) {
 	groups := stageOK("groups", map[string]int{"groups": 10, "members": 1000}, accepted)
 	groups.Counts.Sent = map[string]int{"memberships": 1000}
+	groups.Counts.Uploaded["memberships"] = 200 // what Authomize accepted, as activities.upload counts it
 	groups.Counts.Rejected = map[string]int{"memberships": 800}
 	h := newHarness(t, map[string]any{"Groups": stageFn(groups)})
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
@@ -391,14 +392,14 @@ func TestSweepRefusedWhenAuthomizeRejectsMostRelations(t *testing.T) {
 	}
 }
 
-// rejecting is a stage result in which Authomize did not accept n of the sent items of kind.
+// rejecting is a stage result in which Authomize did not accept n of the sent items of kind:
+// they are missing from the accepted (uploaded) count, and counted rejected, as
+// activities.upload counts them.
 func rejecting(stage string, read map[string]int, kind string, sent, n int) activities.StageResult {
 	r := stageOK(stage, read, accepted)
 	r.Counts.Sent = map[string]int{kind: sent}
 	r.Counts.Rejected = map[string]int{kind: n}
-	if u, ok := r.Counts.Uploaded[kind]; ok {
-		r.Counts.Uploaded[kind] = u - n
-	}
+	r.Counts.Uploaded[kind] = sent - n
 	return r
 }
 
@@ -508,12 +509,34 @@ func TestSkippedRecordsAreNotRejections(t *testing.T) {
 	}
 }
 
+// A relation Authomize stored although it named a reference invalid (a user created after
+// the users were read, then added to a group) was refreshed: the sweep keeps it, so it does
+// not refuse the sweep; it stays counted as an invalid reference.
+func TestStoredItemsWithInvalidReferencesDoNotRefuse(t *testing.T) {
+	groups := stageOK(activities.StageGroups, map[string]int{"groups": 100, "members": 500}, accepted)
+	groups.Counts.Sent = map[string]int{"memberships": 500}
+	groups.Counts.Uploaded["memberships"] = 500
+	groups.Counts.Rejected = map[string]int{"memberships": 2}
+	groups.Counts.InvalidReferences = 2
+	h := newHarness(t, map[string]any{"Groups": stageFn(groups)})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
+		t.Fatalf("stored relations with invalid references must not refuse the sweep: %v %v", err, h.rec.calls)
+	}
+	var res SyncResult
+	if err := h.env.GetWorkflowResult(&res); err != nil || len(res.Rejected) != 0 || res.InvalidReferences != 2 {
+		t.Fatalf("rejected %v, invalid references %d (%v)", res.Rejected, res.InvalidReferences, err)
+	}
+}
+
 // Runs that began before the second pass keep the earlier rule, so that their histories
-// replay: a few rejected accounts, or a fifth of the memberships, do not refuse the sweep.
+// replay: a few rejected accounts, every privilege, or a fifth of the memberships do not
+// refuse the sweep.
 func TestRunsWithoutTheSecondPassKeepTheEarlierRule(t *testing.T) {
 	users := rejecting(activities.StageUsers, map[string]int{"users": 100}, "accounts", 100, 1)
 	groups := rejecting(activities.StageGroups, map[string]int{"groups": 100, "members": 500}, "memberships", 500, 100)
-	h := newHarness(t, map[string]any{"Users": stageFn(users), "Groups": stageFn(groups)})
+	admins := rejecting(activities.StageAdmins, map[string]int{"admins": 100}, "privileges", 10, 10)
+	h := newHarness(t, map[string]any{"Users": stageFn(users), "Groups": stageFn(groups), "Admins": stageFn(admins)})
 	h.env.OnGetVersion(changeSweepSecondPass, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
 	if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
