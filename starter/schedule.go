@@ -36,6 +36,7 @@ type scheduleFlags struct {
 	note           string
 	dryRun         bool
 	sweepMargin    time.Duration
+	maxRejected    int
 }
 
 // scheduleAction is one action of `starter schedule`.
@@ -78,7 +79,15 @@ var scheduleActions = []scheduleAction{
 		do: func(ctx context.Context, s *scheduleRun) (int, error) {
 			err := s.h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 				sched := in.Description.Schedule
-				applyScheduleFlags(&sched, s.changed, s.f)
+				if p := sched.Policy; p != nil && !s.changed("overlap") && overlapRefused(p.Overlap) {
+					// Kept as it is, the policy would go on cancelling syncs: the operator
+					// chooses another in the same update.
+					return nil, fmt.Errorf("schedule %s has overlap policy %s: %s. Choose another in this update, e.g. `starter schedule update --integration %s --overlap skip`",
+						s.id, overlapName(p.Overlap), overlapRefusedWhy, s.c.integration)
+				}
+				if err := applyScheduleFlags(&sched, s.changed, s.f, s.c.dataConverter); err != nil {
+					return nil, err
+				}
 				return &client.ScheduleUpdate{Schedule: &sched}, nil
 			}})
 			if err != nil {
@@ -205,9 +214,10 @@ func addScheduleFlags(fs *pflag.FlagSet, action *scheduleAction, s *scheduleRun)
 		fs.StringVar(&f.cron, "cron", "", `cron expression instead of --every, e.g. "0 */6 * * *"`)
 		fs.DurationVar(&f.jitter, "jitter", 0, "random delay up to this much, so many integrations do not start at once")
 		fs.BoolVar(&f.pauseOnFailure, "pause-on-failure", false, "pause the schedule when a sync fails")
-		fs.StringVar(&f.overlap, "overlap", "skip", "what to do when the previous sync still runs: "+overlapNames())
+		fs.StringVar(&f.overlap, "overlap", "skip", "what to do when the previous sync still runs: "+overlapNames()+" ("+strings.Join(refusedOverlapNames(), " and ")+" are refused: they would cancel the running sync)")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "scheduled syncs are dry runs")
 		fs.DurationVar(&f.sweepMargin, "sweep-margin", 0, "how far before its first Authomize write each sync's sweep cutoff lies (default 2m)")
+		fs.IntVar(&f.maxRejected, "max-rejected", 0, maxRejectedUsage)
 	}
 	if action.note {
 		fs.StringVar(&f.note, "note", "", "note kept with the schedule (why it was paused, ...)")
@@ -222,12 +232,15 @@ func checkScheduleFlags(f scheduleFlags, stderr io.Writer) (code int, ok bool) {
 		fmt.Fprintln(stderr, "starter schedule: give --every or --cron, not both")
 		return exitUsage, false
 	}
-	if _, known := overlapPolicies[f.overlap]; f.overlap != "" && !known {
+	if p, known := overlapPolicies[f.overlap]; f.overlap != "" && !known {
 		fmt.Fprintf(stderr, "starter schedule: --overlap %q: want one of %s\n", f.overlap, overlapNames())
 		return exitUsage, false
+	} else if known && overlapRefused(p) {
+		fmt.Fprintf(stderr, "starter schedule: --overlap %s is refused: %s. Use one of %s\n", f.overlap, overlapRefusedWhy, overlapNames())
+		return exitUsage, false
 	}
-	if f.every < 0 || f.jitter < 0 {
-		fmt.Fprintln(stderr, "starter schedule: --every and --jitter must not be negative")
+	if f.every < 0 || f.jitter < 0 || f.maxRejected < 0 {
+		fmt.Fprintln(stderr, "starter schedule: --every, --jitter and --max-rejected must not be negative")
 		return exitUsage, false
 	}
 	return 0, true

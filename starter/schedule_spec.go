@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
@@ -28,6 +30,17 @@ var overlapPolicies = map[string]enumspb.ScheduleOverlapPolicy{
 	"allow-all":       enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
 }
 
+// overlapRefused reports a policy a schedule of syncs must not have. cancel-other and
+// terminate-other end the running scheduled run when the next one is due, and a scheduled
+// run's sync is its child (the hand-over to jcsync-<name>), which its end cancels: a sync
+// that takes longer than the interval would be stopped every time and never sweep.
+func overlapRefused(p enumspb.ScheduleOverlapPolicy) bool {
+	return p == enumspb.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER || p == enumspb.SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER
+}
+
+// overlapRefusedWhy says why, for messages.
+const overlapRefusedWhy = "it would cancel the running sync when the next run is due, so a sync that takes longer than the interval would never finish (skip, the default, lets it finish and skips the runs due meanwhile)"
+
 func overlapName(p enumspb.ScheduleOverlapPolicy) string {
 	for k, v := range overlapPolicies {
 		if v == p {
@@ -37,17 +50,31 @@ func overlapName(p enumspb.ScheduleOverlapPolicy) string {
 	return "skip" // unspecified means skip
 }
 
+// overlapNames is the --overlap values a schedule may take.
 func overlapNames() string {
 	names := make([]string, 0, len(overlapPolicies))
-	for k := range overlapPolicies {
-		names = append(names, k)
+	for k, p := range overlapPolicies {
+		if !overlapRefused(p) {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
 
+// refusedOverlapNames is the --overlap values refused, for the flag's help.
+func refusedOverlapNames() []string {
+	var names []string
+	for k, p := range overlapPolicies {
+		if overlapRefused(p) {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
 func scheduleCreate(ctx context.Context, sc client.ScheduleClient, c *common, f scheduleFlags, id string) error {
-	in := workflows.SyncInput{Integration: c.integration, DryRun: f.dryRun, SweepMargin: f.sweepMargin}
 	s := client.Schedule{
 		Action: &client.ScheduleWorkflowAction{
 			// The schedule appends the start time to this id, so scheduled runs never
@@ -65,8 +92,10 @@ func scheduleCreate(ctx context.Context, sc client.ScheduleClient, c *common, f 
 	if f.every == 0 && f.cron == "" {
 		f.every = 6 * time.Hour
 	}
-	applyScheduleFlags(&s, all, f)
-	setScheduleInput(s.Action.(*client.ScheduleWorkflowAction), in)
+	if err := applyScheduleFlags(&s, all, f, c.dataConverter); err != nil {
+		return err
+	}
+	in := s.Action.(*client.ScheduleWorkflowAction).Args[0].(workflows.SyncInput)
 	if s.State.Note == "" {
 		// The schedule's page in the Web UI shows its note: say what it syncs.
 		s.State.Note = scheduleNote(in)
@@ -86,7 +115,9 @@ func scheduleCreate(ctx context.Context, sc client.ScheduleClient, c *common, f 
 }
 
 // applyScheduleFlags changes what the operator asked for; changed tells which flags were set.
-func applyScheduleFlags(s *client.Schedule, changed func(string) bool, f scheduleFlags) {
+// dc decodes the input of an existing schedule (nil: the default converter), so that the
+// options not given keep their values.
+func applyScheduleFlags(s *client.Schedule, changed func(string) bool, f scheduleFlags, dc converter.DataConverter) error {
 	if s.Spec == nil {
 		s.Spec = &client.ScheduleSpec{}
 	}
@@ -117,11 +148,53 @@ func applyScheduleFlags(s *client.Schedule, changed func(string) bool, f schedul
 	if changed("note") {
 		s.State.Note = f.note
 	}
-	if changed("dry-run") {
-		if a, ok := s.Action.(*client.ScheduleWorkflowAction); ok {
-			setScheduleInput(a, workflows.SyncInput{Integration: temporalnames.IntegrationOf(a.ID), DryRun: f.dryRun, SweepMargin: f.sweepMargin})
+	if changed("dry-run") || changed("sweep-margin") || changed("max-rejected") {
+		a, ok := s.Action.(*client.ScheduleWorkflowAction)
+		if !ok {
+			return fmt.Errorf("the schedule's action is not a workflow: recreate it with `starter schedule delete` and `starter schedule create`")
 		}
+		in, err := scheduleInput(a, dc)
+		if err != nil {
+			return err
+		}
+		if changed("dry-run") {
+			in.DryRun = f.dryRun
+		}
+		if changed("sweep-margin") {
+			in.SweepMargin = f.sweepMargin
+		}
+		if changed("max-rejected") {
+			in.MaxRejected = f.maxRejected
+		}
+		setScheduleInput(a, in)
 	}
+	return nil
+}
+
+// scheduleInput is the input a schedule's action gives its syncs: as set by this process,
+// or as an existing schedule holds it (an encoded payload, decoded with dc).
+func scheduleInput(a *client.ScheduleWorkflowAction, dc converter.DataConverter) (workflows.SyncInput, error) {
+	in := workflows.SyncInput{Integration: temporalnames.IntegrationOf(a.ID)}
+	if len(a.Args) == 0 {
+		return in, nil
+	}
+	switch arg := a.Args[0].(type) {
+	case workflows.SyncInput:
+		return arg, nil
+	case *commonpb.Payload:
+		if dc == nil {
+			dc = converter.GetDefaultDataConverter()
+		}
+		var held workflows.SyncInput
+		if err := dc.FromPayload(arg, &held); err != nil {
+			return in, fmt.Errorf("read the schedule's sync options (to keep those not given): %w", err)
+		}
+		if held.Integration == "" {
+			held.Integration = in.Integration
+		}
+		return held, nil
+	}
+	return in, fmt.Errorf("the schedule's sync options are of an unknown type %T: recreate the schedule", a.Args[0])
 }
 
 // setScheduleInput makes in the input of the schedule's syncs, with the static summary and

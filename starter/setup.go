@@ -86,7 +86,7 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(stderr, "setup", errors.New(failureMessage(err)))
 	}
-	res, err := ensureApp(ctx, integ, check.OrgID)
+	res, err := ensureApp(ctx, integ, ins, check.OrgID)
 	if err != nil {
 		return fail(stderr, "setup", err)
 	}
@@ -111,11 +111,21 @@ func appName(integ config.Integration) string {
 
 // ensureApp makes sure the integration's Authomize app exists under its name. With an app id
 // configured, the app is checked and renamed if its name differs; without one, an app of that
-// name is looked up first (so a second run does not create a second app), then created.
-//
-// An app whose baseline record names another JumpCloud org than org is refused, found or
-// configured: the sweep is app-wide, and two orgs in one app delete each other's records.
-func ensureApp(ctx context.Context, integ config.Integration, org string) (setupResult, error) {
+// name is looked up first (so a second run does not create a second app), then created. An
+// app that another integration of ins already uses is refused, never adopted or renamed: the
+// sweep is app-wide, so two integrations on one app would delete each other's records. So is
+// an app whose baseline record names another JumpCloud org than org, found or configured:
+// another deployment's integration syncs into it.
+func ensureApp(ctx context.Context, integ config.Integration, ins config.Integrations, org string) (setupResult, error) {
+	shared := func(id string) error {
+		other := ins.AppUsedBy(id, integ.Name)
+		if other == "" {
+			return nil
+		}
+		return fmt.Errorf("the Authomize app %s (named %q) is already integration %q's: the sweep deletes every record of the app that its own sync did not write, "+
+			"so the two integrations would delete each other's records. Give %s's app another name (\"integration_name\" in its \"authomize\" settings; %s for an integration from the environment) and run setup again: it then creates an app of its own",
+			id, appName(integ), other, integ.Name, config.EnvIntegrationName)
+	}
 	name := appName(integ)
 	res := setupResult{Integration: integ.Name, AppName: name}
 	az, err := authomize.New(authomize.Options{BaseURL: integ.Authomize.BaseURL, Token: integ.Authomize.Token, AppID: integ.Authomize.AppID})
@@ -123,6 +133,11 @@ func ensureApp(ctx context.Context, integ config.Integration, org string) (setup
 		return res, fmt.Errorf("the Authomize client: %w", err)
 	}
 	if id := integ.Authomize.AppID; id != "" {
+		// The configuration refuses a shared app id already; checked again here because a
+		// rename would change the other integration's app.
+		if err := shared(id); err != nil {
+			return res, err
+		}
 		app, err := az.App(ctx)
 		if err != nil {
 			return res, fmt.Errorf("the Authomize app %s: %w", id, err)
@@ -145,6 +160,9 @@ func ensureApp(ctx context.Context, integ config.Integration, org string) (setup
 	}
 	for _, app := range apps {
 		if app.IntegrationName == name {
+			if err := shared(app.ID); err != nil {
+				return res, err
+			}
 			if err := sameOrg(ctx, integ, app, org); err != nil {
 				return res, err
 			}

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +207,33 @@ func TestSetupRefusesAnAppThatHoldsAnotherOrg(t *testing.T) {
 	}
 	if n := len(appsNamed(t, sims, "acme-jumpcloud")); n != 1 {
 		t.Fatalf("%d apps after a refused setup", n)
+	}
+}
+
+// Setup never adopts an app another configured integration uses: the app found under the
+// name is integration "first"'s, so setup refuses, naming both, and creates nothing.
+func TestSetupRefusesAnotherIntegrationsApp(t *testing.T) {
+	need(t)
+	sims := setupEnv(t, nil)
+	if code, out, errs := setup(t); code != 0 || !strings.Contains(out, "created") {
+		t.Fatalf("first setup: %d\n%s%s", code, out, errs)
+	}
+	apps := appsNamed(t, sims, "acme-jumpcloud")
+	if len(apps) != 1 {
+		t.Fatalf("%d apps after setup", len(apps))
+	}
+	file := filepath.Join(t.TempDir(), "integrations.json")
+	cfg := fmt.Sprintf(`{"integrations": [{"name": "first", "jumpcloud": {"api_key": {"env": "JUMPCLOUD_API_KEY"}, "base_url": %q},
+		"authomize": {"token": {"env": "AUTHOMIZE_TOKEN"}, "base_url": %q, "app_id": %q}}]}`, sims.JCURL, sims.AZURL, apps[0].ID)
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := setup(t, "--config", file, "--integration", "acme-jumpcloud")
+	if code != exitFailed || !strings.Contains(errs, "the Authomize app "+apps[0].ID) || !strings.Contains(errs, `already integration "first"'s`) ||
+		!strings.Contains(errs, "delete each other's records") || strings.Contains(out, "setup OK") {
+		t.Fatalf("setup adopting another integration's app: %d\n%s%s", code, out, errs)
+	}
+	if n := len(appsNamed(t, sims, "acme-jumpcloud")); n != 1 {
+		t.Fatalf("%d apps after the refused setup", n)
 	}
 }

@@ -26,6 +26,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c common
 	var dryRun, wait, allowShrink, allowEmpty, allowOrgChange bool
 	var every, margin time.Duration
+	var maxRejected int
 	fs := newFlags("sync", "Starts a sync of one integration. Only one sync of an integration runs at a time: if one is\nrunning, this says so instead of starting another. Exits 0 only when the sync succeeded\n(or, without --wait, was started).", syncExamples, &c, stderr)
 	addIntegration(fs, &c)
 	fs.BoolVar(&dryRun, "dry-run", false, "read and transform everything, upload and delete nothing")
@@ -35,10 +36,15 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&allowOrgChange, "allow-org-change", false, "sync into an Authomize app that holds another JumpCloud org's data, and sweep that org's records (a deliberate move)")
 	fs.DurationVar(&every, "refresh", time.Second, "how often --wait refreshes the progress")
 	fs.DurationVar(&margin, "sweep-margin", 0, "how far before the sync's first Authomize write the sweep's cutoff lies (default 2m)")
+	fs.IntVar(&maxRejected, "max-rejected", 0, maxRejectedUsage)
 	addOutput(fs, &c)
 	addUIURL(fs, &c)
 	if code, done := parse(fs, args, &c, stderr); done {
 		return code
+	}
+	if maxRejected < 0 {
+		fmt.Fprintln(stderr, "starter sync: --max-rejected must not be negative")
+		return exitUsage
 	}
 	tc, err := dial(ctx, &c, stderr)
 	if err != nil {
@@ -46,7 +52,8 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer tc.Close()
 
-	in := workflows.SyncInput{Integration: c.integration, DryRun: dryRun, AllowShrink: allowShrink, AllowEmpty: allowEmpty, AllowOrgChange: allowOrgChange, SweepMargin: margin}
+	in := workflows.SyncInput{Integration: c.integration, DryRun: dryRun, AllowShrink: allowShrink, AllowEmpty: allowEmpty, AllowOrgChange: allowOrgChange,
+		SweepMargin: margin, MaxRejected: maxRejected}
 	id := temporalnames.SyncID(c.integration)
 	// A scheduled sync runs under another workflow id; look for it too, so a manual sync
 	// never runs alongside it.
@@ -109,6 +116,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
+
+// maxRejectedUsage is the help of --max-rejected, on sync and on schedule create/update.
+const maxRejectedUsage = "sweep even if Authomize did not accept up to this many of the items sent (default 0: any rejection refuses the sweep, which would delete the earlier copies of the rejected records)"
 
 // runningSync finds a running sync of an integration (manual or scheduled), if any.
 func runningSync(ctx context.Context, tc client.Client, integration string) (*workflowExecutionInfo, error) {

@@ -116,6 +116,10 @@ func Details(in SyncInput, v *activities.ValidateResult) string {
 			b.WriteString("- The Authomize app may move to this org from another (`--allow-org-change`): the other org's records are swept\n")
 		}
 		fmt.Fprintf(&b, "- Sweep cutoff: %s before the sync's first Authomize write\n", in.SweepMargin)
+		if in.MaxRejected > 0 {
+			// Only when set: the details of runs started without it stay as they were.
+			fmt.Fprintf(&b, "- Rejected items tolerated: the sweep runs when Authomize did not accept at most %d of what was sent (`--max-rejected`); by default any rejection refuses it\n", in.MaxRejected)
+		}
 	}
 	rate := "the worker's `--jumpcloud-rps`, or the integration's `rps`"
 	if v != nil && v.RateCeiling > 0 {

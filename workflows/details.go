@@ -60,6 +60,15 @@ func (p *Progress) markdown() string {
 	for _, s := range p.Stages {
 		fmt.Fprintf(&b, "- **%s**: %s\n", s.Stage, stageLine(s))
 	}
+	if len(p.rejected) > 0 {
+		tolerated := "none tolerated: the sweep is refused"
+		if n := sum(p.rejected); n <= p.maxRejected {
+			tolerated = fmt.Sprintf("within the %d tolerated (`--max-rejected`): their earlier copies are swept", p.maxRejected)
+		} else if p.maxRejected > 0 {
+			tolerated = fmt.Sprintf("more than the %d tolerated (`--max-rejected`): the sweep is refused", p.maxRejected)
+		}
+		fmt.Fprintf(&b, "\n**Rejected by Authomize**: %s; %s\n", countsLine(p.rejected), tolerated)
+	}
 	if r := p.result; r != nil {
 		fmt.Fprintf(&b, "\nTotal: read %s; uploaded %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries); %s\n",
 			countsLine(r.Read, "users", "groups", "apps"), fmtInt(sum(r.Uploaded)), r.JumpCloudRequests, r.JumpCloudRetries,

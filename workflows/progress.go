@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"jcsync/activities"
+	"jcsync/internal/counts"
 	"jcsync/internal/temporalnames"
 )
 
@@ -54,6 +55,10 @@ type Progress struct {
 	secondPass bool
 	// waitUntil is when a waiting sync starts writing (phaseWait).
 	waitUntil time.Time
+	// rejected is what Authomize did not accept, by kind, once the sweep has looked at it
+	// (second pass only), and maxRejected the run's tolerance: the details show both.
+	rejected    counts.Counts
+	maxRejected int
 }
 
 // stageOrder is every stage, in the order a sync runs them: the progress query lists them

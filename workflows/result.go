@@ -18,6 +18,13 @@ type SyncResult struct {
 	Uploaded counts.Counts `json:"uploaded"`
 	Skipped  counts.Counts `json:"skipped,omitempty"`
 	Adjusted counts.Counts `json:"adjusted,omitempty"`
+	// Rejected counts, by kind as the operator knows it ("accounts", "admin accounts",
+	// "role assignments", "bindings", ...), the items sent that Authomize did not accept
+	// (did not store, whatever the reason: validation, or references it could not resolve).
+	// Unlike Skipped (what the transform dropped on purpose, never sent), any of them refuses
+	// the sweep beyond SyncInput.MaxRejected. Items stored with a reference Authomize named
+	// invalid are in InvalidReferences, not here.
+	Rejected counts.Counts `json:"rejected,omitempty"`
 
 	JumpCloudRequests int `json:"jumpcloudRequests"`
 	JumpCloudRetries  int `json:"jumpcloudRetries"`
@@ -95,6 +102,9 @@ func summarize(r *SyncResult) {
 		r.UnreadableNamed = append(r.UnreadableNamed, c.UnreadableNamed...)
 		r.Kept = r.Kept.Merge(c.Kept)
 		r.Warnings = append(r.Warnings, s.Warnings...)
+	}
+	if rejected, _ := rejectedBy(r.Stages); len(rejected) > 0 {
+		r.Rejected = rejected
 	}
 }
 

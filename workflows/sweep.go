@@ -20,45 +20,68 @@ const (
 	outcomeRefused = "refused"
 )
 
+// Reasons of the jcsync_sweeps metric: a fixed set, so the label stays bounded.
+const (
+	reasonNone        = "none"         // swept
+	reasonEmpty       = "empty"        // refused: no users read
+	reasonNotUploaded = "not-uploaded" // refused: most of a list read was not uploaded
+	reasonRejected    = "rejected"     // refused: Authomize did not accept what was sent
+	reasonBaseline    = "baseline"     // refused: no baseline, or it could not be read
+	reasonShrink      = "shrink"       // refused: a sharp shrink since the last complete sync
+	reasonUnstable    = "unstable"     // skipped: a list kept changing
+	reasonUnreadable  = "unreadable"   // skipped: records that exist could not be read
+	reasonTimestamp   = "timestamp"    // skipped: no acceptedTimestamp to trust
+)
+
 // sweep deletes from Authomize what this complete run did not refresh, but only when that
 // cannot delete anything that still exists in JumpCloud:
 //   - refused (the sync fails, nothing deleted) when the read looks wrong: no users, most of a
-//     list or of its relations not accepted by Authomize, a sharp shrink since the last
-//     complete sync, or no baseline for an app that already holds data;
+//     list not uploaded, items Authomize did not accept (any, since the second pass, beyond
+//     SyncInput.MaxRejected; before it, most of a relation kind), a sharp shrink since the
+//     last complete sync, or no baseline for an app that already holds data;
 //   - skipped with a warning (the sync succeeds; the next one sweeps) when the run cannot
 //     prove its read complete or its cutoff safe: a list that kept changing, or an upload
 //     answer without acceptedTimestamp.
 func sweep(ctx workflow.Context, p *Progress, in SyncInput, base activities.SweepBaseline, baseErr error, r *SyncResult) error {
-	count := func(outcome string) {
-		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"integration": in.Integration, "outcome": outcome}).
+	count := func(outcome, reason string) {
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"integration": in.Integration, "outcome": outcome, "reason": reason}).
 			Counter("jcsync_sweeps").Inc(1)
 	}
 	r.Baseline = describeBaseline(base)
-	if err := sweepAllowed(in, base, baseErr, r); err != nil {
-		count(outcomeRefused)
+	if p.secondPass {
+		// Shown in the current details whether the sweep runs or not: rejections within
+		// the tolerance are still worth the operator's eye.
+		p.rejected, p.maxRejected = r.Rejected, in.MaxRejected
+	}
+	if reason, err := sweepAllowed(in, p.secondPass, base, baseErr, r); err != nil {
+		count(outcomeRefused, reason)
 		return err
 	}
 	cutoff := earliestAccepted(r.Stages)
 	if t := base.Refreshed; !t.IsZero() && (cutoff.IsZero() || t.Before(cutoff)) {
 		cutoff = t
 	}
-	var skip string
+	var skip, reason string
 	switch {
 	case len(r.Unstable) > 0:
+		reason = reasonUnstable
 		skip = fmt.Sprintf("JumpCloud kept changing while it was read (%s): an object may have been missed, so nothing is deleted this time; the next sync removes what is gone",
 			strings.Join(r.Unstable, "; "))
 	case r.Unreadable > 0:
+		reason = reasonUnreadable
 		skip = fmt.Sprintf("%d objects exist in JumpCloud but their records could not be read, and what Authomize holds of them could not be kept (%s): the sweep would delete it, so nothing is deleted until they are fixed in JumpCloud",
 			r.Unreadable, strings.Join(r.UnreadableNamed, "; "))
 	case r.NoTimestamp > 0 || base.RefreshUnstamped:
+		reason = reasonTimestamp
 		skip = fmt.Sprintf("%d Authomize answers carried no acceptedTimestamp, so no cutoff is known to spare what they wrote: nothing is deleted this time", r.NoTimestamp+boolInt(base.RefreshUnstamped))
 	case cutoff.IsZero():
+		reason = reasonTimestamp
 		skip = "Authomize returned no acceptedTimestamp: nothing is deleted"
 	}
 	if skip != "" {
 		r.SweepSkipped = skip
 		r.Warnings = append(r.Warnings, "sweep skipped: "+skip)
-		count(outcomeSkipped)
+		count(outcomeSkipped, reason)
 		return nil
 	}
 	cutoff = cutoff.Add(-in.SweepMargin)
@@ -73,7 +96,7 @@ func sweep(ctx workflow.Context, p *Progress, in SyncInput, base activities.Swee
 		return fmt.Errorf("sweep: %w", err)
 	}
 	r.Swept, r.SweepCutoff = true, cutoff
-	count(outcomeSwept)
+	count(outcomeSwept, reasonNone)
 	return nil
 }
 
@@ -140,6 +163,7 @@ var uploadChecks = []struct{ stage, read, uploaded string }{
 
 // relationChecks pair a stage with the relations it uploads: when Authomize drops most of
 // them (invalid references, validation), the sweep would delete the last sync's good ones.
+// Runs without the second pass check only these, and only for a sharp loss.
 var relationChecks = []struct{ stage, kind string }{
 	{activities.StageAdmins, "memberships"},
 	{activities.StageAdmins, "permissions"},
@@ -147,15 +171,32 @@ var relationChecks = []struct{ stage, kind string }{
 	{activities.StageApps, "permissions"},
 }
 
-// sweepAllowed refuses a sweep that would most likely delete good data. The operator can
-// allow an empty org or a shrink explicitly.
-func sweepAllowed(in SyncInput, base activities.SweepBaseline, baseErr error, r *SyncResult) error {
-	refuse := func(msg string) error {
-		return temporal.NewNonRetryableApplicationError("sweep refused: "+msg+"; nothing was deleted", activities.ErrTypeSweepRefused, nil)
+// sweepAllowed refuses a sweep that would most likely delete good data, and says why in a
+// bounded reason for the metric. The operator can allow an empty org, a shrink, or a few
+// rejected items explicitly. secondPass selects the rules of changeSweepSecondPass; without
+// it the earlier rules apply unchanged, so that old histories replay.
+func sweepAllowed(in SyncInput, secondPass bool, base activities.SweepBaseline, baseErr error, r *SyncResult) (string, error) {
+	refuse := func(reason, msg string) (string, error) {
+		var details []any
+		if secondPass {
+			// A refused sync returns no result: its counts travel with the error, for the
+			// starter, the tests and anyone reading the failure in the Web UI.
+			details = append(details, r)
+		}
+		return reason, temporal.NewNonRetryableApplicationError("sweep refused: "+msg+"; nothing was deleted", activities.ErrTypeSweepRefused, nil, details...)
 	}
 	sharp := func(lost, of int) bool { return lost > MinShrinkItems && lost*100 > of*in.MaxShrinkPercent }
 	if r.Read["users"] == 0 && !in.AllowEmpty {
-		return refuse("JumpCloud returned no users, so the sweep would empty the Authomize app. Check the key's org, or run with --allow-empty if the org really is empty")
+		return refuse(reasonEmpty, "JumpCloud returned no users, so the sweep would empty the Authomize app. Check the key's org, or run with --allow-empty if the org really is empty")
+	}
+	if secondPass {
+		// The connector validates what it sends, so anything Authomize did not store is an
+		// anomaly, and the sweep would delete the earlier copy of each such record while it
+		// still exists in JumpCloud. Items the transform dropped on purpose were never
+		// sent: they are the skipped counts, and the upload check below.
+		if msg := rejectedBeyondTolerance(in, r); msg != "" {
+			return refuse(reasonRejected, msg)
+		}
 	}
 	for _, s := range r.Stages {
 		for _, c := range uploadChecks {
@@ -164,7 +205,7 @@ func sweepAllowed(in SyncInput, base activities.SweepBaseline, baseErr error, r 
 			}
 			read, up := s.Counts.Read[c.read], s.Counts.Uploaded[c.uploaded]
 			if sharp(read-up, read) {
-				return refuse(fmt.Sprintf("only %d of the %d %s read from JumpCloud were uploaded (see the skipped counts)", up, read, c.read))
+				return refuse(reasonNotUploaded, fmt.Sprintf("only %d of the %d %s read from JumpCloud were uploaded (see the skipped counts)", up, read, c.read))
 			}
 		}
 		for _, c := range relationChecks {
@@ -173,22 +214,22 @@ func sweepAllowed(in SyncInput, base activities.SweepBaseline, baseErr error, r 
 			}
 			sent, lost := s.Counts.Sent[c.kind], s.Counts.Rejected[c.kind]
 			if sharp(lost, sent) {
-				return refuse(fmt.Sprintf("Authomize did not accept %d of the %d %s the %s stage sent (invalid references or validation), so the sweep would delete the last sync's %s",
+				return refuse(reasonRejected, fmt.Sprintf("Authomize did not accept %d of the %d %s the %s stage sent (invalid references or validation), so the sweep would delete the last sync's %s",
 					lost, sent, c.kind, s.Stage, c.kind))
 			}
 		}
 	}
 	if in.AllowShrink {
-		return nil
+		return "", nil
 	}
 	if baseErr != nil {
-		return refuse(fmt.Sprintf("the baseline (what the last complete sync read) could not be read (%v), so a shrink could not be ruled out. Run with --allow-shrink to sweep anyway", baseErr))
+		return refuse(reasonBaseline, fmt.Sprintf("the baseline (what the last complete sync read) could not be read (%v), so a shrink could not be ruled out. Run with --allow-shrink to sweep anyway", baseErr))
 	}
 	if !base.Found {
 		if !base.AppHasData {
-			return nil // a first sync into an empty app: nothing to protect
+			return "", nil // a first sync into an empty app: nothing to protect
 		}
-		return refuse(fmt.Sprintf("the Authomize app already holds data but no record of a complete sync was found in it, so a shrink since then cannot be ruled out. "+
+		return refuse(reasonBaseline, fmt.Sprintf("the Authomize app already holds data but no record of a complete sync was found in it, so a shrink since then cannot be ruled out. "+
 			"Everything read was uploaded. If %d users, %d groups and %d apps is all of the org, run `starter sync --integration %s --allow-shrink` once: it sweeps and records the baseline",
 			r.Read["users"], r.Read["groups"], r.Read["apps"], in.Integration))
 	}
@@ -200,9 +241,91 @@ func sweepAllowed(in SyncInput, base activities.SweepBaseline, baseErr error, r 
 		}
 	}
 	if len(problems) == 0 {
-		return nil
+		return "", nil
 	}
 	sort.Strings(problems)
-	return refuse(fmt.Sprintf("JumpCloud returned far less than the last complete sync (%v, limit %d%%). If this is expected, run with --allow-shrink",
+	return refuse(reasonShrink, fmt.Sprintf("JumpCloud returned far less than the last complete sync (%v, limit %d%%). If this is expected, run with --allow-shrink",
 		problems, in.MaxShrinkPercent))
+}
+
+// rejectedLabels name what each stage sends as the operator knows it: the admins stage's
+// accounts are admin accounts, its groupings role groupings and its memberships role
+// assignments; the apps stage's permissions are bindings. A kind not listed here is named
+// "<stage> <kind>", so a new kind is gated from the day it is sent.
+var rejectedLabels = map[[2]string]string{
+	{activities.StageUsers, "accounts"}:     "accounts",
+	{activities.StageUsers, "identities"}:   "identities",
+	{activities.StageAdmins, "accounts"}:    "admin accounts",
+	{activities.StageAdmins, "groupings"}:   "role groupings",
+	{activities.StageAdmins, "privileges"}:  "privileges",
+	{activities.StageAdmins, "memberships"}: "role assignments",
+	{activities.StageAdmins, "permissions"}: "permissions",
+	{activities.StageAdmins, "assets"}:      "assets",
+	{activities.StageGroups, "groupings"}:   "groupings",
+	{activities.StageGroups, "memberships"}: "memberships",
+	{activities.StageApps, "assets"}:        "assets",
+	{activities.StageApps, "privileges"}:    "privileges",
+	{activities.StageApps, "permissions"}:   "bindings",
+}
+
+// rejectedLabel names kind as sent by stage.
+func rejectedLabel(stage, kind string) string {
+	if l, ok := rejectedLabels[[2]string{stage, kind}]; ok {
+		return l
+	}
+	return stage + " " + kind
+}
+
+// rejectedBy adds up, by label, the items Authomize did not store of what the stages sent
+// (sent less numberOfAcceptedEntities), and what they sent of those kinds. Sums only: the
+// order maps are walked in does not matter.
+//
+// An item Authomize stored although it named one of its references invalid (a membership of
+// a user created after the users were read, a grouping whose owner is unknown) is not among
+// them: it was refreshed, so the sweep keeps it, and the next sync sends the reference. It
+// stays counted in the stage's Rejected and the result's InvalidReferences. Refusing the
+// sweep for it would stop every sync of an org that changes while it is read from sweeping.
+func rejectedBy(stages []activities.StageResult) (rejected, sent counts.Counts) {
+	rejected, sent = counts.Counts{}, counts.Counts{}
+	for _, s := range stages {
+		for kind, n := range s.Counts.Sent {
+			// Uploaded counts what Authomize accepted of what was sent (a dry run sends
+			// nothing and never sweeps).
+			if lost := n - s.Counts.Uploaded[kind]; lost > 0 {
+				l := rejectedLabel(s.Stage, kind)
+				rejected[l] += lost
+				sent[l] += n
+			}
+		}
+	}
+	return rejected, sent
+}
+
+// rejectedBeyondTolerance is the refusal's message when Authomize did not accept more items
+// than in.MaxRejected, "" otherwise.
+func rejectedBeyondTolerance(in SyncInput, r *SyncResult) string {
+	rejected, sent := rejectedBy(r.Stages)
+	total := sum(rejected)
+	if total == 0 || total <= in.MaxRejected {
+		return ""
+	}
+	labels := make([]string, 0, len(rejected))
+	for l := range rejected {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	parts := make([]string, len(labels))
+	for i, l := range labels {
+		parts[i] = fmt.Sprintf("%d of the %d %s sent", rejected[l], sent[l], l)
+	}
+	tolerance := "no rejection is tolerated by default"
+	if in.MaxRejected > 0 {
+		tolerance = fmt.Sprintf("%d in all, more than the %d this run tolerates (--max-rejected)", total, in.MaxRejected)
+	}
+	return fmt.Sprintf("Authomize did not accept %s (%s). "+
+		"The connector validates what it sends, so this points at a fault (a record Authomize refuses, a reference it does not resolve, a change on Authomize's side), "+
+		"and the sweep would delete the earlier copies of these records, which still exist in JumpCloud. "+
+		"Look at the stages' rejected counts and the worker's log, fix the cause and sync again; "+
+		"to sweep despite a few, run `starter sync --integration %s --max-rejected N` (the earlier copies of the rejected records are then deleted until a sync sends them successfully)",
+		strings.Join(parts, ", "), tolerance, in.Integration)
 }

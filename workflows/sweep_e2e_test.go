@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"jcsync/activities"
 	"jcsync/internal/config"
@@ -159,6 +160,57 @@ func TestE2ERejectedRelationsRefuseTheSweep(t *testing.T) {
 		t.Fatalf("want the sweep refused for rejected memberships, got %v", err)
 	}
 	e.requireNothingMissing(before, "after rejected memberships")
+}
+
+// Authomize refuses a few accounts it was sent (a validation the connector did not
+// foresee): their earlier copies were not refreshed and still exist in JumpCloud, so the
+// sweep is refused. Nothing that exists goes missing, not even the user deleted in
+// JumpCloud meanwhile (nothing at all is deleted); the result, the outcome search attribute
+// and the current details say why. With a tolerance, the next sync sweeps.
+func TestE2ERejectedAccountsRefuseTheSweep(t *testing.T) {
+	e := newE2E(t, jumpcloudsim.GenConfig{Seed: 37, Users: 400, Groups: 15, Admins: 3, Apps: 5}, false, nil)
+	if _, _, err := e.sync(workflows.SyncInput{}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.expected(false)
+	var gone string
+	e.sims.JC.Update(func(o *jumpcloudsim.Org) {
+		gone = o.Users[len(o.Users)-1].ID
+		o.RemoveUser(gone)
+	})
+	e.sims.AZ.RejectEntities(authomizesim.KindUsers, 0.01)
+	_, run, err := e.sync(workflows.SyncInput{})
+	var appErr *temporal.ApplicationError
+	if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeSweepRefused ||
+		!strings.Contains(err.Error(), "did not accept") || !strings.Contains(err.Error(), "accounts sent") {
+		t.Fatalf("want the sweep refused for rejected accounts, got %v", err)
+	}
+	var refused workflows.SyncResult
+	if err := appErr.Details(&refused); err != nil || refused.Rejected["accounts"] == 0 || refused.Rejected["accounts"] > 20 {
+		t.Fatalf("the refusal's result: %v, rejected %v", err, refused.Rejected)
+	}
+	e.requireNothingMissing(before, "after rejected accounts")
+	if _, ok := e.sims.AZ.ModifiedAt(testenv.AppID, authomizesim.KindUsers, gone); !ok {
+		t.Fatal("a refused sweep deleted the account of a user removed from JumpCloud")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := testenv.ReadConsole(ctx, e.tc.Client, run.GetID(), run.GetRunID())
+	if err != nil || c.Outcome != temporalnames.OutcomeRefused {
+		t.Fatalf("outcome %q, want %q (%v)", c.Outcome, temporalnames.OutcomeRefused, err)
+	}
+	details, err := testenv.CurrentDetails(ctx, e.tc.Client, run.GetID(), run.GetRunID())
+	if err != nil || !strings.Contains(details, "Rejected by Authomize") || !strings.Contains(details, "accounts") {
+		t.Fatalf("current details: %v\n%s", err, details)
+	}
+
+	res, _, err := e.sync(workflows.SyncInput{MaxRejected: 50})
+	if err != nil || !res.Swept || res.Rejected["accounts"] != refused.Rejected["accounts"] {
+		t.Fatalf("with --max-rejected 50: swept=%v rejected=%v err=%v", res.Swept, res.Rejected, err)
+	}
+	if _, ok := e.sims.AZ.ModifiedAt(testenv.AppID, authomizesim.KindUsers, gone); ok {
+		t.Fatal("the tolerated sync swept nothing")
+	}
 }
 
 // JumpCloud changes while every sync reads it: users, groups, memberships and bindings are

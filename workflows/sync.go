@@ -45,6 +45,13 @@ type SyncInput struct {
 	// SweepMargin moves the sweep's cutoff back from the run's first acceptedTimestamp, so
 	// that nothing this run wrote can fall before it. Default activities.DefaultSweepMargin.
 	SweepMargin time.Duration `json:"sweepMargin,omitempty"`
+	// MaxRejected lets the sweep run when Authomize did not accept at most this many of the
+	// items the run sent, over every kind (sent less numberOfAcceptedEntities).
+	// The connector validates what it sends, so any rejection is an anomaly, and the sweep
+	// deletes the earlier copy of each rejected record although it exists in JumpCloud.
+	// Default 0: any rejection refuses the sweep. Runs without the sweep's second pass
+	// ignore it.
+	MaxRejected int `json:"maxRejected,omitempty"`
 }
 
 // defaultHeartbeat is how soon, by default, an activity on a dead worker is retried elsewhere.

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"jcsync/activities"
 	"jcsync/internal/temporalnames"
@@ -381,11 +382,172 @@ func TestCutoffCoversTheBaselineRecord(t *testing.T) {
 func TestSweepRefusedWhenAuthomizeRejectsMostRelations(t *testing.T) {
 	groups := stageOK("groups", map[string]int{"groups": 10, "members": 1000}, accepted)
 	groups.Counts.Sent = map[string]int{"memberships": 1000}
+	groups.Counts.Uploaded["memberships"] = 200 // what Authomize accepted, as activities.upload counts it
 	groups.Counts.Rejected = map[string]int{"memberships": 800}
 	h := newHarness(t, map[string]any{"Groups": stageFn(groups)})
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", AllowShrink: true})
 	err := h.env.GetWorkflowError()
 	if err == nil || !strings.Contains(err.Error(), "did not accept 800 of the 1000 memberships") || h.rec.index("Sweep") >= 0 {
 		t.Fatalf("want a refused sweep, got %v (calls %v)", err, h.rec.calls)
+	}
+}
+
+// rejecting is a stage result in which Authomize did not accept n of the sent items of kind:
+// they are missing from the accepted (uploaded) count, and counted rejected, as
+// activities.upload counts them.
+func rejecting(stage string, read map[string]int, kind string, sent, n int) activities.StageResult {
+	r := stageOK(stage, read, accepted)
+	r.Counts.Sent = map[string]int{kind: sent}
+	r.Counts.Rejected = map[string]int{kind: n}
+	r.Counts.Uploaded[kind] = sent - n
+	return r
+}
+
+// refusal is the refused sweep's error and the result carried in its details.
+func refusal(t *testing.T, h *harness) (string, SyncResult) {
+	t.Helper()
+	err := h.env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeSweepRefused {
+		t.Fatalf("want a refused sweep, got %v (calls %v)", err, h.rec.calls)
+	}
+	if h.rec.index("Sweep") >= 0 || h.rec.index("RecordBaseline") >= 0 {
+		t.Fatalf("a refused sweep ran: %v", h.rec.calls)
+	}
+	var res SyncResult
+	if err := appErr.Details(&res); err != nil {
+		t.Fatalf("the refusal carries no result: %v", err)
+	}
+	return appErr.Message(), res
+}
+
+// The connector validates what it sends: a single item Authomize does not accept, of any
+// kind, refuses the sweep by default, which would otherwise delete that record's earlier
+// copy while it still exists in JumpCloud.
+func TestSingleRejectedItemRefusesTheSweep(t *testing.T) {
+	for _, tc := range []struct {
+		activity, stage string
+		read            map[string]int
+		kind, label     string
+	}{
+		{"Users", activities.StageUsers, map[string]int{"users": 100}, "accounts", "accounts"},
+		{"Users", activities.StageUsers, map[string]int{"users": 100}, "identities", "identities"},
+		{"Admins", activities.StageAdmins, map[string]int{"admins": 100}, "accounts", "admin accounts"},
+		{"Admins", activities.StageAdmins, map[string]int{"admins": 100}, "groupings", "role groupings"},
+		{"Admins", activities.StageAdmins, map[string]int{"admins": 100}, "privileges", "privileges"},
+		{"Admins", activities.StageAdmins, map[string]int{"admins": 100}, "memberships", "role assignments"},
+		{"Groups", activities.StageGroups, map[string]int{"groups": 100}, "groupings", "groupings"},
+		{"Groups", activities.StageGroups, map[string]int{"groups": 100, "members": 500}, "memberships", "memberships"},
+		{"Apps", activities.StageApps, map[string]int{"apps": 100}, "assets", "assets"},
+		{"Apps", activities.StageApps, map[string]int{"apps": 100}, "privileges", "privileges"},
+		{"Apps", activities.StageApps, map[string]int{"apps": 100, "bindings": 300}, "permissions", "bindings"},
+	} {
+		t.Run(tc.stage+" "+tc.kind, func(t *testing.T) {
+			h := newHarness(t, map[string]any{tc.activity: stageFn(rejecting(tc.stage, tc.read, tc.kind, 100, 1))})
+			h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+			msg, res := refusal(t, h)
+			if want := "did not accept 1 of the 100 " + tc.label + " sent"; !strings.Contains(msg, want) || !strings.Contains(msg, "--max-rejected") {
+				t.Fatalf("the refusal should name the kind, the counts and the way out (%q): %s", want, msg)
+			}
+			if res.Rejected[tc.label] != 1 || len(res.Rejected) != 1 || res.Read[tc.stage] == 0 && tc.stage != activities.StageAdmins {
+				t.Fatalf("the refusal's result: rejected %v, read %v", res.Rejected, res.Read)
+			}
+			p := h.progress(t)
+			if p.Phase != StatusFailed {
+				t.Fatalf("progress: %+v", p)
+			}
+		})
+	}
+}
+
+// Rejections of several kinds are named together, and their sum is what the tolerance
+// compares: up to MaxRejected the sweep runs (the result still lists them), beyond it not.
+func TestMaxRejectedToleratesAFew(t *testing.T) {
+	users := rejecting(activities.StageUsers, map[string]int{"users": 100}, "accounts", 100, 2)
+	groups := rejecting(activities.StageGroups, map[string]int{"groups": 100, "members": 500}, "memberships", 500, 1)
+	overrides := func() map[string]any {
+		return map[string]any{"Users": stageFn(users), "Groups": stageFn(groups)}
+	}
+
+	h := newHarness(t, overrides())
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", MaxRejected: 3})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("3 rejected items with --max-rejected 3: %v", err)
+	}
+	var res SyncResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Swept || res.Rejected["accounts"] != 2 || res.Rejected["memberships"] != 1 {
+		t.Fatalf("swept=%v rejected=%v", res.Swept, res.Rejected)
+	}
+
+	h = newHarness(t, overrides())
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme", MaxRejected: 2})
+	msg, res := refusal(t, h)
+	for _, want := range []string{"2 of the 100 accounts sent", "1 of the 500 memberships sent", "3 in all, more than the 2 this run tolerates"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the refusal lacks %q: %s", want, msg)
+		}
+	}
+	if res.Rejected["accounts"] != 2 || res.Rejected["memberships"] != 1 {
+		t.Fatalf("the refusal's result: %v", res.Rejected)
+	}
+}
+
+// Transform skips (records dropped on purpose, counted with their reason) are not
+// rejections: a few of them leave the sweep alone; most of a list still refuses it.
+func TestSkippedRecordsAreNotRejections(t *testing.T) {
+	users := stageOK(activities.StageUsers, map[string]int{"users": 100}, accepted)
+	users.Counts.Uploaded["accounts"] = 97
+	users.Counts.Sent = map[string]int{"accounts": 97}
+	users.Counts.Report.Skipped = map[string]int{"user: no email": 3}
+	h := newHarness(t, map[string]any{"Users": stageFn(users)})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
+		t.Fatalf("3 skipped users must not refuse the sweep: %v %v", err, h.rec.calls)
+	}
+}
+
+// A relation Authomize stored although it named a reference invalid (a user created after
+// the users were read, then added to a group) was refreshed: the sweep keeps it, so it does
+// not refuse the sweep; it stays counted as an invalid reference.
+func TestStoredItemsWithInvalidReferencesDoNotRefuse(t *testing.T) {
+	groups := stageOK(activities.StageGroups, map[string]int{"groups": 100, "members": 500}, accepted)
+	groups.Counts.Sent = map[string]int{"memberships": 500}
+	groups.Counts.Uploaded["memberships"] = 500
+	groups.Counts.Rejected = map[string]int{"memberships": 2}
+	groups.Counts.InvalidReferences = 2
+	h := newHarness(t, map[string]any{"Groups": stageFn(groups)})
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
+		t.Fatalf("stored relations with invalid references must not refuse the sweep: %v %v", err, h.rec.calls)
+	}
+	var res SyncResult
+	if err := h.env.GetWorkflowResult(&res); err != nil || len(res.Rejected) != 0 || res.InvalidReferences != 2 {
+		t.Fatalf("rejected %v, invalid references %d (%v)", res.Rejected, res.InvalidReferences, err)
+	}
+}
+
+// Runs that began before the second pass keep the earlier rule, so that their histories
+// replay: a few rejected accounts, every privilege, or a fifth of the memberships do not
+// refuse the sweep.
+func TestRunsWithoutTheSecondPassKeepTheEarlierRule(t *testing.T) {
+	users := rejecting(activities.StageUsers, map[string]int{"users": 100}, "accounts", 100, 1)
+	groups := rejecting(activities.StageGroups, map[string]int{"groups": 100, "members": 500}, "memberships", 500, 100)
+	admins := rejecting(activities.StageAdmins, map[string]int{"admins": 100}, "privileges", 10, 10)
+	h := newHarness(t, map[string]any{"Users": stageFn(users), "Groups": stageFn(groups), "Admins": stageFn(admins)})
+	h.env.OnGetVersion(changeSweepSecondPass, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	if err := h.env.GetWorkflowError(); err != nil || h.rec.index("Sweep") < 0 {
+		t.Fatalf("a run without the second pass must sweep under the earlier rule: %v %v", err, h.rec.calls)
+	}
+
+	groups = rejecting(activities.StageGroups, map[string]int{"groups": 100, "members": 500}, "memberships", 500, 400)
+	h = newHarness(t, map[string]any{"Groups": stageFn(groups)})
+	h.env.OnGetVersion(changeSweepSecondPass, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
+	if err := h.env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "did not accept 400 of the 500 memberships") {
+		t.Fatalf("the earlier rule still refuses a sharp loss: %v", err)
 	}
 }

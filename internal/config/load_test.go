@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -360,5 +361,51 @@ func TestIsLoopbackHost(t *testing.T) {
 		if IsLoopbackHost(host) {
 			t.Errorf("IsLoopbackHost(%q) = true", host)
 		}
+	}
+}
+
+// The sweep deletes every record of an app that its sync did not write: two integrations on
+// one app would delete each other's records. The file, and the file with the environment,
+// refuse it, naming both integrations and the app.
+func TestOneAppPerIntegration(t *testing.T) {
+	const okJC = `"jumpcloud": {"api_key": {"env": "K"}}`
+	file := func(apps ...string) string {
+		var parts []string
+		for i, app := range apps {
+			parts = append(parts, fmt.Sprintf(`{"name": "i%d", %s, "authomize": {"token": {"env": "T"}, "app_id": %q}}`, i, okJC, app))
+		}
+		return `{"integrations": [` + strings.Join(parts, ",\n") + `]}`
+	}
+	dir := t.TempDir()
+	_, err := Load(writeFile(t, dir, "dup.json", file("app-1", "app-2", "APP-1 ")))
+	if err == nil {
+		t.Fatal("two integrations on one app were accepted")
+	}
+	for _, want := range []string{`integrations[2].authomize.app_id`, `"i0" and "i2" both use Authomize app "APP-1"`, "delete the other's records", "starter setup --integration i2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q: %v", want, err)
+		}
+	}
+	// Integrations without an app id yet (before `starter setup`) share nothing.
+	if _, err := Load(writeFile(t, dir, "none.json", file("", "", "app-3"))); err != nil {
+		t.Fatalf("integrations without an app id: %v", err)
+	}
+
+	p := writeFile(t, dir, "one.json", file("app-1"))
+	vars := map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t", "K": "k", "T": "t", "AUTHOMIZE_INTEGRATION_NAME": "from-env", "AUTHOMIZE_APP_ID": "app-1"}
+	_, err = Gather(p, envOf(vars), os.ReadFile)
+	if err == nil || !strings.Contains(err.Error(), `"i0" and "from-env" both use Authomize app "app-1"`) || !strings.Contains(err.Error(), "AUTHOMIZE_APP_ID") {
+		t.Fatalf("the environment's integration on the file's app: %v", err)
+	}
+	vars["AUTHOMIZE_APP_ID"] = "app-2"
+	ins, err := Gather(p, envOf(vars), os.ReadFile)
+	if err != nil || len(ins) != 2 {
+		t.Fatalf("two apps: %v %v", ins, err)
+	}
+	if got := ins.AppUsedBy(" APP-2", "i0"); got != "from-env" {
+		t.Fatalf("AppUsedBy = %q", got)
+	}
+	if got := ins.AppUsedBy("app-2", "from-env"); got != "" {
+		t.Fatalf("AppUsedBy excluding its own integration = %q", got)
 	}
 }

@@ -158,6 +158,18 @@ func check(ins []Integration, pol Policy) error {
 		}
 		problems = append(problems, checkIntegration(p, in, pol)...)
 	}
+	apps := map[string]int{}
+	for i, in := range ins {
+		key := appKey(in.Authomize.AppID)
+		if key == "" {
+			continue
+		}
+		if j, dup := apps[key]; dup {
+			problems = append(problems, fmt.Sprintf("integrations[%d].authomize.app_id: %s", i, sharedAppProblem(in.Name, ins[j].Name, in.Authomize.AppID)))
+			continue
+		}
+		apps[key] = i
+	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
@@ -235,4 +247,31 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// appKey is how two app ids are compared: Authomize's ids are case-insensitive hex, and a
+// stray space in a file or a variable must not hide a shared app.
+func appKey(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+// sharedAppProblem says why integration `in` may not use `other`'s Authomize app, and what
+// to do.
+func sharedAppProblem(in, other, appID string) string {
+	return fmt.Sprintf("integrations %q and %q both use Authomize app %q. The sweep deletes every record of the app that its own sync did not write, "+
+		"so each would delete the other's records: give each integration its own app (`starter setup --integration %s` without an app_id creates one under the integration's name)",
+		other, in, strings.TrimSpace(appID), in)
+}
+
+// AppUsedBy returns the name of an integration other than except whose Authomize app is
+// appID, or "" when there is none.
+func (s Integrations) AppUsedBy(appID, except string) string {
+	key := appKey(appID)
+	if key == "" {
+		return ""
+	}
+	for _, name := range s.Names() {
+		if name != except && appKey(s[name].Authomize.AppID) == key {
+			return name
+		}
+	}
+	return ""
 }

@@ -86,7 +86,7 @@ func TestRenderer(t *testing.T) {
 func TestPrintSummary(t *testing.T) {
 	r := &workflows.SyncResult{
 		Integration: "acme", Read: map[string]int{"users": 2000, "groups": 40}, Uploaded: map[string]int{"users": 2000, "groups": 40},
-		Skipped: map[string]int{"ldap": 2}, JumpCloudRequests: 60, JumpCloudRetries: 1, AuthomizeRequests: 12, PagesResumed: 3,
+		Skipped: map[string]int{"ldap": 2}, Rejected: map[string]int{"accounts": 1}, JumpCloudRequests: 60, JumpCloudRetries: 1, AuthomizeRequests: 12, PagesResumed: 3,
 		Swept: true, SweepCutoff: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Duration: 1500 * time.Millisecond,
 		Stages:   []activities.StageResult{{Stage: "users", Duration: time.Second}},
 		Warnings: []string{"owner not found"},
@@ -95,7 +95,7 @@ func TestPrintSummary(t *testing.T) {
 	if err := PrintSummary(&text, r, FormatText); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Sync of acme finished in 1.5s", "users", "2000", "skipped: ldap 2", "JumpCloud 60 (1 retries)", "pages resumed 3", "2026-01-02T03:04:05Z", "warning: owner not found"} {
+	for _, want := range []string{"Sync of acme finished in 1.5s", "users", "2000", "skipped: ldap 2", "rejected by Authomize: accounts 1", "JumpCloud 60 (1 retries)", "pages resumed 3", "2026-01-02T03:04:05Z", "warning: owner not found"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, text.String())
 		}

@@ -229,6 +229,11 @@ func PrintSummary(w io.Writer, r *workflows.SyncResult, format string) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	fmt.Fprintln(w)
+	if len(r.Rejected) > 0 {
+		// Sent but not taken by Authomize: within the run's --max-rejected, or the run
+		// would have been refused.
+		fmt.Fprintf(w, "rejected by Authomize: %s\n", counts(r.Rejected))
+	}
 	if len(r.Skipped) > 0 {
 		fmt.Fprintf(w, "skipped: %s\n", counts(r.Skipped))
 	}

@@ -20,8 +20,8 @@ const (
 	rejectSeed = 0x2e1ec7ed
 )
 
-// knobState is the configuration behind SetStampSkew, OmitAcceptedTimestamp and
-// RejectRelations. It has its own mutex so the setters never wait on s.mu; uploads take
+// knobState is the configuration behind SetStampSkew, OmitAcceptedTimestamp,
+// RejectRelations and RejectEntities. It has its own mutex so the setters never wait on s.mu; uploads take
 // mu while holding s.mu, never the other way round.
 type knobState struct {
 	mu     sync.Mutex
@@ -92,8 +92,26 @@ func (s *Server) RejectRelations(kind Kind, fraction float64) {
 	if kind != KindAccountAssociations && kind != KindPermissions {
 		panic(fmt.Sprintf("authomizesim: RejectRelations: %q is not a relation kind", kind))
 	}
+	s.setReject("RejectRelations", kind, fraction)
+}
+
+// RejectEntities makes uploads of an entity kind (users, identities, groupings, privileges,
+// assets) refuse that fraction of their items, as a validation Authomize applies and the
+// client did not foresee: such an item is not stored (an earlier stored copy stays as it
+// was, modifiedAt included) and not counted in numberOfAcceptedEntities. The verdict is a
+// fixed-seed hash of the item's uniqueId, as for RejectRelations: the same items are
+// refused in every request and every run. fraction 0 clears the knob for kind; it panics
+// for a relation kind or a fraction outside [0, 1].
+func (s *Server) RejectEntities(kind Kind, fraction float64) {
+	if kind == KindAccountAssociations || kind == KindPermissions {
+		panic(fmt.Sprintf("authomizesim: RejectEntities: %q is a relation kind (use RejectRelations)", kind))
+	}
+	s.setReject("RejectEntities", kind, fraction)
+}
+
+func (s *Server) setReject(fn string, kind Kind, fraction float64) {
 	if !(fraction >= 0 && fraction <= 1) {
-		panic(fmt.Sprintf("authomizesim: RejectRelations: fraction %v outside [0, 1]", fraction))
+		panic(fmt.Sprintf("authomizesim: %s: fraction %v outside [0, 1]", fn, fraction))
 	}
 	s.knobs.mu.Lock()
 	defer s.knobs.mu.Unlock()

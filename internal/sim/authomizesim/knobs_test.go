@@ -264,6 +264,49 @@ func TestRejectPermissions(t *testing.T) {
 	}
 }
 
+// RejectEntities refuses a fixed share of an entity kind's items: not stored, not counted,
+// an earlier copy left as it was; the same items in every request.
+func TestRejectEntities(t *testing.T) {
+	s, c := newTest(t, Options{})
+	first := c.mustPost("/accounts/users", items(200, `{"uniqueId":"u%d","name":"one"}`))
+	s.RejectEntities(KindUsers, 0.1)
+	again := func() (accepted int, refused []string) {
+		r := c.mustPost("/accounts/users", items(200, `{"uniqueId":"u%d","name":"two"}`))
+		for i := range 200 {
+			id := fmt.Sprintf("u%d", i)
+			if at, ok := s.ModifiedAt("app1", KindUsers, id); !ok || !at.After(acceptedAt(t, first)) {
+				refused = append(refused, id)
+			}
+		}
+		return int(r["numberOfAcceptedEntities"].(float64)), refused
+	}
+	time.Sleep(2 * time.Millisecond) // a later acceptedTimestamp than the first upload's
+	n, refused := again()
+	if len(refused) == 0 || len(refused) > 50 || n != 200-len(refused) || len(s.Snapshot("app1").Users) != 200 {
+		t.Fatalf("at 0.1: accepted %d, not refreshed %v", n, refused)
+	}
+	if n2, refused2 := again(); n2 != n || fmt.Sprint(refused2) != fmt.Sprint(refused) {
+		t.Fatalf("the verdict changed between requests: %d %v, then %d %v", n, refused, n2, refused2)
+	}
+	s.RejectEntities(KindUsers, 0)
+	if n, refused := again(); n != 200 || len(refused) != 0 {
+		t.Fatalf("cleared: accepted %d, not refreshed %v", n, refused)
+	}
+	for _, bad := range []func(){
+		func() { s.RejectEntities(KindPermissions, 0.5) },
+		func() { s.RejectEntities(KindUsers, -1) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("want a panic for a misuse of RejectEntities")
+				}
+			}()
+			bad()
+		}()
+	}
+}
+
 // TestKnobsWhileServing flips every knob while uploads run; with -race it checks the
 // setters are safe to call mid-traffic.
 func TestKnobsWhileServing(t *testing.T) {

@@ -100,6 +100,13 @@ func (s *Server) handleUpload(kind Kind) http.HandlerFunc {
 			for _, raw := range raws {
 				m, _ := decodeObject(raw) // already validated
 				switch kind {
+				case KindAccountAssociations, KindPermissions:
+				default:
+					if kn.rejects(text(m, "uniqueId")) {
+						continue // refused: neither stored nor counted
+					}
+				}
+				switch kind {
 				case KindGroupings, KindAssets:
 					if owner := text(m, "owner"); owner != "" {
 						ref(KindUsers, owner, &validOwner, &invalidOwner)
