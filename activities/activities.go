@@ -78,9 +78,6 @@ type Activities struct {
 	tokens serviceAccounts
 	// stageOverride, when set, runs a stage in place of the real one (tests of the phase).
 	stageOverride func(stage string) func(context.Context, StageInput) (StageResult, error)
-	// earlierOverride, when set, stands in for the run's history as the source of the results
-	// of earlier stages (tests without a Temporal server).
-	earlierOverride func(ctx context.Context) ([]StageResult, error)
 }
 
 // RequestRetries are the retry settings of both API clients, for one request.

@@ -2,12 +2,7 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 
 	"jcsync/internal/authomize"
 	"jcsync/internal/transform"
@@ -139,14 +134,11 @@ func keepUpload(ctx context.Context, s *stageRun, kind string, ids []string, sen
 // droppedIDs are the records of one kind an earlier stage of the run left out.
 type droppedIDs struct {
 	ids map[string]struct{}
-	// complete is false when the list is not all of them: more were left out than a stage
-	// keeps, or the earlier stage's result could not be read.
-	complete bool
 }
 
 // as maps the JumpCloud ids to the uniqueIds relations use (transform.UserAccountID, …).
 func (d droppedIDs) as(uniqueID func(string) string) droppedIDs {
-	out := droppedIDs{ids: make(map[string]struct{}, len(d.ids)), complete: d.complete}
+	out := droppedIDs{ids: make(map[string]struct{}, len(d.ids))}
 	for id := range d.ids {
 		out.ids[uniqueID(id)] = struct{}{}
 	}
@@ -158,93 +150,56 @@ func (d droppedIDs) has(id string) bool {
 	return ok
 }
 
-// errNoHistory says the run's earlier results cannot be read (no Temporal client).
-var errNoHistory = errors.New("no Temporal client to read the run's history")
-
-// earlierResults returns the results of the stages this run finished before the current
-// activity. Stages of later phases run in other activities, possibly on other workers, and
-// take no input from the earlier ones: the workflow's history, where their results are, is
-// what they share. A sync's history holds a few dozen events, so reading it costs little.
-func (a *Activities) earlierResults(ctx context.Context) ([]StageResult, error) {
-	if a.earlierOverride != nil {
-		return a.earlierOverride(ctx)
-	}
-	if a.Temporal == nil {
-		return nil, errNoHistory
-	}
-	dc := a.DataConverter
-	if dc == nil {
-		dc = converter.GetDefaultDataConverter()
-	}
-	run := activity.GetInfo(ctx).WorkflowExecution
-	it := a.Temporal.GetWorkflowHistory(ctx, run.ID, run.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	types := map[int64]string{}
-	var out []StageResult
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("read the run's history: %w", err)
-		}
-		if at := ev.GetActivityTaskScheduledEventAttributes(); at != nil {
-			types[ev.GetEventId()] = at.GetActivityType().GetName()
-			continue
-		}
-		at := ev.GetActivityTaskCompletedEventAttributes()
-		if at == nil {
-			continue
-		}
-		switch t := types[at.GetScheduledEventId()]; {
-		case t == ActivityPhase:
-			var r PhaseResult
-			if err := dc.FromPayloads(at.GetResult(), &r); err != nil {
-				return nil, fmt.Errorf("decode a phase result: %w", err)
-			}
-			out = append(out, r.Stages...)
-		case StageOfActivity(t) != "":
-			var r StageResult
-			if err := dc.FromPayloads(at.GetResult(), &r); err != nil {
-				return nil, fmt.Errorf("decode a stage result: %w", err)
-			}
-			out = append(out, r)
-		}
-	}
-	return out, nil
+// EarlierDropped is what the stages an activity's phase follows left out, by stage: the
+// workflow passes it in the next phase's input, from the results it already holds. Known
+// says the workflow passes it at all (runs started by earlier versions do not: their
+// relations go out as before, and Authomize checks their references).
+type EarlierDropped struct {
+	Known  bool                `json:"known,omitempty"`
+	Stages map[string][]string `json:"stages,omitempty"`
+	// More counts, by stage, the records left out beyond those listed (maxDropped).
+	More map[string]int `json:"more,omitempty"`
 }
 
-// loadDropped reads which records the earlier stages of the run left out, by stage. A stage
-// it cannot account for is incomplete, and says so in the stage's warnings: its relations are
+// DroppedOf is what the finished stages of results left out, for the next phase's input.
+func DroppedOf(results []StageResult) EarlierDropped {
+	d := EarlierDropped{Known: true}
+	for _, r := range results {
+		if len(r.Counts.Dropped) > 0 {
+			if d.Stages == nil {
+				d.Stages = map[string][]string{}
+			}
+			d.Stages[r.Stage] = r.Counts.Dropped
+		}
+		if r.Counts.DroppedMore > 0 {
+			if d.More == nil {
+				d.More = map[string]int{}
+			}
+			d.More[r.Stage] = r.Counts.DroppedMore
+		}
+	}
+	return d
+}
+
+// loadDropped is which records the earlier stages of the run left out, by stage. A stage it
+// cannot account for is incomplete, and says so in the stage's warnings: its relations are
 // then sent as before, and Authomize's reference checks (counted) catch those that point at
 // nothing.
-func (s *stageRun) loadDropped(ctx context.Context, stages ...string) (map[string]droppedIDs, error) {
+func (s *stageRun) loadDropped(stages ...string) map[string]droppedIDs {
 	out := map[string]droppedIDs{}
-	results, err := s.a.earlierResults(ctx)
-	switch {
-	case errors.Is(err, errNoHistory):
-		s.warn(fmt.Sprintf("the records earlier stages left out are not known (%v): relations to them were sent, and Authomize checks their references", err))
-		return out, nil
-	case err != nil:
-		// The workflow's history is where the run's state lives; not reading it is a
-		// failure to retry, like an API that does not answer.
-		return nil, classify(err)
-	}
+	earlier := s.in.Earlier
 	for _, stage := range stages {
 		d := droppedIDs{ids: map[string]struct{}{}}
-		for _, r := range results {
-			if r.Stage != stage {
-				continue
-			}
-			d.complete = r.Counts.DroppedMore == 0
-			for _, id := range r.Counts.Dropped {
-				d.ids[id] = struct{}{}
-			}
-			if !d.complete {
-				s.warn(fmt.Sprintf("the %s stage left out more records than it lists (%d): relations to the %d beyond the first %d were sent, and Authomize checks their references",
-					stage, len(r.Counts.Dropped)+r.Counts.DroppedMore, r.Counts.DroppedMore, len(r.Counts.Dropped)))
-			}
+		for _, id := range earlier.Stages[stage] {
+			d.ids[id] = struct{}{}
+		}
+		if more := earlier.More[stage]; more > 0 {
+			s.warn(fmt.Sprintf("the %s stage left out more records than it lists (%d): relations to the %d beyond the first %d were sent, and Authomize checks their references",
+				stage, len(d.ids)+more, more, len(d.ids)))
 		}
 		out[stage] = d
 	}
-	return out, nil
+	return out
 }
 
 // warn adds a warning to the stage's result.

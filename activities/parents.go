@@ -123,10 +123,7 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 	if err != nil {
 		return StageResult{}, err
 	}
-	dropped, err := s.loadDropped(ctx, StageUsers)
-	if err != nil {
-		return s.finish(ctx, err)
-	}
+	dropped := s.loadDropped(StageUsers)
 	users := dropped[StageUsers].as(transform.UserAccountID)
 	groups := &parentStage[jumpcloud.UserGroup, authomize.Grouping, authomize.AccountAssociation]{
 		name: StageGroups, fetch: s.jc.UserGroupsPage, id: groupID,
@@ -155,10 +152,7 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 	if err != nil {
 		return StageResult{}, err
 	}
-	dropped, err := s.loadDropped(ctx, StageUsers, StageGroups)
-	if err != nil {
-		return s.finish(ctx, err)
-	}
+	dropped := s.loadDropped(StageUsers, StageGroups)
 	users, groups := dropped[StageUsers].as(transform.UserAccountID), dropped[StageGroups].as(transform.GroupID)
 	end := s.pageTally(stageEnd)
 	if err := upload(ctx, s, end, "privileges", []authomize.Privilege{transform.SSOPrivilege()}, s.az.UploadPrivileges); err != nil {

@@ -40,6 +40,9 @@ type StageInput struct {
 	// sweep. Runs started by earlier versions do not, and look only at Unstable: for them
 	// both are reported as unstable lists as well, so they cannot sweep past them either.
 	SafeSweep bool `json:"safeSweep,omitempty"`
+	// Earlier is what the stages of the phases before this one left out, so that no
+	// relation is sent to a record this run did not upload (see DroppedOf).
+	Earlier EarlierDropped `json:"earlier,omitempty"`
 }
 
 // DefaultStallAttempts is the stage's budget of attempts in a row without progress.

@@ -287,7 +287,6 @@ func TestUnreadableRecordsHoldBackEveryKindOfSweep(t *testing.T) {
 		bad := sims.Org.Groups[5].ID
 		rewriteRecord(sims, "/api/v2/usergroups", "id", bad, false, map[string]string{"name": `{"en":"x"}`})
 		env, a := newActivityEnv(t, sims, false)
-		activities.SetEarlierResults(a, func() []activities.StageResult { return nil })
 		r := stageResult(t, env, a.Groups, activities.StageInput{Integration: "acme", SafeSweep: safe})
 		if r.Counts.Unreadable != 1 || r.Counts.Report.Skipped["group.name: wrong type, group left out"] != 1 || r.Counts.Read["groups"] != 11 ||
 			len(r.Counts.Dropped) != 1 || r.Counts.Dropped[0] != bad {
@@ -408,12 +407,14 @@ func TestNoRelationToALeftOutRecord(t *testing.T) {
 	rewriteRecord(sims, "/api/systemusers", "_id", user, true, map[string]string{"state": `{"s":1}`})
 	rewriteRecord(sims, "/api/v2/usergroups", "id", group, false, map[string]string{"name": `7`})
 	env, a := newActivityEnv(t, sims, false)
+	// As the workflow passes them: each phase's input names what the phases before left out.
 	var earlier []activities.StageResult
-	activities.SetEarlierResults(a, func() []activities.StageResult { return earlier })
-	in := activities.StageInput{Integration: "acme", SafeSweep: true}
-	earlier = append(earlier, stageResult(t, env, a.Users, in))
-	earlier = append(earlier, stageResult(t, env, a.Groups, in))
-	apps := stageResult(t, env, a.Apps, in)
+	in := func() activities.StageInput {
+		return activities.StageInput{Integration: "acme", SafeSweep: true, Earlier: activities.DroppedOf(earlier)}
+	}
+	earlier = append(earlier, stageResult(t, env, a.Users, in()))
+	earlier = append(earlier, stageResult(t, env, a.Groups, in()))
+	apps := stageResult(t, env, a.Apps, in())
 
 	memberships, userBindings, groupBindings := 0, 0, 0
 	for g, ms := range o.Members {

@@ -50,9 +50,14 @@ func (s *stages) runAsOne(phase ...string) error {
 		sp.Status, sp.Started = StatusRunning, workflow.Now(ctx)
 	}
 	p.enter(name)
+	in := s.in
+	if p.secondPass {
+		// What the phases before left out: no relation may point at a record not uploaded.
+		in.Earlier = activities.DroppedOf(s.result.Stages)
+	}
 	var r activities.PhaseResult
 	err := workflow.ExecuteActivity(p.withSummary(ctx, phaseSummary(phase)), activities.ActivityPhase,
-		activities.PhaseInput{Stages: phase, Stage: s.in}).Get(ctx, &r)
+		activities.PhaseInput{Stages: phase, Stage: in}).Get(ctx, &r)
 	now := workflow.Now(ctx)
 	if err != nil {
 		var failure activities.PhaseFailure
