@@ -54,6 +54,13 @@ func (s *stageRun) resumeFrom(ctx context.Context) {
 	if !ok {
 		return
 	}
+	if cp.NextSkip > 0 && !cp.Ended && !slices.ContainsFunc(cp.Tail, func(id string) bool { return id != "" }) {
+		// The committed pages ended in records without a readable id: nothing says where
+		// their count stops, and reading on could count some again. Starting over is exact.
+		s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "attempt": s.attempt}).
+			Warn("stage starts over: its checkpoint names no readable id to continue after")
+		return
+	}
 	// The stage's own copy: inside a phase the checkpoint also sits in the composite, which
 	// the phase encodes into its heartbeats while this stage goes on folding counts and
 	// finished parents into its maps.

@@ -41,12 +41,15 @@ func reader[T any](s *stageRun, name string, fetch func(ctx context.Context, ski
 		changed:  s.countChange,
 		repaired: s.countRepairs,
 		unstable: s.markUnstable,
+		short:    s.noteShort,
 	}
 }
 
 // readStageList reads the stage's own list from the checkpoint on: its committed pages are
-// the checkpoint.
+// the checkpoint. Every stage list (users, groups, apps) is sorted by id, which is what lets a
+// retried attempt tell what the committed pages counted (see listReader.ordered).
 func readStageList[T any](ctx context.Context, s *stageRun, r *listReader[T]) error {
+	r.ordered = true
 	r.commit = s.commitPages
 	r.first = s.setTotal
 	s.countResumed(s.cp.NextSkip / r.stride())
@@ -102,6 +105,7 @@ func (a *Activities) Admins(ctx context.Context, in StageInput) (StageResult, er
 	s.keep = s.keepAccounts(transform.AdminAccountID, false)
 	r := reader(s, StageAdmins, s.jc.AdminsPage, adminID)
 	r.parallel = 1
+	r.ordered = true // sort=_id
 	r.process = func(_ context.Context, _ int, items []jumpcloud.Admin) error {
 		admins = append(admins, items...)
 		return nil

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -38,6 +39,9 @@ type parentStage[P, A, C any] struct {
 	childFetch         func(ctx context.Context, key string, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error)
 	childBuild         func(key string, edges []jumpcloud.GraphConnection, rep *transform.Report) []C
 	childSend          func(context.Context, []C) (authomize.UploadResult, error)
+	// ownerExists asks JumpCloud for the owner of the child list key itself (the group, the
+	// app): false only when that too answers 404.
+	ownerExists func(ctx context.Context, key string) (bool, error)
 }
 
 // read reads the parent list from the checkpoint on, with every child list.
@@ -80,8 +84,14 @@ func (p *parentStage[P, A, C]) children(ctx context.Context, s *stageRun, page i
 }
 
 // child reads the child list of key whole and uploads what it maps to into the parent's
-// tally t. A 404 means the owner (the group, the app) was deleted during the sync: it is
-// counted as skipped, and the list ends there.
+// tally t. Member and binding lists have no documented order, so the reader treats them as
+// lists that reorder (see listReader.reorders).
+//
+// A 404 on the list is believed only once the owner itself (GET the group, the app) answers
+// 404 too: then it was deleted during the sync, it is counted as skipped, and the list ends
+// there. A 404 from a list whose owner still exists (a gateway's answer, a list endpoint that
+// lags its owner) says nothing of its relations; taking it for the end would leave them
+// unsent, and the sweep would delete them. It fails the attempt, which is retried.
 func (p *parentStage[P, A, C]) child(ctx context.Context, s *stageRun, t *tally, key string) error {
 	list := p.childList(key)
 	r := reader(s, list, func(ctx context.Context, skip int) (jumpcloud.Page[jumpcloud.GraphConnection], error) {
@@ -102,12 +112,25 @@ func (p *parentStage[P, A, C]) child(ctx context.Context, s *stageRun, t *tally,
 		}, p.childUp, p.childSend)
 		return err
 	}
+	r.reorders = true
 	err := r.read(ctx, 0, nil, false)
-	if errors.Is(err, errListGone) {
-		s.addReport(t, transform.Report{Skipped: counts.Counts{p.owner + ": deleted during the sync": 1}})
-		return nil
+	if !errors.Is(err, errListGone) {
+		return err
 	}
-	return err
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	exists, err := p.ownerExists(ctx, key)
+	s.release()
+	if err != nil {
+		return classify(fmt.Errorf("%s answered 404; checking its %s: %w", list, p.owner, err))
+	}
+	if exists {
+		// Not wrapped: the 404 is not this error's cause, and a 404 is never retried.
+		return classify(fmt.Errorf("%s answered 404 although its %s exists: not taken for an empty list", list, p.owner))
+	}
+	s.addReport(t, transform.Report{Skipped: counts.Counts{p.owner + ": deleted during the sync": 1}})
+	return nil
 }
 
 func groupID(g jumpcloud.UserGroup) string       { return g.ID }
@@ -137,7 +160,8 @@ func (a *Activities) Groups(ctx context.Context, in StageInput) (StageResult, er
 		childBuild: func(gid string, edges []jumpcloud.GraphConnection, rep *transform.Report) []authomize.AccountAssociation {
 			return withoutDroppedMembers(transform.Memberships(gid, edges, rep), users, rep)
 		},
-		childSend: s.az.UploadAccountAssociations,
+		childSend:   s.az.UploadAccountAssociations,
+		ownerExists: s.jc.UserGroupExists,
 	}
 	return s.finish(ctx, groups.read(ctx, s))
 }
@@ -180,6 +204,10 @@ func (a *Activities) Apps(ctx context.Context, in StageInput) (StageResult, erro
 			return withoutDroppedSources(transform.AppBindings(aid, edges, rep), users, groups, rep)
 		},
 		childSend: s.az.UploadPermissions,
+		ownerExists: func(ctx context.Context, key string) (bool, error) {
+			aid, _, _ := strings.Cut(key, "|")
+			return s.jc.ApplicationExists(ctx, aid)
+		},
 	}
 	err = apps.read(ctx, s)
 	if err == nil {

@@ -49,7 +49,7 @@ func TestPhaseStagePanicIsAnError(t *testing.T) {
 // heartbeat cannot pass this attempt off as progress; with its own checkpoint it resumes
 // that one.
 func TestStageInPhaseStartsFromThePhaseProgress(t *testing.T) {
-	mine := Checkpoint{Version: CheckpointVersion, NextSkip: 300, ProgressAttempt: 2}
+	mine := Checkpoint{Version: CheckpointVersion, NextSkip: 300, Tail: []string{"5c0000000000000000000300"}, ProgressAttempt: 2}
 	ctx := withPhaseSlot(context.Background(), &phaseSlot{progressAttempt: 1, resume: map[string]Checkpoint{StageAdmins: mine}})
 	s := &stageRun{name: StageUsers, attempt: 4, a: &Activities{}}
 	s.resumeFrom(ctx)

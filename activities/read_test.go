@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -22,7 +23,27 @@ type fakeList struct {
 	// before runs under the lock before the n-th request (1-based) is served.
 	before func(n int, l *fakeList)
 	next   int // id counter for inserted items
+	// ordered keeps the ids in string order, as JumpCloud's id sort does: an inserted item
+	// gets an id between its neighbours'.
+	ordered bool
+	// total, when set, is the total the list reports for n items served (a count that lags,
+	// or counts records the list does not serve).
+	total func(n int) int
+	used  map[string]bool // ids inserted into an ordered list
 }
+
+// newOrderedList is a list of n items whose ids sort in list order, as users, groups and
+// apps do under sort=_id.
+func newOrderedList(n int) *fakeList {
+	l := &fakeList{ordered: true, used: map[string]bool{}}
+	for i := range n {
+		l.items = append(l.items, orderedID(uint64(i+1)<<32))
+		l.used[l.items[i]] = true
+	}
+	return l
+}
+
+func orderedID(v uint64) string { return fmt.Sprintf("%020d", v) }
 
 func newFakeList(n int) *fakeList {
 	l := &fakeList{next: n}
@@ -53,6 +74,9 @@ func (l *fakeList) page(_ context.Context, skip, size int, noTotal bool) (jumpcl
 		out = slices.Clone(l.items[skip:end])
 	}
 	total := len(l.items)
+	if l.total != nil {
+		total = l.total(total)
+	}
 	if noTotal {
 		total = -1
 	}
@@ -63,7 +87,32 @@ func (l *fakeList) page(_ context.Context, skip, size int, noTotal bool) (jumpcl
 func (l *fakeList) delete(i int) { l.items = slices.Delete(l.items, i, i+1) }
 func (l *fakeList) insert(i int) {
 	l.next++
-	l.items = slices.Insert(l.items, i, fmt.Sprintf("n%05d", l.next))
+	id := fmt.Sprintf("n%05d", l.next)
+	if l.ordered {
+		var lo, hi uint64
+		if i > 0 {
+			lo, _ = strconv.ParseUint(l.items[i-1], 10, 64)
+		}
+		if i < len(l.items) {
+			hi, _ = strconv.ParseUint(l.items[i], 10, 64)
+		} else {
+			hi = lo + 2<<32
+		}
+		// A new item never takes the id of one deleted before, as ObjectIds are never reused.
+		mid := lo + (hi-lo)/2
+		for l.used[orderedID(mid)] && mid > lo+1 {
+			mid = lo + (mid-lo)/2
+		}
+		if mid <= lo || l.used[orderedID(mid)] {
+			panic("fakeList: no id left between two neighbours")
+		}
+		id = orderedID(mid)
+		if l.used == nil {
+			l.used = map[string]bool{}
+		}
+		l.used[id] = true
+	}
+	l.items = slices.Insert(l.items, i, id)
 }
 
 func (l *fakeList) snapshot() []string {
@@ -151,9 +200,11 @@ func TestReadSmallAndExactLists(t *testing.T) {
 		if err := testReader(l, 2, &res).read(context.Background(), 0, nil, false); err != nil {
 			t.Fatal(err)
 		}
+		// Only a short page ends a list: a list of exactly 100 (or 199, ...) items takes one
+		// request more, whose empty or short answer proves the end.
 		want := 1
-		if n > 100 {
-			want = (n - 1 + 98) / 99
+		if n >= 100 {
+			want = (n-100)/99 + 2
 		}
 		if len(res.got) != n || l.fetches != want || !res.ended {
 			t.Errorf("n=%d: handed %d, %d requests (want %d), ended=%v", n, len(res.got), l.fetches, want, res.ended)

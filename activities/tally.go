@@ -228,6 +228,14 @@ func (s *stageRun) countChange(list string, first, now int) {
 		Debug("list changed while it was read")
 }
 
+// noteShort logs a list that ended below the total it gave. The total may count records the
+// list does not serve (a filter JumpCloud applies, records it hides): the short page is still
+// the end, and the list is not unstable, but a total that never matches is worth a look.
+func (s *stageRun) noteShort(list string, served, total int) {
+	s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "list": list, "served": served, "total": total}).
+		Warn("list ended with fewer items than its total")
+}
+
 // countRepairs counts windows read to repair links between pages.
 func (s *stageRun) countRepairs(reads int) {
 	s.mu.Lock()

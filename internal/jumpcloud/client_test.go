@@ -703,3 +703,35 @@ func TestProjectionLosesNothingTheModelsHold(t *testing.T) {
 		}
 	}
 }
+
+// One group or app: true when it exists, false only on a 404, an error otherwise.
+func TestObjectExists(t *testing.T) {
+	org, so := simOrg(jumpcloudsim.GenConfig{Seed: 4, Users: 20, Groups: 3, Admins: 1, Apps: 2})
+	ts, srv := jumpcloudsim.NewTestServer(t, org, so)
+	c := newClient(t, fast(ts.URL))
+	ctx := context.Background()
+	const unknown = "5c0000000000000000000001"
+	if ok, err := c.UserGroupExists(ctx, org.Groups[0].ID); !ok || err != nil {
+		t.Fatalf("existing group: %v %v", ok, err)
+	}
+	if ok, err := c.UserGroupExists(ctx, unknown); ok || err != nil {
+		t.Fatalf("unknown group: %v %v", ok, err)
+	}
+	if ok, err := c.ApplicationExists(ctx, org.Apps[0].ID); !ok || err != nil {
+		t.Fatalf("existing app: %v %v", ok, err)
+	}
+	if ok, err := c.ApplicationExists(ctx, unknown); ok || err != nil {
+		t.Fatalf("unknown app: %v %v", ok, err)
+	}
+	// A failure that is not a 404 is no answer: neither gone nor there.
+	srv.FailNext("/api/v2/usergroups/", 10, http.StatusBadGateway)
+	if ok, err := c.UserGroupExists(ctx, org.Groups[0].ID); ok || err == nil {
+		t.Fatalf("a group behind 502s: %v %v", ok, err)
+	}
+	srv.ClearFaults()
+	// A 200 that is not the object is an error too, not a yes.
+	srv.RewriteBodies("/api/applications/", func(*http.Request, []byte) []byte { return []byte(`[]`) })
+	if ok, err := c.ApplicationExists(ctx, org.Apps[0].ID); ok || err == nil {
+		t.Fatalf("an app answered with a list: %v %v", ok, err)
+	}
+}

@@ -2,6 +2,10 @@ package jumpcloud
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
 	"net/url"
 )
 
@@ -81,4 +85,41 @@ func (c *Client) AllAdmins(ctx context.Context) ([]Admin, error) {
 		return nil, err
 	}
 	return all, nil
+}
+
+// UserGroupExists reports whether the user group id exists (GET /api/v2/usergroups/{id}):
+// false only when JumpCloud answers 404. A member list that answers 404 is believed only
+// once this says the group is gone.
+func (c *Client) UserGroupExists(ctx context.Context, id string) (bool, error) {
+	return c.exists(ctx, "/api/v2/usergroups/{id}", "/api/v2/usergroups/"+pathID(id), "id", "the body is not a user group")
+}
+
+// ApplicationExists reports whether the SSO application id exists (GET
+// /api/applications/{id}): false only when JumpCloud answers 404. JumpCloud documents no
+// field projection on this endpoint, so the answer carries the app's SAML configuration; only
+// its id is decoded, and the rest is dropped with the body.
+func (c *Client) ApplicationExists(ctx context.Context, id string) (bool, error) {
+	return c.exists(ctx, "/api/applications/{id}", "/api/applications/"+pathID(id), "_id", "the body is not an application")
+}
+
+// exists GETs one object: true on a 2xx whose body is an object carrying the id field,
+// false on a 404. Nothing but the id is decoded.
+func (c *Client) exists(ctx context.Context, endpoint, path, idField, wrong string) (bool, error) {
+	err := c.get(ctx, endpoint, path, nil, func(_ http.Header, data []byte) error {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(data, &obj); err != nil {
+			return shapeErr(err, wrong)
+		}
+		if isNull(obj[idField]) {
+			return errors.New(wrong + ": it has no " + idField)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("GET %s: %w", endpoint, err)
+	}
+	return true, nil
 }

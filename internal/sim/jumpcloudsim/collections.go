@@ -87,3 +87,26 @@ func (s *Server) listLDAP(w http.ResponseWriter, r *http.Request) {
 		item:  func(int) any { return ldapOut(o) },
 		field: noFields})
 }
+
+// ---- single objects ----
+
+// getApp serves one application (GET /api/applications/{id}): the whole record, as JumpCloud
+// documents no field projection on it, and 404 for an unknown id.
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.knownApp(w, r)
+	if !ok {
+		return
+	}
+	a, _ := s.org.App(id)
+	s.writeJSON(w, r, http.StatusOK, s.appOut(a))
+}
+
+// getGroup serves one user group (GET /api/v2/usergroups/{id}), 404 for an unknown id.
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.knownGroup(w, r)
+	if !ok {
+		return
+	}
+	g, _ := s.org.Group(id)
+	s.writeJSON(w, r, http.StatusOK, groupOut(s.org, g))
+}
