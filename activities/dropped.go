@@ -57,8 +57,10 @@ func (s *stageRun) leftOut(ctx context.Context, list string, ids []string) error
 		return nil
 	}
 	// Kept before it is recorded: an attempt that dies in between keeps it again.
+	var kept map[string]bool
 	if s.keep != nil {
-		if err := s.keep(ctx, fresh); err != nil {
+		var err error
+		if kept, err = s.keep(ctx, fresh); err != nil {
 			return err
 		}
 	} else {
@@ -72,26 +74,37 @@ func (s *stageRun) leftOut(ctx context.Context, list string, ids []string) error
 			continue
 		}
 		s.cp.Counts.Dropped = append(s.cp.Counts.Dropped, id)
+		if kept[id] {
+			s.cp.Counts.KeptIDs = append(s.cp.Counts.KeptIDs, id)
+		}
 		s.droppedSeen[id] = struct{}{}
 	}
 	return nil
 }
 
 // keepAccounts keeps the earlier copies of the accounts (and, with identities, the identities)
-// of records left out: account maps a JumpCloud id to the account's uniqueId.
-func (s *stageRun) keepAccounts(account func(string) string, identities bool) func(context.Context, []string) error {
-	return func(ctx context.Context, ids []string) error {
+// of records left out: account maps a JumpCloud id to the account's uniqueId. It returns the
+// ids whose account Authomize held and refreshed.
+func (s *stageRun) keepAccounts(account func(string) string, identities bool) func(context.Context, []string) (map[string]bool, error) {
+	return func(ctx context.Context, ids []string) (map[string]bool, error) {
 		accounts := make([]string, len(ids))
 		for i, id := range ids {
 			accounts[i] = account(id)
 		}
-		if err := keepUpload(ctx, s, "accounts", accounts, s.az.KeepUsers); err != nil {
-			return err
+		kept, err := keepUpload(ctx, s, "accounts", accounts, s.az.KeepUsers)
+		if err != nil {
+			return nil, err
 		}
 		if identities {
-			return keepUpload(ctx, s, "identities", ids, s.az.KeepIdentities)
+			if _, err := keepUpload(ctx, s, "identities", ids, s.az.KeepIdentities); err != nil {
+				return nil, err
+			}
 		}
-		return nil
+		out := make(map[string]bool, len(ids))
+		for i, id := range ids {
+			out[id] = kept[accounts[i]]
+		}
+		return out, nil
 	}
 }
 
@@ -100,35 +113,72 @@ func (s *stageRun) keepAccounts(account func(string) string, identities bool) fu
 // the record like a POST (inferred from the API's notes), so its time takes part in the
 // cutoff like any upload's. A uniqueId Authomize does not hold is not accepted: the record
 // was never uploaded, there is nothing to keep, and nothing for the sweep to delete.
-func keepUpload(ctx context.Context, s *stageRun, kind string, ids []string, send func(context.Context, []string) (authomize.UploadResult, error)) error {
+//
+// It returns which uniqueIds were kept. Authomize answers with a count, not ids: when it
+// accepted fewer than were sent, each is sent again alone to tell them apart (records left
+// out are few; a PATCH of a kept record again is harmless).
+func keepUpload(ctx context.Context, s *stageRun, kind string, ids []string, send func(context.Context, []string) (authomize.UploadResult, error)) (map[string]bool, error) {
+	kept := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
-		return nil
+		return kept, nil
 	}
 	if s.in.DryRun {
 		s.mu.Lock()
 		s.cp.Counts.Kept = s.cp.Counts.Kept.Add(kind, len(ids))
 		s.mu.Unlock()
-		return nil
+		for _, id := range ids {
+			kept[id] = true
+		}
+		return kept, nil
 	}
-	res, err := send(ctx, ids)
+	patch := func(ids []string) (int, error) {
+		res, err := send(ctx, ids)
+		if err != nil {
+			return 0, classify(fmt.Errorf("keep the earlier copies of %d %s in Authomize: %w", len(ids), kind, err))
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c := &s.cp.Counts
+		c.keepEarliest(res.EarliestAccepted)
+		c.NoTimestamp += res.MissingTimestamps
+		if res.MissingTimestamps > 0 && !s.in.SafeSweep {
+			c.addUnstable(fmt.Sprintf("%d Authomize answers for %s carried no acceptedTimestamp", res.MissingTimestamps, kind))
+		}
+		return res.Accepted, nil
+	}
+	accepted, err := patch(ids)
 	if err != nil {
-		return classify(fmt.Errorf("keep the earlier copies of %d %s in Authomize: %w", len(ids), kind, err))
+		return nil, err
+	}
+	switch {
+	case accepted >= len(ids):
+		for _, id := range ids {
+			kept[id] = true
+		}
+	case accepted > 0 && len(ids) > 1:
+		for _, id := range ids {
+			n, err := patch([]string{id})
+			if err != nil {
+				return nil, err
+			}
+			kept[id] = n > 0
+		}
+	}
+	n := 0
+	for _, id := range ids {
+		if kept[id] {
+			n++
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := &s.cp.Counts
-	if res.Accepted > 0 {
-		c.Kept = c.Kept.Add(kind, res.Accepted)
+	if n > 0 {
+		s.cp.Counts.Kept = s.cp.Counts.Kept.Add(kind, n)
 	}
-	if n := res.Sent - res.Accepted; n > 0 {
-		c.NotKept = c.NotKept.Add(kind, n)
+	if n < len(ids) {
+		s.cp.Counts.NotKept = s.cp.Counts.NotKept.Add(kind, len(ids)-n)
 	}
-	c.keepEarliest(res.EarliestAccepted)
-	c.NoTimestamp += res.MissingTimestamps
-	if res.MissingTimestamps > 0 && !s.in.SafeSweep {
-		c.addUnstable(fmt.Sprintf("%d Authomize answers for %s carried no acceptedTimestamp", res.MissingTimestamps, kind))
-	}
-	return nil
+	return kept, nil
 }
 
 // droppedIDs are the records of one kind an earlier stage of the run left out.
@@ -162,14 +212,25 @@ type EarlierDropped struct {
 }
 
 // DroppedOf is what the finished stages of results left out, for the next phase's input.
+//
+// A record whose account was kept is not among them: its account is in Authomize, so its
+// memberships and bindings (read from JumpCloud as always) point at a record that is there,
+// and the person's access stays visible.
 func DroppedOf(results []StageResult) EarlierDropped {
 	d := EarlierDropped{Known: true}
 	for _, r := range results {
-		if len(r.Counts.Dropped) > 0 {
+		kept := make(map[string]bool, len(r.Counts.KeptIDs))
+		for _, id := range r.Counts.KeptIDs {
+			kept[id] = true
+		}
+		for _, id := range r.Counts.Dropped {
+			if kept[id] {
+				continue
+			}
 			if d.Stages == nil {
 				d.Stages = map[string][]string{}
 			}
-			d.Stages[r.Stage] = r.Counts.Dropped
+			d.Stages[r.Stage] = append(d.Stages[r.Stage], id)
 		}
 		if r.Counts.DroppedMore > 0 {
 			if d.More == nil {

@@ -200,6 +200,22 @@ func inOrder(r *run) bool {
 	return true
 }
 
+// keysInOrder reports whether the readable keys of items ascend.
+func keysInOrder[T any](items []T, key func(T) string) bool {
+	last := ""
+	for _, it := range items {
+		k := key(it)
+		if k == "" {
+			continue
+		}
+		if k < last {
+			return false
+		}
+		last = k
+	}
+	return true
+}
+
 // slot is one page of a read in flight.
 type slot[T any] struct {
 	skip     int
@@ -521,6 +537,12 @@ func (p *pass[T]) lastKeyOf(r *run) string {
 // over before. So an ordered list hands each key over once, and so does one that reorders.
 func (p *pass[T]) handOver(ctx context.Context, page int, items []T, seen map[string]struct{}, after, upTo string) error {
 	r := p.r
+	if r.ordered && !keysInOrder(items, r.key) {
+		// The order the filters rest on does not hold on this page (the list is reported
+		// unstable, so the run does not sweep): hand over what no page of this read holds,
+		// rather than leave out records that exist. At worst a record is counted twice.
+		after, upTo = "", ""
+	}
 	fresh := make([]T, 0, len(items))
 	p.mu.Lock()
 	for _, it := range items {

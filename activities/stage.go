@@ -95,9 +95,10 @@ type stageRun struct {
 	stopHB func()
 
 	// keep, when set, keeps the earlier copies of records of the stage's own list that were
-	// left out (see leftOut); without it they are unreadable. droppedSeen indexes
+	// left out (see leftOut), and says which of them Authomize held; without it they are
+	// unreadable. droppedSeen indexes
 	// cp.Counts.Dropped (under mu).
-	keep        func(ctx context.Context, ids []string) error
+	keep        func(ctx context.Context, ids []string) (map[string]bool, error)
 	droppedSeen map[string]struct{}
 	warnings    []string // for the result; under mu
 }

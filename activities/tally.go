@@ -65,6 +65,9 @@ type StageCounts struct {
 	// beyond. Later stages send no relation to them. ObjectIds only, no personal data.
 	Dropped     []string `json:"dropped,omitempty"`
 	DroppedMore int      `json:"droppedMore,omitempty"`
+	// KeptIDs are those of Dropped whose account Authomize still holds (an accepted PATCH
+	// refreshed it): relations to them point at a record that is there, and are sent.
+	KeptIDs []string `json:"keptIds,omitempty"`
 	// Kept counts, by kind, the records left out whose earlier Authomize copy a PATCH
 	// refreshed (the sweep spares them); NotKept those Authomize did not hold.
 	Kept    counts.Counts `json:"kept,omitempty"`
@@ -109,6 +112,7 @@ func (c StageCounts) clone() StageCounts {
 	out.Unstable = append([]string(nil), c.Unstable...)
 	out.UnreadableNamed = append([]string(nil), c.UnreadableNamed...)
 	out.Dropped = append([]string(nil), c.Dropped...)
+	out.KeptIDs = append([]string(nil), c.KeptIDs...)
 	out.Kept = c.Kept.Clone()
 	out.NotKept = c.NotKept.Clone()
 	return out

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -198,6 +199,8 @@ func (st *orgStack) syncAll(ctx context.Context, orgs []int) ([]orgSync, *cpuUse
 	out := make([]orgSync, len(orgs))
 	errs := make([]error, len(orgs))
 	began := time.Now()
+	ctx, cancel := st.whileWorkersRun(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	for j, i := range orgs {
 		out[j].Name = st.names[i]
@@ -208,7 +211,9 @@ func (st *orgStack) syncAll(ctx context.Context, orgs []int) ([]orgSync, *cpuUse
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[j] = run.Get(ctx, nil)
+			if errs[j] = run.Get(ctx, nil); errs[j] != nil {
+				errs[j] = errors.Join(errs[j], context.Cause(ctx))
+			}
 			out[j].Wall = time.Since(began)
 		}()
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,8 +100,10 @@ func (st *stack) measure(ctx context.Context, sc scenario, id string, in workflo
 			cpuDone <- fetch(st.pprofURL+"/profile?seconds=30", filepath.Join(profileDir, sc.Name+"-cpu.pprof"))
 		}()
 	}
-	if err := run.Get(ctx, &res); err != nil {
-		return figures{}, res, fmt.Errorf("sync failed: %w", err)
+	wctx, cancel := st.whileWorkersRun(ctx)
+	defer cancel()
+	if err := run.Get(wctx, &res); err != nil {
+		return figures{}, res, fmt.Errorf("sync failed: %w", errors.Join(err, context.Cause(wctx)))
 	}
 	wall := time.Since(began)
 	if profileDir != "" {
@@ -168,8 +171,10 @@ func (st *stack) churnedSync(ctx context.Context, id string, in workflows.SyncIn
 		return syncFigures{}, err
 	}
 	var res workflows.SyncResult
-	if err := run.Get(ctx, &res); err != nil {
-		return syncFigures{}, fmt.Errorf("sync failed: %w", err)
+	wctx, cancel := st.whileWorkersRun(ctx)
+	defer cancel()
+	if err := run.Get(wctx, &res); err != nil {
+		return syncFigures{}, fmt.Errorf("sync failed: %w", errors.Join(err, context.Cause(wctx)))
 	}
 	wall := time.Since(began)
 	if res.NotRun != "" {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -227,6 +228,9 @@ func procStats(pid int) (peakMB float64, cpu time.Duration) {
 	return peakMB, cpu
 }
 
+// exited holds, for every process started, a channel closed when it has exited.
+var exited sync.Map // *exec.Cmd → chan struct{}
+
 func start(cmd *exec.Cmd, logw io.Writer, name string) error {
 	cmd.Stdout = prefixWriter{w: logw, prefix: name + ": "}
 	cmd.Stderr = cmd.Stdout
@@ -234,7 +238,33 @@ func start(cmd *exec.Cmd, logw io.Writer, name string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
+	done := make(chan struct{})
+	exited.Store(cmd, done)
+	go func() { _ = cmd.Wait(); close(done) }()
 	return nil
+}
+
+// exitOf is closed when cmd has exited.
+func exitOf(cmd *exec.Cmd) <-chan struct{} {
+	done, _ := exited.Load(cmd)
+	return done.(chan struct{})
+}
+
+// whileWorkersRun is ctx, cancelled as soon as a worker process exits: a worker that fails
+// at start (a configuration it refuses) would otherwise leave the benchmark waiting for syncs
+// nobody runs.
+func (st *stack) whileWorkersRun(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	for i, w := range st.workers {
+		go func() {
+			select {
+			case <-exitOf(w):
+				cancel(fmt.Errorf("worker %d exited (its log is above)", i+1))
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, func() { cancel(nil) }
 }
 
 func stop(cmd *exec.Cmd) {
@@ -242,8 +272,7 @@ func stop(cmd *exec.Cmd) {
 		return
 	}
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	done := exitOf(cmd)
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):

@@ -118,7 +118,10 @@ func twoWorkersSync(t *testing.T, seed int64, name string) (*testenv.Temporal, *
 	t.Helper()
 	tc := devServer(t)
 	sims := slowSims(t, killOrg(seed))
-	opts := procOptions{temporal: tc.Server.FrontendHostPort(), queue: "chaos-" + name, in: sims.Integration(name, false)}
+	// 20 requests/s: the users stage then takes seconds, so that its checkpoints (one a
+	// second) can be seen, and a worker killed, while it runs; at the usual 200 it can be
+	// over before the first one shows.
+	opts := procOptions{temporal: tc.Server.FrontendHostPort(), queue: "chaos-" + name, in: sims.Integration(name, false), rps: 20}
 	workers := []*workerProc{startWorkerProc(t, opts), startWorkerProc(t, opts)}
 	run := startSync(t, tc.Client, opts.queue, workflows.SyncInput{Integration: name, HeartbeatTimeout: killHeartbeat})
 	return tc, sims, workers, run

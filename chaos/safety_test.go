@@ -237,10 +237,11 @@ func editRecords(body []byte, edit func(id string, rec map[string]json.RawMessag
 	return out
 }
 
-// TestWrongTypesAreSkipped: a user JumpCloud serves with wrong types in fields the mapping
-// reads is skipped and counted, and the sync completes with everyone else; wrong types in
-// fields the mapping does not read change nothing. One such record used to fail the users
-// stage, and with it every sync of the org.
+// TestWrongTypesAreSkipped: a user JumpCloud serves with wrong types in fields that say who
+// it is or whether it is active is left out and counted, its earlier account kept, and the
+// sync completes and sweeps with everyone else; wrong types in other fields change nothing
+// but those fields. One such record used to fail the users stage, and with it every sync of
+// the org; later it held every sweep.
 func TestWrongTypesAreSkipped(t *testing.T) {
 	e := newSafeEnv(t, "wrong-types", jumpcloudsim.Options{}, nil, false)
 	var ids []string
@@ -277,16 +278,16 @@ func TestWrongTypesAreSkipped(t *testing.T) {
 		t.Fatalf("a record with wrong types failed the sync: %v", err)
 	}
 	t.Logf("skipped %v, swept %v %s", res.Skipped, res.Swept, res.SweepSkipped)
-	if n := res.Skipped["user: undecodable record"]; n != 1 {
+	if n := res.Skipped["user.email: wrong type, user left out"]; n != 1 {
 		t.Errorf("the bad user was counted %d times, want once: %v", n, res.Skipped)
 	}
-	// The bad user exists in JumpCloud: the sweep, which would delete the record the good
-	// sync left of it, waits, and says which user.
-	if res.Swept || !strings.Contains(res.SweepSkipped, bad) || res.Unreadable != 1 {
-		t.Errorf("swept=%v skipped=%q unreadable=%d; want the sweep to wait for the unreadable user", res.Swept, res.SweepSkipped, res.Unreadable)
+	// The bad user exists in JumpCloud: its account from the good sync is kept (a PATCH of
+	// its uniqueId refreshes it), so the sweep runs for everything else, and spares it.
+	if !res.Swept || res.Unreadable != 0 || res.Kept["accounts"] != 1 {
+		t.Errorf("swept=%v skipped=%q unreadable=%d kept=%v; want the bad user's account kept and the sweep run", res.Swept, res.SweepSkipped, res.Unreadable, res.Kept)
 	}
 	// Everything is exact, the user with odd unused fields included, and the bad user's
-	// record from the good sync is still there.
+	// record from the good sync is still there, with its memberships.
 	snap := e.sims.AZ.Snapshot(testenv.AppID)
 	if d := testenv.Diff(expected(e.sims), snap); len(d) > 0 {
 		t.Errorf("the snapshot differs: %s", testenv.Summarize(d))

@@ -118,7 +118,9 @@ func appName(integ config.Integration) string {
 // another deployment's integration syncs into it.
 func ensureApp(ctx context.Context, integ config.Integration, ins config.Integrations, org string) (setupResult, error) {
 	shared := func(id string) error {
-		other := ins.AppUsedBy(id, integ.Name)
+		app := integ.Authomize
+		app.AppID = id
+		other := ins.AppUsedBy(app, integ.Name)
 		if other == "" {
 			return nil
 		}

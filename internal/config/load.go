@@ -78,7 +78,7 @@ func GatherWith(file string, getenv func(string) string, readFile func(string) (
 		if _, dup := ins[env.Name]; dup {
 			return nil, fmt.Errorf("integration %q is in %s and in the environment: rename one (%s)", env.Name, file, EnvIntegrationName)
 		}
-		if other := ins.AppUsedBy(env.Authomize.AppID, env.Name); other != "" {
+		if other := ins.AppUsedBy(env.Authomize, env.Name); other != "" {
 			return nil, fmt.Errorf("config %s and the environment (%s): %s", file, EnvAuthomizeAppID, sharedAppProblem(env.Name, other, env.Authomize.AppID))
 		}
 		ins[env.Name] = env

@@ -402,10 +402,21 @@ func TestOneAppPerIntegration(t *testing.T) {
 	if err != nil || len(ins) != 2 {
 		t.Fatalf("two apps: %v %v", ins, err)
 	}
-	if got := ins.AppUsedBy(" APP-2", "i0"); got != "from-env" {
+	if got := ins.AppUsedBy(Authomize{AppID: " APP-2"}, "i0"); got != "from-env" {
 		t.Fatalf("AppUsedBy = %q", got)
 	}
-	if got := ins.AppUsedBy("app-2", "from-env"); got != "" {
+	if got := ins.AppUsedBy(Authomize{AppID: "app-2", BaseURL: "https://api.authomize.com/"}, "i0"); got != "from-env" {
+		t.Fatalf("AppUsedBy with the default base URL spelled out = %q", got)
+	}
+	if got := ins.AppUsedBy(Authomize{AppID: "app-2"}, "from-env"); got != "" {
 		t.Fatalf("AppUsedBy excluding its own integration = %q", got)
+	}
+	// The same id at another Authomize (a simulator per org, a regional tenant) is another app.
+	if got := ins.AppUsedBy(Authomize{AppID: "app-2", BaseURL: "http://127.0.0.1:9000"}, "i0"); got != "" {
+		t.Fatalf("AppUsedBy of an app at another Authomize = %q", got)
+	}
+	other := strings.Replace(file("app-1", "app-1"), `"app_id"`, `"base_url": "http://127.0.0.1:9000", "app_id"`, 1)
+	if _, err := Load(writeFile(t, dir, "two-authomizes.json", other)); err != nil {
+		t.Fatalf("one app id at two Authomizes: %v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"jcsync/internal/authomize"
 )
 
 // nameRe limits integration names to what is safe in a workflow id, a schedule id and a
@@ -160,7 +162,7 @@ func check(ins []Integration, pol Policy) error {
 	}
 	apps := map[string]int{}
 	for i, in := range ins {
-		key := appKey(in.Authomize.AppID)
+		key := appKey(in.Authomize)
 		if key == "" {
 			continue
 		}
@@ -249,9 +251,21 @@ func IsLoopbackHost(host string) bool {
 	return err == nil && ip.Unmap().IsLoopback()
 }
 
-// appKey is how two app ids are compared: Authomize's ids are case-insensitive hex, and a
-// stray space in a file or a variable must not hide a shared app.
-func appKey(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+// appKey is how two apps are compared: the same app id at the same Authomize (an id names
+// an app of one Authomize; a simulator, or a regional Authomize, at another URL holds other
+// apps). Authomize's ids are case-insensitive hex, and a stray space in a file or a variable
+// must not hide a shared app. "" when no app id is set.
+func appKey(a Authomize) string {
+	id := strings.ToLower(strings.TrimSpace(a.AppID))
+	if id == "" {
+		return ""
+	}
+	base := strings.ToLower(strings.TrimRight(strings.TrimSpace(a.BaseURL), "/"))
+	if base == "" {
+		base = authomize.DefaultBaseURL
+	}
+	return base + " " + id
+}
 
 // sharedAppProblem says why integration `in` may not use `other`'s Authomize app, and what
 // to do.
@@ -262,14 +276,14 @@ func sharedAppProblem(in, other, appID string) string {
 }
 
 // AppUsedBy returns the name of an integration other than except whose Authomize app is
-// appID, or "" when there is none.
-func (s Integrations) AppUsedBy(appID, except string) string {
-	key := appKey(appID)
+// app's (the same id at the same Authomize), or "" when there is none.
+func (s Integrations) AppUsedBy(app Authomize, except string) string {
+	key := appKey(app)
 	if key == "" {
 		return ""
 	}
 	for _, name := range s.Names() {
-		if name != except && appKey(s[name].Authomize.AppID) == key {
+		if name != except && appKey(s[name].Authomize) == key {
 			return name
 		}
 	}
