@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -15,6 +18,20 @@ import (
 // ErrTypeStagePanic is the type of a stage's panic inside a phase: retried, like any
 // failure, until the stage's attempts without progress run out.
 const ErrTypeStagePanic = "StagePanic"
+
+// ErrTypeWorkerStopping is the type of a phase's error when its worker stops in the middle
+// of it (a deploy, a scale-in): retried at once, on another worker, from the checkpoint the
+// attempt left. It is not a failure of the phase: the attempt counts neither as progress nor
+// as an attempt without progress.
+const ErrTypeWorkerStopping = "WorkerStopping"
+
+// workerStoppingRetryDelay is how soon a phase cut short by its worker's stop is retried:
+// at once, in effect. The stopping worker no longer polls, so the retry goes to another one.
+const workerStoppingRetryDelay = 200 * time.Millisecond
+
+// errWorkerStopping is the cause with which a phase cancels its stages when its worker
+// begins to stop.
+var errWorkerStopping = errors.New("the worker is stopping")
 
 // PhaseInput is the input of the Phase activity: the stages of one phase, and the input every
 // one of them takes.
@@ -66,6 +83,12 @@ func (a *Activities) stageFunc(stage string) func(context.Context, StageInput) (
 // is kept, and the retry runs only what is left. A final error (credentials, configuration,
 // a permanent API error) cancels them: the sync fails anyway. The phase is given up on after
 // the stall budget of attempts in a row in which no stage made progress.
+//
+// When the worker begins to stop (SIGTERM), the phase cancels its stages, which send no new
+// request, records its latest composite checkpoint and returns ErrTypeWorkerStopping at once,
+// well inside the worker's stop timeout: the failure reaches Temporal before the worker's
+// client closes, and another worker resumes the phase within a second or two, instead of
+// after the heartbeat timeout (see DESIGN.md, "Deploys").
 func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, error) {
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	for _, stage := range in.Stages {
@@ -91,8 +114,10 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 		scp.ProgressAttempt = max(scp.ProgressAttempt, cp.ProgressAttempt)
 		resume[stage] = scp
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopping := watchWorkerStop(ctx, cancel)
+	defer stopping.release()
 	sctx = withPhaseSlot(sctx, &phaseSlot{mux: mux, resume: resume, progressAttempt: cp.ProgressAttempt})
 
 	type outcome struct {
@@ -131,10 +156,15 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 		}
 		failures = append(failures, stageFailure{o.stage, o.err})
 		if isFinal(o.err) {
-			cancel()
+			cancel(nil)
 		}
 	}
 	final := mux.snapshot()
+	if len(failures) > 0 && stopping.stopped() && ctx.Err() == nil && !slices.ContainsFunc(failures, func(f stageFailure) bool { return isFinal(f.err) }) {
+		// The stages ended because the worker is stopping, not because of what they met
+		// (a stage that failed on its own before is retried anyway): hand the phase over.
+		return PhaseResult{}, a.phaseStopped(in, attempt, mux)
+	}
 	if len(failures) > 0 {
 		return PhaseResult{}, phaseFailed(ctx, in, attempt, mux, final, failures)
 	}
@@ -143,6 +173,55 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 		res.Stages = append(res.Stages, final.Done[stage])
 	}
 	return res, nil
+}
+
+// workerStop watches the worker's stop channel for one attempt of a phase.
+type workerStop struct {
+	done chan struct{}
+	seen atomic.Bool
+}
+
+// watchWorkerStop cancels the stages' context, with errWorkerStopping as its cause, when the
+// worker begins to stop. Without this the SDK cancels the activity only when the worker's stop
+// timeout runs out; the worker then exits before the failure is reported, and the phase waits
+// out its heartbeat timeout before another worker takes it.
+func watchWorkerStop(ctx context.Context, cancel context.CancelCauseFunc) *workerStop {
+	w := &workerStop{done: make(chan struct{})}
+	stop := activity.GetWorkerStopChannel(ctx)
+	go func() {
+		select {
+		case <-stop:
+			w.seen.Store(true)
+			cancel(errWorkerStopping)
+		case <-w.done:
+		case <-ctx.Done():
+		}
+	}()
+	return w
+}
+
+// stopped reports whether the worker's stop cancelled the stages.
+func (w *workerStop) stopped() bool { return w.seen.Load() }
+
+// release ends the watch when the attempt ends.
+func (w *workerStop) release() { close(w.done) }
+
+// phaseStopped is the error of an attempt cut short by its worker's stop. Its last heartbeat
+// carries the latest checkpoint of every stage, and the SDK sends it with the failure. The
+// attempt is left out of the count of attempts without progress (see heartbeatMux.stopped):
+// ten deploys in a row are not a stalled phase.
+func (a *Activities) phaseStopped(in PhaseInput, attempt int, mux *heartbeatMux) error {
+	cp := mux.stopped()
+	msg := fmt.Sprintf("phase %s: the worker stopped during attempt %d; the next attempt resumes from the checkpoint", phaseName(in.Stages), attempt)
+	a.logger().WithFields(map[string]any{
+		"integration": in.Stage.Integration, "phase": phaseName(in.Stages), "attempt": attempt,
+		"running": slices.Sorted(maps.Keys(cp.Running)), "done": slices.Sorted(maps.Keys(cp.Done)),
+	}).Info("worker stopping: the phase hands over at its checkpoint")
+	return temporal.NewApplicationErrorWithOptions(msg, ErrTypeWorkerStopping, temporal.ApplicationErrorOptions{
+		NextRetryDelay: workerStoppingRetryDelay,
+		// Expected in every deploy: logged by the SDK at debug level, not as an error.
+		Category: temporal.ApplicationErrorCategoryBenign,
+	})
 }
 
 // resumePhase is the composite checkpoint this attempt starts from: an earlier attempt's, or

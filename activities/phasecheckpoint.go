@@ -31,6 +31,9 @@ type PhaseCheckpoint struct {
 	// ProgressAttempt is the latest attempt (1-based) in which any stage of the phase committed
 	// a page, finished a parent or finished: the phase is given up on after a budget of
 	// attempts in a row without progress, like a stage (see StageInput.StallAttempts).
+	// An attempt cut short by its worker's stop counts neither way: it moves ProgressAttempt
+	// on by one, so that the attempts after ProgressAttempt are the attempts without progress
+	// that count (see heartbeatMux.stopped). Checkpoints before this rule read the same way.
 	ProgressAttempt int `json:"progressAttempt,omitempty"`
 	// LastError is the error the last failed attempt returned, with its stage.
 	LastError string `json:"lastError,omitempty"`
@@ -112,6 +115,21 @@ func (m *heartbeatMux) failed(lastError string) int {
 	m.cp.LastError = truncateError(lastError)
 	m.beatLocked()
 	return m.cp.ProgressAttempt
+}
+
+// stopped records the end of an attempt cut short by its worker's stop, and returns the
+// composite it records. Such an attempt is neither progress nor an attempt without progress:
+// when it made none, ProgressAttempt moves on by one, which leaves it out of the count of
+// attempts in a row without progress (attempt - ProgressAttempt) of this phase and of every
+// stage that resumes from it. The last error stays the last real one.
+func (m *heartbeatMux) stopped() PhaseCheckpoint {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cp.ProgressAttempt < m.attempt {
+		m.cp.ProgressAttempt++
+	}
+	m.beatLocked()
+	return m.cp.clone()
 }
 
 func (m *heartbeatMux) beatLocked() { m.record(m.actx, m.cp.clone()) }
