@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -25,6 +26,8 @@ type composeFile struct {
 		Profiles    []string          `yaml:"profiles"`
 		Command     any               `yaml:"command"`
 		Entrypoint  any               `yaml:"entrypoint"`
+		// StopGracePeriod is how long Docker waits after SIGTERM before SIGKILL.
+		StopGracePeriod string `yaml:"stop_grace_period"`
 	} `yaml:"services"`
 }
 
@@ -223,5 +226,39 @@ func TestComposeDemoUsesTheServiceAccount(t *testing.T) {
 	}
 	if want := "http://sim:8081" + jumpcloudsim.TokenPath; demo.Environment["JUMPCLOUD_TOKEN_URL"] != want {
 		t.Errorf("worker-demo's JUMPCLOUD_TOKEN_URL %q, want the simulator's %q", demo.Environment["JUMPCLOUD_TOKEN_URL"], want)
+	}
+}
+
+// stopMargin is what a worker needs after its stop timeout before it may be killed: the
+// workflow worker stops before the activity worker, the client closes after it.
+const stopMargin = 5 * time.Second
+
+// TestComposeStopGracePeriod: every service that runs the worker gives it more time between
+// SIGTERM and SIGKILL than the worker's stop timeout, so that a short activity finishes and
+// every failure is reported before the process is killed. Docker's default (10 s) is shorter.
+func TestComposeStopGracePeriod(t *testing.T) {
+	f := loadCompose(t)
+	n := 0
+	for name, s := range f.Services {
+		if !slices.Contains(append(words(s.Entrypoint), words(s.Command)...), "/usr/local/bin/worker") {
+			continue
+		}
+		n++
+		if s.StopGracePeriod == "" {
+			t.Errorf("service %s runs the worker without stop_grace_period: Docker's 10 s default is shorter than its %s stop timeout", name, stopTimeout)
+			continue
+		}
+		// Compose writes durations as Go does (45s, 1m30s).
+		d, err := time.ParseDuration(s.StopGracePeriod)
+		if err != nil {
+			t.Errorf("service %s: stop_grace_period %q: %v", name, s.StopGracePeriod, err)
+			continue
+		}
+		if d < stopTimeout+stopMargin {
+			t.Errorf("service %s: stop_grace_period %s leaves the worker less than %s after its %s stop timeout", name, d, stopMargin, stopTimeout)
+		}
+	}
+	if n == 0 {
+		t.Error("no service runs /usr/local/bin/worker")
 	}
 }

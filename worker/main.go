@@ -51,8 +51,14 @@ const (
 var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envHeartbeatInterval, envJumpCloudMaxRPS, envJumpCloudRPS, envMetricsAddress,
 	envCodecAddress, envCodecCORSOrigins, envCodecAuthToken, envPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}
 
-// stopTimeout is how long running activities get, after SIGTERM, to notice the cancellation
-// and heartbeat their checkpoint before the worker exits; a retry elsewhere resumes there.
+// stopTimeout is how long running activities get, after SIGTERM, to end before the worker
+// cancels them and exits. A phase does not use it: it watches the worker's stop, records its
+// checkpoint and hands over within a second or two (activities.ErrTypeWorkerStopping), so
+// its failure reaches Temporal before the client closes and another worker resumes it at
+// once. The short activities (validate, baseline, sweep, record baseline) are a few requests
+// each and finish inside it. Whatever runs the worker must allow more than this between
+// SIGTERM and SIGKILL: docker-compose.yml's stop_grace_period (checked by TestComposeFile),
+// Kubernetes' terminationGracePeriodSeconds (README, Scaling out).
 const stopTimeout = 30 * time.Second
 
 // defaultHeartbeatInterval is the longest a recorded checkpoint waits before it reaches
@@ -339,10 +345,12 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 		"integrations": ins.Names(),
 	}).Info("worker started")
 	<-ctx.Done()
-	log.Info("stopping: running activities checkpoint and stop")
-	// Stop cancels running activities after their heartbeats have a chance to record the
-	// checkpoint, and waits at most WorkerStopTimeout.
+	log.Info("stopping: running phases hand over at their checkpoint; short activities finish")
+	// Stop closes the activities' stop channel at once, on which a phase returns a retryable
+	// error that the SDK reports before Stop returns; it waits at most WorkerStopTimeout for
+	// the rest, then cancels them. The client closes after it.
 	w.Stop()
+	log.Info("stopped")
 	return nil
 }
 
