@@ -113,8 +113,15 @@ func TestPhaseWorkerKilled(t *testing.T) {
 	}
 }
 
-// twoWorkersSync starts two worker processes on one queue and a sync of killOrg(seed) on them.
+// twoWorkersSync starts two worker processes on one queue and a sync of killOrg(seed) on them,
+// with the kill tests' short heartbeat timeout.
 func twoWorkersSync(t *testing.T, seed int64, name string) (*testenv.Temporal, *testenv.Sims, []*workerProc, client.WorkflowRun) {
+	t.Helper()
+	return twoWorkersSyncWith(t, seed, name, workflows.SyncInput{Integration: name, HeartbeatTimeout: killHeartbeat})
+}
+
+// twoWorkersSyncWith is twoWorkersSync with the sync's input in full.
+func twoWorkersSyncWith(t *testing.T, seed int64, name string, in workflows.SyncInput) (*testenv.Temporal, *testenv.Sims, []*workerProc, client.WorkflowRun) {
 	t.Helper()
 	tc := devServer(t)
 	sims := slowSims(t, killOrg(seed))
@@ -123,6 +130,6 @@ func twoWorkersSync(t *testing.T, seed int64, name string) (*testenv.Temporal, *
 	// over before the first one shows.
 	opts := procOptions{temporal: tc.Server.FrontendHostPort(), queue: "chaos-" + name, in: sims.Integration(name, false), rps: 20}
 	workers := []*workerProc{startWorkerProc(t, opts), startWorkerProc(t, opts)}
-	run := startSync(t, tc.Client, opts.queue, workflows.SyncInput{Integration: name, HeartbeatTimeout: killHeartbeat})
+	run := startSync(t, tc.Client, opts.queue, in)
 	return tc, sims, workers, run
 }
