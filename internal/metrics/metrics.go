@@ -93,8 +93,8 @@ func New() (*Metrics, error) {
 			Help: "Pages a retried stage did not fetch again thanks to its checkpoint.",
 		}, []string{"integration", "stage"}),
 		stageDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "jcsync_stage_duration_seconds",
-			Help:    "Wall time of finished stages.",
+			Name: "jcsync_stage_duration_seconds",
+			Help: "Wall time of finished stages.",
 			// 0.5 s to 36 h: a stage of a large org runs for hours, within its phase's
 			// deadline (48 h by default).
 			Buckets: prometheus.ExponentialBuckets(0.5, 2, 19),
