@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -87,11 +88,29 @@ type RequestRetries struct {
 	MaxRetryWait time.Duration // the cap on any single wait, Retry-After included
 }
 
-func (a *Activities) logger() *logrus.Logger {
-	if a.Log != nil {
-		return a.Log
+// logger is what the activities log through. Inside an activity (ctx an activity's context,
+// or one derived from it, such as a stage's inside its phase) every entry names the workflow,
+// the run, the activity and its attempt, so that one sync's lines can be picked out of a
+// worker that runs many, and matched with the run in the Web UI. Only ids and counters from
+// activity.GetInfo: never the input, a heartbeat's details or anything personal.
+func (a *Activities) logger(ctx context.Context) *logrus.Entry {
+	l := a.Log
+	if l == nil {
+		l = logrus.StandardLogger()
 	}
-	return logrus.StandardLogger()
+	e := logrus.NewEntry(l)
+	if ctx == nil || !activity.IsActivity(ctx) {
+		// Code shared with tests and tools that run outside an activity.
+		return e
+	}
+	info := activity.GetInfo(ctx)
+	return e.WithContext(ctx).WithFields(logrus.Fields{
+		"workflow_id": info.WorkflowExecution.ID,
+		"run_id":      info.WorkflowExecution.RunID,
+		"activity":    info.ActivityType.Name,
+		"activity_id": info.ActivityID,
+		"attempt":     info.Attempt,
+	})
 }
 
 func (a *Activities) integration(name string) (config.Integration, error) {

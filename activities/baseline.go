@@ -82,14 +82,14 @@ func (a *Activities) ReadBaseline(ctx context.Context, integration string) (Swee
 	case found:
 		if b, err = transform.ParseBaseline(asset); err != nil {
 			// A damaged record is no baseline, and the app evidently holds data.
-			a.logger().WithField("integration", integration).WithError(err).Warn("the baseline record is unreadable")
+			a.logger(ctx).WithField("integration", integration).WithError(err).Warn("the baseline record is unreadable")
 			return SweepBaseline{AppHasData: true}, nil
 		}
 		out.Source = BaselineFromAuthomize
 	default:
 		old, err := a.LastSuccessfulSync(ctx, integration)
 		if err != nil {
-			a.logger().WithField("integration", integration).WithError(err).Warn("no baseline in Authomize, and Temporal could not be asked for one")
+			a.logger(ctx).WithField("integration", integration).WithError(err).Warn("no baseline in Authomize, and Temporal could not be asked for one")
 		}
 		if err != nil || !old.Found {
 			has, err := az.HasData(ctx)

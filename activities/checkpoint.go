@@ -57,7 +57,7 @@ func (s *stageRun) resumeFrom(ctx context.Context) {
 	if cp.NextSkip > 0 && !cp.Ended && !slices.ContainsFunc(cp.Tail, func(id string) bool { return id != "" }) {
 		// The committed pages ended in records without a readable id: nothing says where
 		// their count stops, and reading on could count some again. Starting over is exact.
-		s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "attempt": s.attempt}).
+		s.a.logger(ctx).WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "attempt": s.attempt}).
 			Warn("stage starts over: its checkpoint names no readable id to continue after")
 		return
 	}
@@ -69,7 +69,7 @@ func (s *stageRun) resumeFrom(ctx context.Context) {
 	cp.Tail = slices.Clone(cp.Tail)
 	s.cp = cp
 	s.resumedDone = maps.Clone(cp.Done)
-	s.a.logger().WithFields(map[string]any{
+	s.a.logger(ctx).WithFields(map[string]any{
 		"integration": s.in.Integration, "stage": s.name, "resume_from": cp.NextSkip, "attempt": s.attempt,
 	}).Info("stage resumes from its checkpoint")
 }

@@ -93,6 +93,6 @@ func (a *Activities) Sweep(ctx context.Context, in SweepInput) error {
 	if err := az.DeleteData(ctx, in.Cutoff); err != nil {
 		return classify(fmt.Errorf("sweep records modified before %s: %w", in.Cutoff.Format(time.RFC3339Nano), err))
 	}
-	a.logger().WithFields(map[string]any{"integration": in.Integration, "cutoff": in.Cutoff}).Info("sweep done")
+	a.logger(ctx).WithFields(map[string]any{"integration": in.Integration, "cutoff": in.Cutoff}).Info("sweep done")
 	return nil
 }

@@ -228,7 +228,7 @@ func (s *stageRun) countChange(list string, first, now int) {
 	s.mu.Lock()
 	s.cp.Counts.ListsChanged++
 	s.mu.Unlock()
-	s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "list": list, "first_total": first, "total": now}).
+	s.a.logger(s.actx).WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "list": list, "first_total": first, "total": now}).
 		Debug("list changed while it was read")
 }
 
@@ -236,7 +236,7 @@ func (s *stageRun) countChange(list string, first, now int) {
 // list does not serve (a filter JumpCloud applies, records it hides): the short page is still
 // the end, and the list is not unstable, but a total that never matches is worth a look.
 func (s *stageRun) noteShort(list string, served, total int) {
-	s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "list": list, "served": served, "total": total}).
+	s.a.logger(s.actx).WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name, "list": list, "served": served, "total": total}).
 		Warn("list ended with fewer items than its total")
 }
 
@@ -253,7 +253,7 @@ func (s *stageRun) markUnstable(reason string) {
 	s.mu.Lock()
 	s.cp.Counts.addUnstable(reason)
 	s.mu.Unlock()
-	s.a.logger().WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name}).Warn(reason)
+	s.a.logger(s.actx).WithFields(map[string]any{"integration": s.in.Integration, "stage": s.name}).Warn(reason)
 }
 
 // markUnreadable records objects that exist in JumpCloud but did not decode: this run cannot

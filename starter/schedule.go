@@ -37,6 +37,7 @@ type scheduleFlags struct {
 	dryRun         bool
 	sweepMargin    time.Duration
 	maxRejected    int
+	phaseDeadline  time.Duration
 }
 
 // scheduleAction is one action of `starter schedule`.
@@ -218,6 +219,7 @@ func addScheduleFlags(fs *pflag.FlagSet, action *scheduleAction, s *scheduleRun)
 		fs.BoolVar(&f.dryRun, "dry-run", false, "scheduled syncs are dry runs")
 		fs.DurationVar(&f.sweepMargin, "sweep-margin", 0, "how far before its first Authomize write each sync's sweep cutoff lies (default 2m)")
 		fs.IntVar(&f.maxRejected, "max-rejected", 0, maxRejectedUsage)
+		fs.DurationVar(&f.phaseDeadline, "phase-deadline", 0, phaseDeadlineUsage)
 	}
 	if action.note {
 		fs.StringVar(&f.note, "note", "", "note kept with the schedule (why it was paused, ...)")
@@ -239,8 +241,8 @@ func checkScheduleFlags(f scheduleFlags, stderr io.Writer) (code int, ok bool) {
 		fmt.Fprintf(stderr, "starter schedule: --overlap %s is refused: %s. Use one of %s\n", f.overlap, overlapRefusedWhy, overlapNames())
 		return exitUsage, false
 	}
-	if f.every < 0 || f.jitter < 0 || f.maxRejected < 0 {
-		fmt.Fprintln(stderr, "starter schedule: --every, --jitter and --max-rejected must not be negative")
+	if f.every < 0 || f.jitter < 0 || f.maxRejected < 0 || f.phaseDeadline < 0 {
+		fmt.Fprintln(stderr, "starter schedule: --every, --jitter, --max-rejected and --phase-deadline must not be negative")
 		return exitUsage, false
 	}
 	return 0, true

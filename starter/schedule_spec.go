@@ -148,7 +148,7 @@ func applyScheduleFlags(s *client.Schedule, changed func(string) bool, f schedul
 	if changed("note") {
 		s.State.Note = f.note
 	}
-	if changed("dry-run") || changed("sweep-margin") || changed("max-rejected") {
+	if changed("dry-run") || changed("sweep-margin") || changed("max-rejected") || changed("phase-deadline") {
 		a, ok := s.Action.(*client.ScheduleWorkflowAction)
 		if !ok {
 			return fmt.Errorf("the schedule's action is not a workflow: recreate it with `starter schedule delete` and `starter schedule create`")
@@ -165,6 +165,9 @@ func applyScheduleFlags(s *client.Schedule, changed func(string) bool, f schedul
 		}
 		if changed("max-rejected") {
 			in.MaxRejected = f.maxRejected
+		}
+		if changed("phase-deadline") {
+			in.PhaseDeadline = f.phaseDeadline
 		}
 		setScheduleInput(a, in)
 	}

@@ -91,3 +91,34 @@ func TestScheduleUpdateRefusesAnExistingCancellingOverlap(t *testing.T) {
 		t.Fatalf("the schedule's sync options after the update: %+v", in)
 	}
 }
+
+// --phase-deadline reaches the schedule's sync options on create and update; an update that
+// sets it keeps the options it is not given. A negative deadline is a usage error.
+func TestSchedulePhaseDeadline(t *testing.T) {
+	a := &client.ScheduleWorkflowAction{ID: temporalnames.SyncID("acme"), Workflow: temporalnames.SyncWorkflow,
+		Args: []any{workflows.SyncInput{Integration: "acme", SweepMargin: 3 * time.Minute}}}
+	s := client.Schedule{Action: a}
+	changed := func(flag string) bool { return flag == "phase-deadline" }
+	if err := applyScheduleFlags(&s, changed, scheduleFlags{phaseDeadline: 6 * time.Hour}, nil); err != nil {
+		t.Fatal(err)
+	}
+	in := a.Args[0].(workflows.SyncInput)
+	if in.PhaseDeadline != 6*time.Hour || in.SweepMargin != 3*time.Minute {
+		t.Fatalf("sync options after --phase-deadline 6h: %+v", in)
+	}
+	if !strings.Contains(a.StaticDetails, "6h0m0s in all") {
+		t.Fatalf("the details do not name the deadline:\n%s", a.StaticDetails)
+	}
+
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"sync", "--integration", "acme", "--phase-deadline", "-1h"},
+		{"schedule", "create", "--integration", "acme", "--phase-deadline", "-1h"},
+		{"schedule", "update", "--integration", "acme", "--phase-deadline", "-1h"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(ctx, args, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "--phase-deadline") {
+			t.Errorf("%v: exit %d %s", args, code, errb.String())
+		}
+	}
+}

@@ -25,7 +25,7 @@ const syncExamples = `  starter sync --integration acme
 func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c common
 	var dryRun, wait, allowShrink, allowEmpty, allowOrgChange bool
-	var every, margin time.Duration
+	var every, margin, phaseDeadline time.Duration
 	var maxRejected int
 	fs := newFlags("sync", "Starts a sync of one integration. Only one sync of an integration runs at a time: if one is\nrunning, this says so instead of starting another. Exits 0 only when the sync succeeded\n(or, without --wait, was started).", syncExamples, &c, stderr)
 	addIntegration(fs, &c)
@@ -37,6 +37,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&every, "refresh", time.Second, "how often --wait refreshes the progress")
 	fs.DurationVar(&margin, "sweep-margin", 0, "how far before the sync's first Authomize write the sweep's cutoff lies (default 2m)")
 	fs.IntVar(&maxRejected, "max-rejected", 0, maxRejectedUsage)
+	fs.DurationVar(&phaseDeadline, "phase-deadline", 0, phaseDeadlineUsage)
 	addOutput(fs, &c)
 	addUIURL(fs, &c)
 	if code, done := parse(fs, args, &c, stderr); done {
@@ -46,6 +47,10 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "starter sync: --max-rejected must not be negative")
 		return exitUsage
 	}
+	if phaseDeadline < 0 {
+		fmt.Fprintln(stderr, "starter sync: --phase-deadline must not be negative")
+		return exitUsage
+	}
 	tc, err := dial(ctx, &c, stderr)
 	if err != nil {
 		return fail(stderr, "sync", err)
@@ -53,7 +58,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer tc.Close()
 
 	in := workflows.SyncInput{Integration: c.integration, DryRun: dryRun, AllowShrink: allowShrink, AllowEmpty: allowEmpty, AllowOrgChange: allowOrgChange,
-		SweepMargin: margin, MaxRejected: maxRejected}
+		SweepMargin: margin, MaxRejected: maxRejected, PhaseDeadline: phaseDeadline}
 	id := temporalnames.SyncID(c.integration)
 	// A scheduled sync runs under another workflow id; look for it too, so a manual sync
 	// never runs alongside it.
@@ -116,6 +121,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
+
+// phaseDeadlineUsage is the help of --phase-deadline, on sync and on schedule create/update.
+const phaseDeadlineUsage = "the longest a phase (users+admins, groups, apps) may take over all its attempts before the sync fails (default 48h)"
 
 // maxRejectedUsage is the help of --max-rejected, on sync and on schedule create/update.
 const maxRejectedUsage = "sweep even if Authomize did not accept up to this many of the items sent (default 0: any rejection refuses the sweep, which would delete the earlier copies of the rejected records)"

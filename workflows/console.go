@@ -126,7 +126,7 @@ func Details(in SyncInput, v *activities.ValidateResult) string {
 		rate = fmt.Sprintf("%g requests/s for the org", v.RateCeiling)
 	}
 	fmt.Fprintf(&b, "- JumpCloud rate ceiling: %s\n", rate)
-	fmt.Fprintf(&b, "- A stage gives up after %d attempts in a row without progress; a dead worker's stage moves within %s\n", in.StageAttempts, in.HeartbeatTimeout)
+	fmt.Fprintf(&b, "- A stage gives up after %d attempts in a row without progress; a dead worker's stage moves within %s; a phase fails when its attempts have taken %s in all\n", in.StageAttempts, in.HeartbeatTimeout, in.PhaseDeadline)
 	fmt.Fprintf(&b, "\nLive progress: the current details below, and `starter status --integration %s`. How a sync works and why it may refuse to sweep: the README's \"How a sync works\" and DESIGN.md's \"The sweep\".\n", in.Integration)
 	return b.String()
 }

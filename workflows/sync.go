@@ -52,10 +52,19 @@ type SyncInput struct {
 	// Default 0: any rejection refuses the sweep. Runs without the sweep's second pass
 	// ignore it.
 	MaxRejected int `json:"maxRejected,omitempty"`
+	// PhaseDeadline bounds each phase, all of its attempts together (its schedule-to-close
+	// timeout). A phase retries without limit while it makes progress, so without it a
+	// phase that never ends, or fails forever a little further each time, would hold the
+	// sync (and its schedule's next runs) open for good. Default 48h: a phase of the
+	// largest org takes hours, and a day of outage on either side is still survived.
+	PhaseDeadline time.Duration `json:"phaseDeadline,omitempty"`
 }
 
 // defaultHeartbeat is how soon, by default, an activity on a dead worker is retried elsewhere.
 const defaultHeartbeat = 30 * time.Second
+
+// DefaultPhaseDeadline is how long, by default, a phase may take over all its attempts.
+const DefaultPhaseDeadline = 48 * time.Hour
 
 // MinShrinkItems keeps the shrink check from refusing small orgs over a handful of items.
 const MinShrinkItems = 10
@@ -75,6 +84,9 @@ func (in SyncInput) withDefaults() SyncInput {
 	}
 	if in.RetryInterval <= 0 {
 		in.RetryInterval = 2 * time.Second
+	}
+	if in.PhaseDeadline <= 0 {
+		in.PhaseDeadline = DefaultPhaseDeadline
 	}
 	return in
 }
@@ -236,11 +248,14 @@ func shortActivity(attempts int32, heartbeat time.Duration) workflow.ActivityOpt
 
 // stageOptions is the options of the phases (and, in runs before one-worker-per-phase, of
 // the stages). Start-to-close bounds one attempt of a phase of the largest org; the
-// heartbeat timeout is what detects a dead worker, within seconds.
+// heartbeat timeout is what detects a dead worker, within seconds; schedule-to-close
+// (PhaseDeadline) bounds all attempts together, since their number is not. Timeouts are not
+// part of what a replay compares, so older runs replay unchanged.
 func stageOptions(in SyncInput) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: 12 * time.Hour,
-		HeartbeatTimeout:    in.HeartbeatTimeout,
+		ScheduleToCloseTimeout: in.PhaseDeadline,
+		StartToCloseTimeout:    12 * time.Hour,
+		HeartbeatTimeout:       in.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    in.RetryInterval,
 			BackoffCoefficient: 2,

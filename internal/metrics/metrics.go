@@ -70,7 +70,7 @@ func New() (*Metrics, error) {
 	}
 	m := &Metrics{
 		registry: reg,
-		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)),
+		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(temporalViews()...)),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jcsync_api_requests_total",
 			Help: "HTTP attempts to JumpCloud and Authomize by endpoint template and status (0: no response).",
@@ -93,9 +93,11 @@ func New() (*Metrics, error) {
 			Help: "Pages a retried stage did not fetch again thanks to its checkpoint.",
 		}, []string{"integration", "stage"}),
 		stageDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "jcsync_stage_duration_seconds",
-			Help:    "Wall time of finished stages.",
-			Buckets: prometheus.ExponentialBuckets(0.5, 2, 14),
+			Name: "jcsync_stage_duration_seconds",
+			Help: "Wall time of finished stages.",
+			// 0.5 s to 36 h: a stage of a large org runs for hours, within its phase's
+			// deadline (48 h by default).
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 19),
 		}, []string{"integration", "stage"}),
 		stages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jcsync_stages_total",
@@ -122,7 +124,7 @@ func New() (*Metrics, error) {
 // TemporalHandler is client.Options.MetricsHandler: the SDK's metrics end up on /metrics.
 func (m *Metrics) TemporalHandler() client.MetricsHandler {
 	return temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
-		Meter: m.provider.Meter("go.temporal.io/sdk"),
+		Meter: m.provider.Meter(temporalMeterName),
 	})
 }
 
