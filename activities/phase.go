@@ -163,7 +163,7 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 	if len(failures) > 0 && stopping.stopped() && ctx.Err() == nil && !slices.ContainsFunc(failures, func(f stageFailure) bool { return isFinal(f.err) }) {
 		// The stages ended because the worker is stopping, not because of what they met
 		// (a stage that failed on its own before is retried anyway): hand the phase over.
-		return PhaseResult{}, a.phaseStopped(in, attempt, mux)
+		return PhaseResult{}, a.phaseStopped(ctx, in, attempt, mux)
 	}
 	if len(failures) > 0 {
 		return PhaseResult{}, phaseFailed(ctx, in, attempt, mux, final, failures)
@@ -210,10 +210,10 @@ func (w *workerStop) release() { close(w.done) }
 // carries the latest checkpoint of every stage, and the SDK sends it with the failure. The
 // attempt is left out of the count of attempts without progress (see heartbeatMux.stopped):
 // ten deploys in a row are not a stalled phase.
-func (a *Activities) phaseStopped(in PhaseInput, attempt int, mux *heartbeatMux) error {
+func (a *Activities) phaseStopped(ctx context.Context, in PhaseInput, attempt int, mux *heartbeatMux) error {
 	cp := mux.stopped()
 	msg := fmt.Sprintf("phase %s: the worker stopped during attempt %d; the next attempt resumes from the checkpoint", phaseName(in.Stages), attempt)
-	a.logger().WithFields(map[string]any{
+	a.logger(ctx).WithFields(map[string]any{
 		"integration": in.Stage.Integration, "phase": phaseName(in.Stages), "attempt": attempt,
 		"running": slices.Sorted(maps.Keys(cp.Running)), "done": slices.Sorted(maps.Keys(cp.Done)),
 	}).Info("worker stopping: the phase hands over at its checkpoint")
