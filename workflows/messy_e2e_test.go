@@ -27,6 +27,8 @@ func TestE2EMessyOrgSyncsExactlyAndSweeps(t *testing.T) {
 		t.Fatalf("first sync: swept %v, unreadable %d %v, skipped %q", res.Swept, res.Unreadable, res.UnreadableNamed, res.SweepSkipped)
 	}
 	e.requireExact(e.expected(true))
+	t.Logf("first sync: read %v; uploaded %v; left out %v; fields left out %v; invalid references %d",
+		res.Read, res.Uploaded, res.Skipped, res.Adjusted, res.InvalidReferences)
 	for reason, n := range map[string]int{
 		"user.email: wrong type, user left out": messy, "user.state: wrong type, user left out": messy,
 	} {
@@ -91,6 +93,7 @@ func TestE2EMessyOrgSyncsExactlyAndSweeps(t *testing.T) {
 		t.Fatalf("second sync: swept %v, unreadable %d, skipped %q", res.Swept, res.Unreadable, res.SweepSkipped)
 	}
 	e.requireExact(want)
+	t.Logf("second sync: kept %v; left out %v; swept %v; invalid references %d", res.Kept, res.Skipped, res.Swept, res.InvalidReferences)
 	var users activities.StageResult
 	for _, s := range res.Stages {
 		if s.Stage == activities.StageUsers {
