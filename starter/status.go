@@ -53,9 +53,11 @@ func latestSync(ctx context.Context, tc client.Client, integration string) (*wor
 
 type statusJSON struct {
 	progress.View
-	URL    string                `json:"url"`
-	Result *workflows.SyncResult `json:"result,omitempty"`
-	Error  string                `json:"error,omitempty"`
+	URL string `json:"url"`
+	// Result is the summary as `sync --wait -o json` prints it (a dry run's counts under
+	// wouldUpload, durations also in seconds).
+	Result *progress.Result `json:"result,omitempty"`
+	Error  string           `json:"error,omitempty"`
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -91,7 +93,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if err := tc.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
 			out.Error = failureMessage(err)
 		} else {
-			out.Result = &res
+			out.Result = progress.ResultJSON(&res)
 		}
 	}
 	if c.output == "json" {
@@ -108,7 +110,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stdout, progress.Line(v, false))
 	case out.Result != nil:
 		fmt.Fprintln(stdout)
-		if err := progress.PrintSummary(stdout, out.Result, "text"); err != nil {
+		if err := progress.PrintSummary(stdout, out.Result.SyncResult, "text"); err != nil {
 			return fail(stderr, "status", err)
 		}
 		fmt.Fprintln(stdout)

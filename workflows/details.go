@@ -58,7 +58,7 @@ func (p *Progress) markdown() string {
 		b.WriteString("\n\n")
 	}
 	for _, s := range p.Stages {
-		fmt.Fprintf(&b, "- **%s**: %s\n", s.Stage, stageLine(s))
+		fmt.Fprintf(&b, "- **%s**: %s\n", s.Stage, stageLine(s, p.DryRun))
 	}
 	if len(p.rejected) > 0 {
 		tolerated := "none tolerated: the sweep is refused"
@@ -70,8 +70,8 @@ func (p *Progress) markdown() string {
 		fmt.Fprintf(&b, "\n**Rejected by Authomize**: %s; %s\n", countsLine(p.rejected), tolerated)
 	}
 	if r := p.result; r != nil {
-		fmt.Fprintf(&b, "\nTotal: read %s; uploaded %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries); %s\n",
-			countsLine(r.Read, "users", "groups", "apps"), fmtInt(sum(r.Uploaded)), r.JumpCloudRequests, r.JumpCloudRetries,
+		fmt.Fprintf(&b, "\nTotal: read %s; %s %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries); %s\n",
+			countsLine(r.Read, "users", "groups", "apps"), uploadedWord(p.DryRun), fmtInt(sum(r.Uploaded)), r.JumpCloudRequests, r.JumpCloudRetries,
 			r.AuthomizeRequests, r.AuthomizeRetries, roundDuration(r.Duration))
 		if r.SweepWait > 0 {
 			fmt.Fprintf(&b, "\nWaited %s before writing, so that the sweep could remove what the previous sync wrote moments earlier.\n", roundDuration(r.SweepWait))
@@ -121,8 +121,17 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// uploadedWord names what the upload counts are: a dry run sends nothing, its counts are what
+// a sync would have sent.
+func uploadedWord(dryRun bool) string {
+	if dryRun {
+		return "would upload"
+	}
+	return "uploaded"
+}
+
 // stageLine is one stage's state: done with its counts, running since when, or waiting.
-func stageLine(s StageProgress) string {
+func stageLine(s StageProgress, dryRun bool) string {
 	switch s.Status {
 	case StatusRunning:
 		return "running since " + clock(s.Started)
@@ -131,8 +140,8 @@ func stageLine(s StageProgress) string {
 			return "done"
 		}
 		c := s.Result.Counts
-		line := fmt.Sprintf("done in %s: read %s in %s; uploaded %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries)",
-			roundDuration(s.Finished.Sub(s.Started)), countsLine(c.Read), plural(c.Pages, "page"), fmtInt(sum(c.Uploaded)),
+		line := fmt.Sprintf("done in %s: read %s in %s; %s %s; JumpCloud %d requests (%d retries), Authomize %d (%d retries)",
+			roundDuration(s.Finished.Sub(s.Started)), countsLine(c.Read), plural(c.Pages, "page"), uploadedWord(dryRun), fmtInt(sum(c.Uploaded)),
 			c.JumpCloudRequests, c.JumpCloudRetries, c.AuthomizeRequests, c.AuthomizeRetries)
 		if c.Attempts > 1 {
 			line += fmt.Sprintf("; %d attempts, %d pages resumed", c.Attempts, c.PagesResumed)

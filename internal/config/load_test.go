@@ -74,9 +74,9 @@ func TestLoadBadFiles(t *testing.T) {
 		{"inline api key", "{\"integrations\": [{\"name\": \"a\",\n \"jumpcloud\": {\"api_key\": \"sk-live-123\"}, " + okAZ + "}]}", []string{"integrations[0].jumpcloud.api_key", "api_key must name where the key is ({\"env\":...} or {\"file\":...}), not the key itself"}},
 		{"inline token", "{\"integrations\": [{\"name\": \"a\", " + okJC + ", \"authomize\": {\"token\": \"tok\"}}]}", []string{"integrations[0].authomize.token", "not the token itself"}},
 		{"wrong type", `{"integrations": [{"name": 7}]}`, []string{"integrations[0].name", "want string"}},
-		{"missing api key source", `{"integrations": [{"name": "a", "jumpcloud": {}, ` + okAZ + `}]}`, []string{"integrations[0].jumpcloud.api_key: set env or file"}},
-		{"both sources", `{"integrations": [{"name": "a", "jumpcloud": {"api_key": {"env": "K", "file": "f"}}, ` + okAZ + `}]}`, []string{"integrations[0].jumpcloud.api_key: set env or file, not both"}},
-		{"missing token", `{"integrations": [{"name": "a", ` + okJC + `}]}`, []string{"integrations[0].authomize.token: set env or file"}},
+		{"missing api key source", `{"integrations": [{"name": "a", "jumpcloud": {}, ` + okAZ + `}]}`, []string{"line 1, column 33", "integrations[0].jumpcloud.api_key: a secret reference is {\"env\": \"VAR_NAME\"} or {\"file\": \"/path/to/file\"}; none is set"}},
+		{"both sources", `{"integrations": [{"name": "a", "jumpcloud": {"api_key": {"env": "K", "file": "f"}}, ` + okAZ + `}]}`, []string{"integrations[0].jumpcloud.api_key: a secret reference is {\"env\": \"VAR_NAME\"} or {\"file\": \"/path/to/file\"}, not both"}},
+		{"missing token", `{"integrations": [{"name": "a", ` + okJC + `}]}`, []string{"integrations[0].authomize.token: a secret reference is {\"env\": \"VAR_NAME\"} or {\"file\": \"/path/to/file\"}; none is set"}},
 		{"missing name", `{"integrations": [{` + okJC + `, ` + okAZ + `}]}`, []string{"integrations[0].name: required"}},
 		{"bad name", `{"integrations": [{"name": "a b'", ` + okJC + `, ` + okAZ + `}]}`, []string{"integrations[0].name", "letters, digits"}},
 		{"duplicate names", `{"integrations": [{"name": "a", ` + okJC + `, ` + okAZ + `}, {"name": "a", ` + okJC + `, ` + okAZ + `}]}`, []string{`integrations[1].name: "a" is already used by integrations[0]`}},
@@ -195,7 +195,7 @@ func TestResolve(t *testing.T) {
 		{name: "unset env", in: mk(SecretRef{Env: "NOPE"}, SecretRef{Env: "TOK"}), wantErr: []string{`integration "acme"`, "JumpCloud API key", "NOPE is not set"}},
 		{name: "missing file", in: mk(SecretRef{Env: "KEY"}, SecretRef{File: "/s/none"}), wantErr: []string{`integration "acme"`, "Authomize token", "/s/none"}},
 		{name: "empty file", in: mk(SecretRef{File: "/s/empty"}, SecretRef{Env: "TOK"}), wantErr: []string{"/s/empty is empty"}},
-		{name: "no source", in: mk(SecretRef{}, SecretRef{Env: "TOK"}), wantErr: []string{"set env or file"}},
+		{name: "no source", in: mk(SecretRef{}, SecretRef{Env: "TOK"}), wantErr: []string{"JumpCloud API key", `a secret reference is {"env": "VAR_NAME"} or {"file": "/path/to/file"}`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -315,7 +315,7 @@ func TestConfigFileBaseURLsNeedTLS(t *testing.T) {
 	env := envOf(map[string]string{"K": "k", "T": "t"})
 
 	_, err := Load(strict)
-	want := strict + `: integrations[0].jumpcloud.base_url "http://sim:8081" is not https: use https://, or "insecure_http": true in this integration, ` +
+	want := strict + `: line 2, column 42: integrations[0].jumpcloud.base_url "http://sim:8081" is not https: use https://, or "insecure_http": true in this integration, ` +
 		`or --insecure-http / JCSYNC_INSECURE_HTTP=true for a simulator`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Load = %v\nwant ...%s", err, want)

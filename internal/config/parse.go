@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -30,43 +31,52 @@ func parse(data []byte, pol Policy) ([]Integration, error) {
 		return nil, fmt.Errorf("line 1: want a JSON object {\"integrations\":[...]}")
 	}
 	var ins []Integration
+	pos := positions{}
 	seen := false
 	for dec.More() {
+		keyAt := nextToken(data, dec.InputOffset())
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, syntaxErr(data, dec, err)
 		}
 		key, _ := tok.(string)
 		if key != "integrations" {
-			return nil, fmt.Errorf("line %d: unknown field %q (the file has one field, \"integrations\")", lineAt(data, dec.InputOffset()), key)
+			msg := fmt.Sprintf("%s: unknown field %q (the file has one field, \"integrations\"", place(data, keyAt), key)
+			if closest(key, []string{"integrations"}) != "" {
+				msg += `; did you mean "integrations"?`
+			}
+			return nil, errors.New(msg + ")")
 		}
 		if seen {
-			return nil, fmt.Errorf("line %d: \"integrations\" appears twice", lineAt(data, dec.InputOffset()))
+			return nil, fmt.Errorf("%s: \"integrations\" appears twice", place(data, keyAt))
 		}
 		seen = true
-		if ins, err = parseList(data, dec); err != nil {
+		pos["integrations"] = keyAt
+		if ins, err = parseList(data, dec, pos); err != nil {
 			return nil, err
 		}
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, syntaxErr(data, dec, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("line %d: unexpected data after the JSON object", lineAt(data, dec.InputOffset()))
+	if after := nextToken(data, dec.InputOffset()); func() bool { _, err := dec.Token(); return err != io.EOF }() {
+		return nil, fmt.Errorf("%s: unexpected data after the JSON object", place(data, after))
 	}
 	if !seen || len(ins) == 0 {
 		return nil, errors.New("no integrations: want {\"integrations\":[{\"name\":...}]}")
 	}
-	return ins, check(ins, pol)
+	return ins, check(ins, pol, data, pos)
 }
 
-func parseList(data []byte, dec *json.Decoder) ([]Integration, error) {
+// parseList decodes the list of integrations, adding the positions of their fields to pos.
+func parseList(data []byte, dec *json.Decoder, pos positions) ([]Integration, error) {
+	listAt := nextToken(data, dec.InputOffset())
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, syntaxErr(data, dec, err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, fmt.Errorf("line %d: integrations must be a list [...]", lineAt(data, dec.InputOffset()))
+		return nil, fmt.Errorf("%s: integrations must be a list [...]", place(data, listAt))
 	}
 	var ins []Integration
 	for i := 0; dec.More(); i++ {
@@ -76,9 +86,17 @@ func parseList(data []byte, dec *json.Decoder) ([]Integration, error) {
 		}
 		// The raw element ends at the decoder's offset; its start is found by length.
 		start := dec.InputOffset() - int64(len(raw))
+		path := fmt.Sprintf("integrations[%d]", i)
+		pos[path] = start
+		// Walked before decoding: the decoder names an unknown field without its object or
+		// place. Anything else the walk meets, the decoder reports below.
+		var unknown *unknownFieldError
+		if err := walkFields(raw, start, path, reflect.TypeFor[Integration](), pos); errors.As(err, &unknown) {
+			return nil, fmt.Errorf("%s: %w", place(data, unknown.Offset), unknown)
+		}
 		in, err := decodeOne(raw)
 		if err != nil {
-			return nil, elementErr(data, start, i, err)
+			return nil, elementErr(data, start, i, pos, err)
 		}
 		ins = append(ins, in)
 	}
@@ -98,51 +116,59 @@ func decodeOne(raw []byte) (Integration, error) {
 	return in, nil
 }
 
-// elementErr turns a decode error of integrations[i] into one that names the field or line.
-func elementErr(data []byte, start int64, i int, err error) error {
+// elementErr turns a decode error of integrations[i] into one that names the field's full
+// path and where it is.
+func elementErr(data []byte, start int64, i int, pos positions, err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
 		field := fmt.Sprintf("integrations[%d].%s", i, te.Field)
-		line := lineAt(data, start+te.Offset)
-		if te.Value == "string" {
-			switch {
-			case strings.HasSuffix(te.Field, "api_key"):
-				return fmt.Errorf("line %d: %s: api_key must name where the key is ({\"env\":...} or {\"file\":...}), not the key itself", line, field)
-			case strings.HasSuffix(te.Field, "token"):
-				return fmt.Errorf("line %d: %s: token must name where the token is ({\"env\":...} or {\"file\":...}), not the token itself", line, field)
-			}
+		// The key's place, from the walk; the decoder's offset (past the value) otherwise.
+		at, ok := pos.at(field)
+		if !ok || at < start {
+			at = start + te.Offset
 		}
-		return fmt.Errorf("line %d: %s: want %s, got a JSON %s", line, field, te.Type, te.Value)
+		where := place(data, at)
+		if te.Type == secretRefType {
+			switch {
+			case te.Value == "string" && strings.HasSuffix(te.Field, "api_key"):
+				return fmt.Errorf("%s: %s: api_key must name where the key is ({\"env\":...} or {\"file\":...}), not the key itself; %s", where, field, secretRefForm)
+			case te.Value == "string" && strings.HasSuffix(te.Field, "token"):
+				return fmt.Errorf("%s: %s: token must name where the token is ({\"env\":...} or {\"file\":...}), not the token itself; %s", where, field, secretRefForm)
+			case te.Value == "string":
+				return fmt.Errorf("%s: %s: must name where the secret is, not the secret itself; %s", where, field, secretRefForm)
+			}
+			return fmt.Errorf("%s: %s: got a JSON %s; %s", where, field, te.Value, secretRefForm)
+		}
+		want := te.Type.String()
+		if te.Type.Kind() == reflect.Struct {
+			want = "a JSON object {...}" // not the Go type's name
+		}
+		return fmt.Errorf("%s: %s: want %s, got a JSON %s", where, field, want, te.Value)
 	case errors.As(err, &se):
-		return fmt.Errorf("line %d: %v", lineAt(data, start+se.Offset), se)
+		return fmt.Errorf("%s: %v", place(data, start+se.Offset), se)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		// The decoder reports unknown fields without an offset; the element's line is close.
-		return fmt.Errorf("line %d: integrations[%d]: unknown field %s", lineAt(data, start), i, strings.TrimPrefix(err.Error(), "json: unknown field "))
+		// The walk finds unknown fields first; should it miss one, the element is the place.
+		return fmt.Errorf("%s: integrations[%d]: unknown field %s", place(data, start), i, strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
-	return fmt.Errorf("line %d: integrations[%d]: %w", lineAt(data, start), i, err)
+	return fmt.Errorf("%s: integrations[%d]: %w", place(data, start), i, err)
 }
 
 func syntaxErr(data []byte, dec *json.Decoder, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Errorf("line %d: %v", lineAt(data, se.Offset), se)
+		return fmt.Errorf("%s: %v", place(data, se.Offset), se)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("line %d: unexpected end of file", lineAt(data, int64(len(data))))
+		return fmt.Errorf("%s: unexpected end of file", place(data, int64(len(data))))
 	}
-	return fmt.Errorf("line %d: %w", lineAt(data, dec.InputOffset()), err)
+	return fmt.Errorf("%s: %w", place(data, dec.InputOffset()), err)
 }
 
-// lineAt is the 1-based line of a byte offset.
-func lineAt(data []byte, off int64) int {
-	off = min(max(off, 0), int64(len(data)))
-	return bytes.Count(data[:off], []byte("\n")) + 1
-}
-
-// check validates required fields and uniqueness, naming the field of every problem.
-func check(ins []Integration, pol Policy) error {
+// check validates required fields and uniqueness, naming the field of every problem and
+// where it is in data (pos: where its fields are).
+func check(ins []Integration, pol Policy, data []byte, pos positions) error {
 	var problems []string
 	names := map[string]int{}
 	for i, in := range ins {
@@ -173,9 +199,24 @@ func check(ins []Integration, pol Policy) error {
 		apps[key] = i
 	}
 	if len(problems) > 0 {
+		for i, p := range problems {
+			problems[i] = locate(p, data, pos)
+		}
 		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// fieldPathRe is the field path every problem of check starts with.
+var fieldPathRe = regexp.MustCompile(`^integrations\[\d+\](\.[A-Za-z0-9_]+)*`)
+
+// locate puts before a problem the place of the field it starts with: where the field is
+// written or, for a field left out, the object that lacks it.
+func locate(problem string, data []byte, pos positions) string {
+	if at, ok := pos.at(fieldPathRe.FindString(problem)); ok {
+		return place(data, at) + ": " + problem
+	}
+	return problem
 }
 
 func checkIntegration(p string, in Integration, pol Policy) []string {
@@ -201,12 +242,13 @@ func checkIntegration(p string, in Integration, pol Policy) []string {
 	return problems
 }
 
+// checkRef says what is wrong with a secret reference, and how one is written.
 func checkRef(r SecretRef) string {
 	switch {
 	case r.Env == "" && r.File == "":
-		return "set env or file"
+		return secretRefForm + "; none is set"
 	case r.Env != "" && r.File != "":
-		return "set env or file, not both"
+		return secretRefForm + ", not both"
 	}
 	return ""
 }

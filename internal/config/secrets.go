@@ -41,7 +41,7 @@ func ResolveAll(ins Integrations, getenv func(string) string, readFile func(stri
 func resolveRef(r SecretRef, getenv func(string) string, readFile func(string) ([]byte, error)) (string, error) {
 	switch {
 	case r.Env != "" && r.File != "":
-		return "", errors.New("set env or file, not both")
+		return "", errors.New(secretRefForm + ", not both")
 	case r.Env != "":
 		v := strings.TrimSpace(getenv(r.Env))
 		if v == "" {
@@ -64,5 +64,5 @@ func resolveRef(r SecretRef, getenv func(string) string, readFile func(string) (
 		}
 		return v, nil
 	}
-	return "", errors.New("no source configured: set env or file")
+	return "", errors.New("no source configured: " + secretRefForm)
 }

@@ -91,8 +91,8 @@ func TestServiceAccountInConfigFile(t *testing.T) {
 	for _, tc := range []struct{ label, jc, want string }{
 		{"both kinds", `{"api_key":{"env":"K"},"client_id":"svc","client_secret":{"env":"S"}}`, `integrations[0].jumpcloud: both api_key and a service account (client_id, client_secret) are set: remove api_key to use the service account, or client_id and client_secret to use the administrator's API key`},
 		{"no client id", `{"client_secret":{"env":"S"}}`, `integrations[0].jumpcloud.client_id: required with client_secret`},
-		{"no secret", `{"client_id":"svc"}`, `integrations[0].jumpcloud.client_secret: set env or file`},
-		{"neither", `{}`, `integrations[0].jumpcloud.api_key: set env or file`},
+		{"no secret", `{"client_id":"svc"}`, `integrations[0].jumpcloud.client_secret: a secret reference is {"env": "VAR_NAME"} or {"file": "/path/to/file"}; none is set`},
+		{"neither", `{}`, `integrations[0].jumpcloud.api_key: a secret reference is {"env": "VAR_NAME"} or {"file": "/path/to/file"}; none is set`},
 		{"http token URL", `{"client_id":"svc","client_secret":{"env":"S"},"token_url":"http://oauth.example/t"}`, `integrations[0].jumpcloud.token_url "http://oauth.example/t" is not https`},
 	} {
 		p := writeFile(t, dir, "bad.json", `{"integrations":[{"name":"acme","jumpcloud":`+tc.jc+`,"authomize":{"token":{"env":"T"}}}]}`)

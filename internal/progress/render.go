@@ -161,7 +161,7 @@ func Line(v View, bar bool) string {
 		phase = strings.ToLower(v.Status)
 	}
 	read, uploaded := v.Totals()
-	fmt.Fprintf(&b, "%s: %s, %d/%d stages, %d read, %d uploaded", name, phase, done, total, read, uploaded)
+	fmt.Fprintf(&b, "%s: %s, %d/%d stages, %d read, %d %s", name, phase, done, total, read, uploaded, uploadedWord(v.DryRun))
 	var parts []string
 	for _, s := range v.Stages {
 		switch s.Status {
@@ -206,7 +206,7 @@ func PrintSummary(w io.Writer, r *workflows.SyncResult, format string) error {
 	if format == FormatJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := enc.Encode(ResultJSON(r)); err != nil {
 			return fmt.Errorf("write summary: %w", err)
 		}
 		return nil
@@ -221,7 +221,7 @@ func PrintSummary(w io.Writer, r *workflows.SyncResult, format string) error {
 	}
 	fmt.Fprintf(w, "%s of %s finished in %s\n\n", title, r.Integration, r.Duration.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tread\tuploaded\t")
+	fmt.Fprintf(tw, "kind\tread\t%s\t\n", uploadedWord(r.DryRun))
 	for _, k := range kinds(r.Read, r.Uploaded) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t\n", k, r.Read[k], r.Uploaded[k])
 	}
@@ -275,6 +275,15 @@ func PrintSummary(w io.Writer, r *workflows.SyncResult, format string) error {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	return nil
+}
+
+// uploadedWord names the upload counts: a dry run sends nothing, its counts are what a sync
+// would have sent.
+func uploadedWord(dryRun bool) string {
+	if dryRun {
+		return "would upload"
+	}
+	return "uploaded"
 }
 
 func kinds(ms ...map[string]int) []string {
