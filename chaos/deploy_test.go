@@ -25,34 +25,11 @@ func TestPhaseWorkerStoppedHandsOver(t *testing.T) {
 	const name = "phase-stopped"
 	tc, sims, workers, run := twoWorkersSyncWith(t, 93, name, workflows.SyncInput{Integration: name})
 
-	var victim, survivor *workerProc
-	var phase *workflowpb.PendingActivityInfo
-	var atStop activities.PhaseCheckpoint
-	deadline := time.Now().Add(time.Minute)
-	for victim == nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		d, err := describe(tc.Client, run.GetID(), run.GetRunID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, pa := range d.GetPendingActivities() {
-			if pa.GetActivityType().GetName() != activities.ActivityPhase {
-				continue
-			}
-			cp, ok := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())
-			if !ok || cp.Running["users"].NextSkip < 2000 {
-				continue
-			}
-			for i, w := range workers {
-				if strings.HasPrefix(pa.GetLastWorkerIdentity(), w.identity()) {
-					victim, survivor, phase, atStop = w, workers[1-i], pa, cp
-				}
-			}
-		}
-	}
-	if victim == nil {
+	at, phase, atStop := phaseRunningPast(t, tc, run, workers, 2000)
+	if at < 0 {
 		t.Fatal("the users stage did not pass 2,000 users within a minute")
 	}
+	victim, survivor := workers[at], workers[1-at]
 
 	// SIGTERM without waiting for the process to exit: the takeover is timed from the signal.
 	stopped := time.Now()

@@ -58,33 +58,11 @@ func mostAdvanced(cps map[string]activities.Checkpoint) string {
 func TestPhaseWorkerKilled(t *testing.T) {
 	tc, sims, workers, run := twoWorkersSync(t, 91, "phase-killed")
 
-	var victim *workerProc
-	var atKill activities.PhaseCheckpoint
-	deadline := time.Now().Add(time.Minute)
-	for victim == nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		d, err := describe(tc.Client, run.GetID(), run.GetRunID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, pa := range d.GetPendingActivities() {
-			if pa.GetActivityType().GetName() != activities.ActivityPhase {
-				continue
-			}
-			cp, ok := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())
-			if !ok || cp.Running["users"].NextSkip < 2000 {
-				continue
-			}
-			for _, w := range workers {
-				if strings.HasPrefix(pa.GetLastWorkerIdentity(), w.identity()) {
-					victim, atKill = w, cp
-				}
-			}
-		}
-	}
-	if victim == nil {
+	at, _, atKill := phaseRunningPast(t, tc, run, workers, 2000)
+	if at < 0 {
 		t.Fatal("the users stage did not pass 2,000 users within a minute")
 	}
+	victim := workers[at]
 	killed := time.Now()
 	victim.signal(syscall.SIGKILL)
 	sum.with(func(s *summary) { s.kills++ })
@@ -111,6 +89,36 @@ func TestPhaseWorkerKilled(t *testing.T) {
 	if refetched*10 > int(total) {
 		t.Errorf("%d of %d pages fetched again: the resume did not spare the pages before the checkpoint", refetched, total)
 	}
+}
+
+// phaseRunningPast waits (a minute at most) until the users+admins phase runs on one of
+// workers with its users stage past users committed, and returns that worker's index, the
+// pending activity and its checkpoint; -1 when it never did.
+func phaseRunningPast(t *testing.T, tc *testenv.Temporal, run client.WorkflowRun, workers []*workerProc, users int) (int, *workflowpb.PendingActivityInfo, activities.PhaseCheckpoint) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		d, err := describe(tc.Client, run.GetID(), run.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() != activities.ActivityPhase {
+				continue
+			}
+			cp, ok := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())
+			if !ok || cp.Running["users"].NextSkip < users {
+				continue
+			}
+			for i, w := range workers {
+				if strings.HasPrefix(pa.GetLastWorkerIdentity(), w.identity()) {
+					return i, pa, cp
+				}
+			}
+		}
+	}
+	return -1, nil, activities.PhaseCheckpoint{}
 }
 
 // twoWorkersSync starts two worker processes on one queue and a sync of killOrg(seed) on them,
