@@ -286,17 +286,19 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 		log.Warn("--insecure-http: JumpCloud and Authomize base URLs may use plain http to any host; for simulators only")
 	}
 	var m *metrics.Metrics
+	health := metrics.NewHealth()
 	if c.MetricsAddress != "" {
 		if m, err = metrics.New(); err != nil {
 			return err
 		}
 		m.OnServeError = func(err error) { log.WithError(err).Warn("metrics endpoint stopped") }
+		m.Health = health
 		srv, err := m.Serve(c.MetricsAddress)
 		if err != nil {
 			return err
 		}
 		defer srv.Shutdown(context.Background())
-		log.WithField("address", srv.Addr()).Info("metrics on /metrics")
+		log.WithField("address", srv.Addr()).Info("metrics on /metrics, probes on /healthz and /readyz")
 	}
 	opts, err := clientOptions(&c, log, m)
 	if err != nil {
@@ -340,11 +342,16 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", c.Temporal.TaskQueue, err)
 	}
+	health.Polling(func(ctx context.Context) error {
+		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	})
 	log.WithFields(logrus.Fields{
 		"temporal": c.Temporal.Address, "namespace": c.Temporal.Namespace, "task_queue": c.Temporal.TaskQueue,
 		"integrations": ins.Names(),
 	}).Info("worker started")
 	<-ctx.Done()
+	health.Stopping()
 	log.Info("stopping: running phases hand over at their checkpoint; short activities finish")
 	// Stop closes the activities' stop channel at once, on which a phase returns a retryable
 	// error that the SDK reports before Stop returns; it waits at most WorkerStopTimeout for

@@ -5,8 +5,10 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,6 +189,25 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 			t.Fatalf("worker never started; logs:\n%s", logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// A started worker answers its orchestrator's probes beside /metrics.
+	m := regexp.MustCompile(`"address":"([^"]+)"[^\n]*probes on /healthz`).FindStringSubmatch(logs.String())
+	if m == nil {
+		m = regexp.MustCompile(`probes on /healthz[^\n]*"address":"([^"]+)"`).FindStringSubmatch(logs.String())
+	}
+	if m == nil {
+		t.Fatalf("no metrics address in the logs:\n%s", logs.String())
+	}
+	for _, probe := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + m[1] + probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s of a running worker: %d %s", probe, resp.StatusCode, body)
+		}
 	}
 	stop()
 	if code := <-done; code != 0 {

@@ -37,6 +37,8 @@ const (
 type Metrics struct {
 	// OnServeError, when set, hears about a metrics server that stopped on its own.
 	OnServeError func(error)
+	// Health, when set, is served on /healthz and /readyz beside /metrics.
+	Health *Health
 
 	registry *prometheus.Registry
 	provider *sdkmetric.MeterProvider
@@ -193,6 +195,10 @@ func (m *Metrics) Serve(addr string) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
+	if m.Health != nil {
+		mux.HandleFunc("/healthz", m.Health.serveHealth)
+		mux.HandleFunc("/readyz", m.Health.serveReady)
+	}
 	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && m.OnServeError != nil {
