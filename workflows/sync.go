@@ -58,6 +58,11 @@ type SyncInput struct {
 	// sync (and its schedule's next runs) open for good. Default 48h: a phase of the
 	// largest org takes hours, and a day of outage on either side is still survived.
 	PhaseDeadline time.Duration `json:"phaseDeadline,omitempty"`
+	// PauseOnFailure pauses the integration's schedule (temporalnames.ScheduleID) when the
+	// sync fails for a reason that will not pass by itself (a rejected credential, a
+	// configuration error, a refused org); transient failures (an outage, a timeout) leave
+	// it running. Set by the schedule's action, never by a manual sync.
+	PauseOnFailure bool `json:"pauseOnFailure,omitempty"`
 }
 
 // defaultHeartbeat is how soon, by default, an activity on a dead worker is retried elsewhere.

@@ -44,6 +44,15 @@ func ValidateID(integration string, at time.Time) string {
 	return fmt.Sprintf("%svalidate-%s-%d", prefix, integration, at.UnixNano())
 }
 
+// IntegrationQueue is the task queue of one integration's syncs: only workers that hold the
+// integration's credentials poll it, so a sync never lands on a worker that cannot run it.
+// base is the configured task queue (TaskQueue by default).
+func IntegrationQueue(base, integration string) string { return base + "/" + integration }
+
+// ChecksQueue is the task queue of an integration's credential checks: a check is seconds
+// long, so it gets slots of its own rather than waiting behind hours-long phases.
+func ChecksQueue(integrationQueue string) string { return integrationQueue + "/checks" }
+
 // IntegrationOf is the integration a SyncID or ScheduleID names.
 func IntegrationOf(id string) string { return strings.TrimPrefix(id, prefix) }
 
