@@ -19,6 +19,7 @@ import (
 
 	"jcsync/internal/authomize"
 	"jcsync/internal/config"
+	"jcsync/internal/httpretry"
 	"jcsync/internal/jumpcloud"
 	"jcsync/internal/pacer"
 )
@@ -216,6 +217,7 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 		APIKey:         in.JumpCloud.APIKey,
 		ServiceAccount: sa,
 		OrgID:          in.JumpCloud.OrgID,
+		BaseURLSetting: in.Setting("jumpcloud.base_url"),
 		HTTPClient:     a.httpClient(),
 		Pacer:          p,
 		MaxAttempts:    a.Retries.MaxAttempts,
@@ -235,15 +237,16 @@ func (a *Activities) authomize(in config.Integration) (*authomize.Client, error)
 		return nil, err
 	}
 	return newClient(in, "Authomize", authomize.New, authomize.Options{
-		BaseURL:      in.Authomize.BaseURL,
-		Token:        in.Authomize.Token,
-		AppID:        in.Authomize.AppID,
-		Pacer:        p,
-		HTTPClient:   a.httpClient(),
-		BatchSize:    a.AuthomizeBatchSize,
-		MaxAttempts:  a.Retries.MaxAttempts,
-		BaseBackoff:  a.Retries.BaseBackoff,
-		MaxRetryWait: a.Retries.MaxRetryWait,
+		BaseURL:        in.Authomize.BaseURL,
+		Token:          in.Authomize.Token,
+		AppID:          in.Authomize.AppID,
+		BaseURLSetting: in.Setting("authomize.base_url"),
+		Pacer:          p,
+		HTTPClient:     a.httpClient(),
+		BatchSize:      a.AuthomizeBatchSize,
+		MaxAttempts:    a.Retries.MaxAttempts,
+		BaseBackoff:    a.Retries.BaseBackoff,
+		MaxRetryWait:   a.Retries.MaxRetryWait,
 		OnRequest: func(info authomize.RequestInfo) {
 			if a.Observer != nil {
 				a.Observer.AuthomizeRequest(in.Name, info)
@@ -282,6 +285,11 @@ func classify(err error) error {
 		errors.Is(err, authomize.ErrUnauthorized), errors.Is(err, authomize.ErrForbidden),
 		errors.Is(err, authomize.ErrAppNotFound):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCredentials, nil)
+	case httpretry.HostNotFound(err), httpretry.BadCertificate(err):
+		// The clients retried a host that does not resolve for the seconds of their backoff;
+		// that it still does not is a base URL to fix (the message names its setting), and
+		// a certificate does not start verifying by itself either.
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConfig, nil)
 	case jumpcloud.IsPermanent(err), authomize.IsPermanent(err):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePermanentAPI, nil)
 	case errors.Is(err, context.Canceled):

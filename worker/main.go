@@ -295,7 +295,7 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 		m.Health = health
 		srv, err := m.Serve(c.MetricsAddress)
 		if err != nil {
-			return err
+			return listenProblem(err, "metrics-address", envMetricsAddress)
 		}
 		defer srv.Shutdown(context.Background())
 		log.WithField("address", srv.Addr()).Info("metrics on /metrics, probes on /healthz and /readyz")
@@ -313,6 +313,7 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	}
 	if c.PprofAddress != "" {
 		stop, addr, err := serveHTTP(c.PprofAddress, pprofHandler(), log)
+		err = listenProblem(err, "pprof-address", envPprofAddress)
 		if err != nil {
 			return fmt.Errorf("pprof endpoint: %w", err)
 		}
@@ -373,12 +374,21 @@ func serveCodec(c workerConfig, log *logrus.Logger) (stop func(), bound string, 
 	}
 	h := codec.Handler(c.Temporal.Keyring, codec.HandlerOptions{CORSOrigins: c.CodecCORSOrigins, AuthToken: c.codecAuthToken})
 	stop, bound, err = serveHTTP(c.CodecAddress, h, log)
-	if err != nil {
+	if err = listenProblem(err, "codec-address", envCodecAddress); err != nil {
 		return nil, "", fmt.Errorf("codec endpoint: %w", err)
 	}
 	log.WithFields(logrus.Fields{"address": bound, "key_ids": c.Temporal.Keyring.IDs(), "bearer_required": c.codecAuthToken != ""}).
 		Info("codec endpoint for the Web UI on /encode and /decode")
 	return stop, bound, nil
+}
+
+// listenProblem turns a failure to listen (a port another process holds, an address of
+// another host) into an error that names the flag and variable to change.
+func listenProblem(err error, flag, env string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: set --%s (%s) to a free address, or to empty to turn the endpoint off", err, flag, env)
 }
 
 // serveHTTP serves h on addr until stop is called.

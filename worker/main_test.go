@@ -298,3 +298,24 @@ func TestHeartbeatInterval(t *testing.T) {
 		}
 	}
 }
+
+// A port another process holds stops the worker at start with the flag to change.
+func TestBusyMetricsPortNamesTheFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := envOf(map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t",
+		"JUMPCLOUD_BASE_URL": "http://127.0.0.1:1", "AUTHOMIZE_BASE_URL": "http://127.0.0.1:1"})
+	var out strings.Builder
+	code := run(context.Background(), []string{"--metrics-address", ln.Addr().String(), "--log-format", "text"}, env, &out)
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1; output: %s", code, out.String())
+	}
+	for _, want := range []string{ln.Addr().String(), "address already in use", "--metrics-address", "JCSYNC_METRICS_ADDRESS"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the error does not say %q: %s", want, out.String())
+		}
+	}
+}

@@ -56,6 +56,9 @@ type Options struct {
 	// one Pacer. Nil sends unpaced, retrying 429s with backoff. Client.Pacing reports what
 	// it saw.
 	Pacer *pacer.Pacer
+	// BaseURLSetting names the setting that holds BaseURL (AUTHOMIZE_BASE_URL, or a field of
+	// the config file): a request that cannot reach the host says to check it.
+	BaseURLSetting string
 }
 
 // RequestInfo describes one HTTP attempt, for metrics and logs.
@@ -108,7 +111,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c.maxBody = min(c.maxBody, HardMaxBodyBytes)
 	l := &httpretry.Loop{
-		Policy:      policy(opts.Token),
+		Policy:      policy(opts.Token, address(opts.BaseURLSetting, base.String())),
 		MaxAttempts: opts.MaxAttempts,
 		Backoff:     httpretry.Backoff{Base: opts.BaseBackoff, Max: opts.MaxRetryWait},
 		OnRequest:   opts.OnRequest,
@@ -197,4 +200,13 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		req.Decode = func(_ http.Header, data []byte) error { return json.Unmarshal(data, out) }
 	}
 	return c.loop.Do(ctx, req)
+}
+
+// address names where the base URL is configured and what it is, for errors that say the
+// host cannot be reached.
+func address(setting, baseURL string) string {
+	if setting == "" {
+		setting = "the Authomize base URL"
+	}
+	return fmt.Sprintf("%s (%q)", setting, baseURL)
 }

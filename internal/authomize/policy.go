@@ -19,10 +19,11 @@ var errBodyTooLarge = errors.New("authomize: response body too large")
 // failed transport, an unreadable 2xx (most likely truncated by a proxy) and the statuses of
 // httpretry.RetryableStatus are all retried. Creating an app is not idempotent and is
 // retried only on 429, which says it was not processed.
-func policy(token string) httpretry.Policy {
+func policy(token, address string) httpretry.Policy {
 	return httpretry.Policy{
-		API:    "authomize",
-		Secret: token,
+		API:     "authomize",
+		Secret:  token,
+		Address: address,
 		Prepare: func(req *http.Request) {
 			req.Header.Set("Authorization", token) // raw token, no "Bearer": the connector API convention
 			req.Header.Set("Accept", "application/json")
@@ -36,7 +37,7 @@ func policy(token string) httpretry.Policy {
 		APIError: func(method, endpoint string, status int, body []byte) error {
 			return apiError(method, endpoint, status, body, token)
 		},
-		Transport:   func(error) (retry, permanent bool) { return true, false },
+		Transport:   func(err error) (retry, permanent bool) { return true, httpretry.BadCertificate(err) },
 		RetryDecode: func(error) bool { return true },
 		GiveUp: func(last error, attempts int) error {
 			return fmt.Errorf("authomize: giving up after %d attempts: %w", attempts, last)

@@ -21,6 +21,35 @@ type Integration struct {
 	// simulator reached by a service name. Without it (or the process's Policy), base URLs
 	// must be https unless they point at a loopback host.
 	InsecureHTTP bool `json:"insecure_http,omitempty"`
+
+	// File and Index say where the integration was configured: the config file and its place
+	// in the file's list, or no file for the environment. Errors use them to name the
+	// setting to fix (see Setting).
+	File  string `json:"-"`
+	Index int    `json:"-"`
+}
+
+// envSettings are the environment variables that hold the fields of an integration
+// described by the environment.
+var envSettings = map[string]string{
+	"jumpcloud.base_url":  EnvJumpCloudBaseURL,
+	"jumpcloud.org_id":    EnvJumpCloudOrgID,
+	"jumpcloud.token_url": EnvJumpCloudTokenURL,
+	"authomize.base_url":  EnvAuthomizeBaseURL,
+	"authomize.app_id":    EnvAuthomizeAppID,
+}
+
+// Setting names where field (a path such as "jumpcloud.base_url") of the integration is set:
+// its environment variable, or its path in the config file, so that an error can say what to
+// fix in the operator's own terms.
+func (in Integration) Setting(field string) string {
+	if in.File == "" {
+		if env, ok := envSettings[field]; ok {
+			return env
+		}
+		return field
+	}
+	return fmt.Sprintf("integrations[%d].%s in %s", in.Index, field, in.File)
 }
 
 // JumpCloud is the JumpCloud side of an integration.

@@ -28,7 +28,8 @@ func load(path string, pol Policy) (Integrations, error) {
 	// happens to be started from.
 	dir := filepath.Dir(path)
 	out := Integrations{}
-	for _, in := range ins {
+	for i, in := range ins {
+		in.File, in.Index = path, i
 		in.JumpCloud.APIKeyFrom.File = relTo(dir, in.JumpCloud.APIKeyFrom.File)
 		in.JumpCloud.ClientSecretFrom.File = relTo(dir, in.JumpCloud.ClientSecretFrom.File)
 		in.Authomize.TokenFrom.File = relTo(dir, in.Authomize.TokenFrom.File)

@@ -66,6 +66,9 @@ type RequestError struct {
 	// Last is the failure of the attempt before a wait that was cut short, if any; it says
 	// why the request was still being retried.
 	Last error
+	// Hint says what to fix when the failure points at the configuration (see Unreachable):
+	// the setting that holds the server's address.
+	Hint string
 	msg  string
 }
 
@@ -83,6 +86,9 @@ func (e *RequestError) Error() string {
 	s := fmt.Sprintf("%s: %s %s: %s: %s", e.API, e.Method, e.Endpoint, e.Op, e.msg)
 	if e.Last != nil {
 		s += " (last error: " + e.Last.Error() + ")"
+	}
+	if e.Hint != "" {
+		s += ": " + e.Hint
 	}
 	return s
 }

@@ -54,6 +54,10 @@ type Policy struct {
 	// GiveUp, when set, builds the error returned after the last attempt failed with a
 	// failure worth retrying; nil returns that failure as it is.
 	GiveUp func(last error, attempts int) error
+	// Address names where the server's address is configured and what it is, for instance
+	// `JUMPCLOUD_BASE_URL ("https://console.jumpcloud.com")`: a failure that points at the
+	// address (see Unreachable) says to check it.
+	Address string
 }
 
 // Request is one logical API call.
@@ -291,7 +295,14 @@ func (l *Loop) once(ctx context.Context, req Request) (int, http.Header, []byte,
 }
 
 func (l *Loop) reqErr(req Request, op string, err error, permanent bool) *RequestError {
-	return NewRequestError(l.Policy.API, req.Method, req.Endpoint, op, err, permanent, l.Policy.Secret)
+	re := NewRequestError(l.Policy.API, req.Method, req.Endpoint, op, err, permanent, l.Policy.Secret)
+	if why, ok := Unreachable(err); ok && op == "send request" {
+		re.Hint = why
+		if l.Policy.Address != "" {
+			re.Hint += ": check " + l.Policy.Address
+		}
+	}
+	return re
 }
 
 // waitErr reports a wait cut short by ctx, or by a throttle that cannot fit in ctx's

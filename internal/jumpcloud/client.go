@@ -56,6 +56,9 @@ type Options struct {
 	OnRequest    func(RequestInfo)
 	// ServiceAccount, in place of APIKey, authenticates with its OAuth bearer token.
 	ServiceAccount *ServiceAccount
+	// BaseURLSetting names the setting that holds BaseURL (JUMPCLOUD_BASE_URL, or a field of
+	// the config file): a request that cannot reach the host says to check it.
+	BaseURLSetting string
 }
 
 // String keeps the key out of any %v / %+v of the options.
@@ -119,7 +122,7 @@ func New(opts Options) (*Client, error) {
 		c.pageSize = MaxPageSize
 	}
 	l := &httpretry.Loop{
-		Policy:      policy(opts.APIKey, opts.OrgID),
+		Policy:      policy(opts.APIKey, opts.OrgID, address(opts.BaseURLSetting, c.baseURL)),
 		MaxAttempts: opts.MaxAttempts,
 		Backoff:     httpretry.Backoff{Base: opts.BaseBackoff, Max: opts.MaxRetryWait},
 		OnRequest:   opts.OnRequest,
@@ -195,7 +198,7 @@ func (c *Client) ValidateOrg(ctx context.Context) (string, error) {
 		return json.Unmarshal(data, &env)
 	})
 	if err != nil {
-		return "", fmt.Errorf("validate jumpcloud credentials: %w", err)
+		return "", fmt.Errorf("check the JumpCloud connection and credential: %w", err)
 	}
 	if len(env.Results) == 0 {
 		return "", nil
@@ -210,4 +213,13 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, d
 		target += "?" + q.Encode()
 	}
 	return c.loop.Do(ctx, httpretry.Request{Method: http.MethodGet, Endpoint: endpoint, URL: target, Idempotent: true, Decode: decode})
+}
+
+// address names where the base URL is configured and what it is, for errors that say the
+// host cannot be reached.
+func address(setting, baseURL string) string {
+	if setting == "" {
+		setting = "the JumpCloud base URL"
+	}
+	return fmt.Sprintf("%s (%q)", setting, baseURL)
 }

@@ -390,7 +390,7 @@ func (c *Client) withoutOrg() *Client {
 		return c
 	}
 	l := &httpretry.Loop{
-		HTTP: c.loop.HTTP, Policy: policy(c.key, ""), MaxAttempts: c.loop.MaxAttempts,
+		HTTP: c.loop.HTTP, Policy: policy(c.key, "", c.loop.Policy.Address), MaxAttempts: c.loop.MaxAttempts,
 		Backoff: c.loop.Backoff, Throttle: c.loop.Throttle, Pace: c.loop.Pace, Sleep: c.loop.Sleep, OnRequest: c.loop.OnRequest,
 	}
 	return &Client{baseURL: c.baseURL, pageSize: c.pageSize, key: c.key, pacer: c.pacer, loop: l}

@@ -24,12 +24,14 @@ import (
 // permanent: JumpCloud would answer the same again, so it fails at once. One record of the
 // wrong shape is no error at all: the page skips and counts it (see Page.Skipped).
 //
-// Transport failures are retried when httpretry.Transient says so; a refused redirect and a
-// body over MaxBodyBytes are permanent.
-func policy(key, orgID string) httpretry.Policy {
+// Transport failures are retried when httpretry.Transient says so, and a host that does not
+// resolve for the few seconds of the backoff (a resolver's own hiccup); a refused redirect
+// and a body over MaxBodyBytes are permanent.
+func policy(key, orgID, address string) httpretry.Policy {
 	return httpretry.Policy{
-		API:    "jumpcloud",
-		Secret: key,
+		API:     "jumpcloud",
+		Secret:  key,
+		Address: address,
 		Prepare: func(req *http.Request) {
 			if key != "" {
 				req.Header.Set("x-api-key", key)
@@ -48,7 +50,7 @@ func policy(key, orgID string) httpretry.Policy {
 		},
 		Transport: func(err error) (retry, permanent bool) {
 			permanent = errors.Is(err, ErrRedirectRefused) || errors.Is(err, ErrBodyTooLarge)
-			return httpretry.Transient(err), permanent
+			return httpretry.Transient(err) || httpretry.HostNotFound(err), permanent
 		},
 		RetryDecode: func(err error) bool {
 			var syn *json.SyntaxError
