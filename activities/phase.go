@@ -13,6 +13,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"jcsync/internal/transform"
 )
 
 // ErrTypeStagePanic is the type of a stage's panic inside a phase: retried, like any
@@ -127,12 +129,16 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 	}
 	out := make(chan outcome)
 	running := 0
+	ownerUp := ownerUploaded(in, cp)
 	for _, stage := range in.Stages {
 		if _, done := cp.Done[stage]; done {
 			continue
 		}
 		running++
 		run := a.stageFunc(stage)
+		if stage == StageAdmins && ownerUp != nil {
+			run = afterOwner(ownerUp, run)
+		}
 		go func() {
 			o := outcome{stage: stage}
 			// The SDK recovers a panic in an activity's own goroutine, not in this one: a
@@ -150,6 +156,13 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 	var failures []stageFailure
 	for range running {
 		o := <-out
+		if o.stage == StageUsers && ownerUp != nil {
+			ownerUp <- o.err == nil
+			close(ownerUp)
+		}
+		if errors.Is(o.err, errOwnerNotUploaded) {
+			continue // the users stage failed: its failure is the phase's, and the retry runs both
+		}
 		if o.err == nil {
 			mux.done(o.r)
 			continue
@@ -173,6 +186,46 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 		res.Stages = append(res.Stages, final.Done[stage])
 	}
 	return res, nil
+}
+
+// errOwnerNotUploaded ends an admins stage that waited for the owner's account in vain.
+var errOwnerNotUploaded = errors.New("the users stage, which uploads the app owner's account, did not finish")
+
+// ownerUploaded returns a channel that tells, once, whether the users stage of this attempt
+// uploaded every account, when the admins stage must wait for that: the app owner
+// (StageInput.OwnerID) is a directory user, and the admins stage names it as the owner of the
+// admin console asset and of the admin roles. Authomize checks an owner when the asset or
+// grouping arrives and keeps it without one that does not exist yet, so sent at once, beside
+// the users stage, they would lack their owner until the next sync. Admins are few, so the
+// stage costs a few requests after the users stage rather than beside it. Nil when there is
+// nothing to wait for: no owner, an administrator as the owner (the admins stage uploads its
+// account itself), or a users stage finished by an earlier attempt.
+func ownerUploaded(in PhaseInput, cp PhaseCheckpoint) chan bool {
+	owner := in.Stage.OwnerID
+	if owner == "" || strings.HasPrefix(owner, transform.AdminAccountID("")) ||
+		!slices.Contains(in.Stages, StageUsers) || !slices.Contains(in.Stages, StageAdmins) {
+		return nil
+	}
+	if _, done := cp.Done[StageUsers]; done {
+		return nil
+	}
+	return make(chan bool, 1)
+}
+
+// afterOwner runs the admins stage once the users stage has uploaded the owner's account, and
+// not at all when it failed (the phase's retry runs both) or the attempt ends first.
+func afterOwner(uploaded <-chan bool, run func(context.Context, StageInput) (StageResult, error)) func(context.Context, StageInput) (StageResult, error) {
+	return func(ctx context.Context, in StageInput) (StageResult, error) {
+		select {
+		case ok := <-uploaded:
+			if !ok {
+				return StageResult{}, errOwnerNotUploaded
+			}
+		case <-ctx.Done():
+			return StageResult{}, context.Cause(ctx)
+		}
+		return run(ctx, in)
+	}
 }
 
 // workerStop watches the worker's stop channel for one attempt of a phase.

@@ -1,9 +1,11 @@
 package activities_test
 
 import (
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -13,6 +15,7 @@ import (
 	"jcsync/activities"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/testenv"
+	"jcsync/internal/transform"
 )
 
 // phaseBeats collects the composite checkpoints a Phase activity records.
@@ -166,5 +169,30 @@ func TestPhaseFinalErrorIsNotRetried(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != activities.ErrTypeConfig {
 		t.Fatalf("want a non-retryable configuration error, got %v", err)
+	}
+}
+
+// With the app owner a directory user, the admins stage names it as the owner of the console
+// asset and the admin roles only after the users stage, beside it, has uploaded its account:
+// a first sync leaves no asset or role without its owner.
+func TestPhaseSendsTheOwnerAfterItsAccount(t *testing.T) {
+	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 11, Users: 600, Groups: 2, Admins: 5, Apps: 1})
+	sims := testenv.StartSims(t, org)
+	sims.JC.SetLatency(5 * time.Millisecond) // every users page then takes longer than the whole admins stage would
+	env, a := newActivityEnv(t, sims, false)
+	owner := transform.UserAccountID(org.Users[len(org.Users)-1].ID) // on the users stage's last page
+	r := runPhase(t, env, a, activities.PhaseInput{Stages: usersAdmins, Stage: activities.StageInput{Integration: "acme", OwnerID: owner}})
+	for _, s := range r.Stages {
+		if s.Counts.InvalidReferences != 0 {
+			t.Fatalf("the %s stage sent %d invalid references", s.Stage, s.Counts.InvalidReferences)
+		}
+	}
+	if r.Stages[1].Counts.Read["admins"] != 5 {
+		t.Fatalf("admins stage: %+v", r.Stages[1].Counts)
+	}
+	snap := sims.AZ.Snapshot(testenv.AppID)
+	var asset struct{ Owner string }
+	if err := json.Unmarshal(snap.Assets[transform.ConsoleAssetID], &asset); err != nil || asset.Owner != owner {
+		t.Fatalf("console asset owner %q, want %q (%v)", asset.Owner, owner, err)
 	}
 }
