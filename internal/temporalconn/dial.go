@@ -27,9 +27,13 @@ func (s Settings) Explain(err error) error {
 	switch {
 	case strings.Contains(msg, "first record does not look like a TLS handshake"):
 		hints = append(hints, fmt.Sprintf("the server does not speak TLS, but TLS is on because %s: set %s=false (or --tls=false) for a server without TLS", why, EnvTLS))
+	case tlsOn && (strings.Contains(msg, "remote error: tls:") || isClosed(msg)):
+		// The server's alert, or (with TLS 1.3, where the client's handshake ends before the
+		// server has checked the client certificate) a connection closed right after.
+		hints = append(hints, "the server refused the TLS session, as an mTLS server refuses a client certificate it does not trust or a missing one: "+s.tlsUsed())
 	case tlsOn && isTLSFailure(msg):
-		hints = append(hints, s.tlsUsed())
-	case !tlsOn && (strings.Contains(msg, "server preface") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF")):
+		hints = append(hints, "TLS failed: "+s.tlsUsed())
+	case !tlsOn && (strings.Contains(msg, "server preface") || isClosed(msg)):
 		hints = append(hints, fmt.Sprintf("TLS is off (%s): if the server requires TLS, set %s=true (or --tls), and %s for a private CA", why, EnvTLS, EnvTLSServerCACertPath))
 	}
 	if strings.Contains(msg, "Unauthenticated") || strings.Contains(msg, "PermissionDenied") || strings.Contains(msg, "Request unauthorized") {
@@ -41,6 +45,15 @@ func (s Settings) Explain(err error) error {
 
 func isTLSFailure(msg string) bool {
 	for _, m := range []string{"x509:", "tls:", "authentication handshake failed", "certificate"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func isClosed(msg string) bool {
+	for _, m := range []string{"broken pipe", "connection reset", "EOF"} {
 		if strings.Contains(msg, m) {
 			return true
 		}
@@ -62,7 +75,7 @@ func (s Settings) tlsUsed() string {
 	if s.ClientCert.set() {
 		cert = "the client certificate " + s.ClientCert.describe()
 	}
-	return fmt.Sprintf("TLS failed: the server's certificate was checked against %s for the name %s, presenting %s", ca, name, cert)
+	return fmt.Sprintf("the server's certificate was checked against %s for the name %s, presenting %s", ca, name, cert)
 }
 
 func (s Settings) credentialsUsed() string {
