@@ -177,3 +177,107 @@ func TestConnectThroughTLS(t *testing.T) {
 		})
 	}
 }
+
+// replaceFile swaps a file for new content by a rename, as a secret store or Kubernetes
+// updates a mounted secret.
+func replaceFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually repeats a request until it succeeds; the deadline only bounds a broken test
+// (the files are looked at once a second by default).
+func eventually(t *testing.T, what string, request func(context.Context) error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := request(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestCredentialRotation rotates the API key file and the client certificate files of a
+// connected worker (default rotation settings) while the proxy stops accepting the old
+// ones: the next request carries the new key, and the next handshake presents the new
+// certificate, without a restart. Headers from TEMPORAL_GRPC_META_* reach the server too.
+func TestCredentialRotation(t *testing.T) {
+	dev, err := testenv.StartTemporal(testenv.TemporalCLI(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dev.Stop)
+	proxy := testenv.StartTLSProxy(t, dev.Server.FrontendHostPort(), testenv.TLSProxyOptions{RequireClientCert: true, APIKeys: []string{"key-one"}})
+	dir := t.TempDir()
+	f := writeTLSFiles(t, dir, proxy.CA, "worker-one")
+	keyFile := filepath.Join(dir, "api-key")
+	if err := os.WriteFile(keyFile, []byte("key-one\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEMPORAL_GRPC_META_X_JCSYNC_TENANT", "acme")
+	tc, logs, err := connectWorker(t, nil, map[string]string{
+		"TEMPORAL_ADDRESS": proxy.Addr, "TEMPORAL_TLS_SERVER_CA_CERT_PATH": f.CA,
+		"TEMPORAL_TLS_CLIENT_CERT_PATH": f.Cert, "TEMPORAL_TLS_CLIENT_KEY_PATH": f.Key, "TEMPORAL_API_KEY_FILE": keyFile,
+	})
+	if err != nil {
+		t.Fatalf("connect: %v\n%s", err, logs)
+	}
+	describe := func(ctx context.Context) error {
+		_, err := tc.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+		return err
+	}
+	if err := describe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := proxy.LastHeaders().Get("x-jcsync-tenant"); got != "acme" {
+		t.Errorf("TEMPORAL_GRPC_META_X_JCSYNC_TENANT: the server got %q", got)
+	}
+	lastOf := func(s []string) string {
+		if len(s) == 0 {
+			return ""
+		}
+		return s[len(s)-1]
+	}
+	if a, p := lastOf(proxy.Authorizations()), lastOf(proxy.Peers()); a != "Bearer key-one" || p != "worker-one" {
+		t.Fatalf("before the rotation: key %q, certificate %q", a, p)
+	}
+
+	// The key: the proxy takes only the new one from now on; the connection stays.
+	replaceFile(t, keyFile, []byte("key-two\n"))
+	proxy.SetAPIKeys("key-two")
+	eventually(t, "a request with the rotated API key", describe)
+	if a := lastOf(proxy.Authorizations()); a != "Bearer key-two" {
+		t.Fatalf("after the key's rotation the request carried %q", a)
+	}
+
+	// The certificate: a new one from the same CA, written the way a renewal tool does (the
+	// certificate first, its key a moment later: in between the pair does not match, and the
+	// old one must stay in use). The proxy refuses the old one and drops every connection.
+	cert, key := proxy.CA.Issue(t, "worker-two", false)
+	replaceFile(t, f.Cert, cert)
+	proxy.CloseConns()
+	eventually(t, "a request on a new connection while the certificate and key do not match", describe)
+	if p := lastOf(proxy.Peers()); p != "worker-one" {
+		t.Fatalf("with a mismatched pair on disk the handshake presented %q, want the last good worker-one", p)
+	}
+	replaceFile(t, f.Key, key)
+	proxy.Refuse("worker-one")
+	proxy.CloseConns()
+	eventually(t, "a request on a new connection with the rotated certificate", describe)
+	if p := lastOf(proxy.Peers()); p != "worker-two" {
+		t.Fatalf("the new handshake presented %q, want worker-two", p)
+	}
+}
