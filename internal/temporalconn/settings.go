@@ -280,6 +280,7 @@ func envNames(key string) string {
 		"tls.client_key_path": EnvTLSClientKeyPath, "tls.client_key_data": EnvTLSClientKeyData,
 		"tls.server_ca_cert_path": EnvTLSServerCACertPath, "tls.server_ca_cert_data": EnvTLSServerCACertData,
 		"tls.server_name": EnvTLSServerName, "tls.disable_host_verification": EnvTLSDisableHostVerifying,
+		"codec": "TEMPORAL_CODEC_ENDPOINT",
 	}[key]
 }
 
@@ -296,6 +297,11 @@ func (s *Settings) apply(p envconfig.ClientConfigProfile, profile bool, from fun
 	set(&s.APIKey, &s.APIKeyFrom, p.APIKey, "api_key")
 	if p.Authority != "" {
 		s.Authority = p.Authority
+	}
+	if p.Codec != nil && p.Codec.Endpoint != "" {
+		// A remote codec would be called for every payload, replays included; the
+		// connector encrypts in process with its own keyring.
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the codec endpoint of %s is not used: the connector encrypts payloads itself (JCSYNC_CODEC_KEYS, JCSYNC_CODEC_KEYS_FILE)", from("codec")))
 	}
 	if len(p.GRPCMeta) > 0 {
 		if s.GRPCMeta == nil {

@@ -51,6 +51,8 @@ client_cert_path = "/profile/cert.pem"
 client_key_path = "/profile/key.pem"
 [profile.prod.grpc_meta]
 x_tenant = "from-profile"
+[profile.prod.codec]
+endpoint = "https://codec.example"
 `)
 	where := `profile "prod" in ` + file
 
@@ -68,6 +70,9 @@ x_tenant = "from-profile"
 	}
 	if on, _ := s.TLSEnabled(); !on {
 		t.Fatal("a profile with a [tls] table and an API key must use TLS")
+	}
+	if w := strings.Join(s.Warnings, "\n"); !strings.Contains(w, "the codec endpoint of "+where+", key codec is not used") {
+		t.Errorf("a profile's codec is ignored silently: %q", s.Warnings)
 	}
 
 	// The variables over the profile, the flags over both.
