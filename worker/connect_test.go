@@ -94,7 +94,7 @@ func TestConnectThroughTLS(t *testing.T) {
 			deprecated []string
 		}{
 			{name: "profile", env: map[string]string{"TEMPORAL_CONFIG_FILE": profileFile, "TEMPORAL_PROFILE": "prod"}},
-			{name: "env", env: map[string]string{"TEMPORAL_ADDRESS": proxy.Addr, "TEMPORAL_TLS_SERVER_CA_CERT_PATH": f.CA}},
+			{name: "env", env: map[string]string{"TEMPORAL_ADDRESS": proxy.Addr, "TEMPORAL_TLS": "true", "TEMPORAL_TLS_SERVER_CA_CERT_PATH": f.CA}},
 			{name: "former-env", env: map[string]string{"TEMPORAL_ADDRESS": proxy.Addr, "TEMPORAL_TLS_CA": f.CA},
 				deprecated: []string{"TEMPORAL_TLS_CA is deprecated: rename it TEMPORAL_TLS_SERVER_CA_CERT_PATH"}},
 			{name: "flags", args: []string{"--temporal-address", proxy.Addr, "--tls-ca", f.CA}},
@@ -160,6 +160,12 @@ func TestConnectThroughTLS(t *testing.T) {
 			[]string{mtlsProxy.Addr, "refuses a client certificate it does not trust or a missing one", "the CA " + f.CA, "presenting no client certificate"}},
 		{"TLS off", map[string]string{"TEMPORAL_ADDRESS": server.Addr},
 			[]string{server.Addr, "TLS is off", "TEMPORAL_TLS=true"}},
+		// TLS follows from an API key (the handshake happens, and fails on the unknown CA)
+		// unless it is turned off explicitly.
+		{"an API key turns TLS on", map[string]string{"TEMPORAL_ADDRESS": server.Addr, "TEMPORAL_API_KEY": "k"},
+			[]string{"x509", "TLS failed", "the system's CAs"}},
+		{"an API key with TLS turned off", map[string]string{"TEMPORAL_ADDRESS": server.Addr, "TEMPORAL_API_KEY": "k", "TEMPORAL_TLS": "false"},
+			[]string{"TLS is off (TEMPORAL_TLS=false)"}},
 		{"TEMPORAL_CONFIG_FILE names no file", map[string]string{"TEMPORAL_CONFIG_FILE": filepath.Join(dir, "none.toml")}, []string{"TEMPORAL_CONFIG_FILE=" + filepath.Join(dir, "none.toml"), "no such file"}},
 	}
 	for _, c := range failures {
@@ -227,11 +233,19 @@ func TestCredentialRotation(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("key-one\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("TEMPORAL_GRPC_META_X_JCSYNC_TENANT", "acme")
-	tc, logs, err := connectWorker(t, nil, map[string]string{
+	settings := map[string]string{
 		"TEMPORAL_ADDRESS": proxy.Addr, "TEMPORAL_TLS_SERVER_CA_CERT_PATH": f.CA,
 		"TEMPORAL_TLS_CLIENT_CERT_PATH": f.Cert, "TEMPORAL_TLS_CLIENT_KEY_PATH": f.Key, "TEMPORAL_API_KEY_FILE": keyFile,
-	})
+	}
+	// A key the server does not take: the error names the file it came from.
+	proxy.SetAPIKeys("another-key")
+	if _, _, err := connectWorker(t, nil, settings); err == nil || !strings.Contains(err.Error(), "the server rejected the API key of the file "+keyFile+" (TEMPORAL_API_KEY_FILE)") {
+		t.Fatalf("a refused key: %v", err)
+	}
+	proxy.SetAPIKeys("key-one")
+
+	t.Setenv("TEMPORAL_GRPC_META_X_JCSYNC_TENANT", "acme")
+	tc, logs, err := connectWorker(t, nil, settings)
 	if err != nil {
 		t.Fatalf("connect: %v\n%s", err, logs)
 	}
