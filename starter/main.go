@@ -153,6 +153,10 @@ func parse(fs *pflag.FlagSet, args []string, c *common, stderr io.Writer) (code 
 		fmt.Fprintf(stderr, "starter %s: --integration is empty\n", fs.Name())
 		return exitUsage, true
 	}
+	if err := c.temporal.Resolve(); err != nil {
+		fmt.Fprintf(stderr, "starter %s: %v\n", fs.Name(), err)
+		return exitUsage, true
+	}
 	return 0, false
 }
 
@@ -162,7 +166,7 @@ func dial(ctx context.Context, c *common, stderr io.Writer) (client.Client, erro
 	if err != nil {
 		return nil, err
 	}
-	opts, err := c.temporal.ClientOptions(os.ReadFile)
+	opts, err := c.temporal.ClientOptions(log)
 	if err != nil {
 		return nil, err
 	}
@@ -170,9 +174,9 @@ func dial(ctx context.Context, c *common, stderr io.Writer) (client.Client, erro
 	c.dataConverter = opts.DataConverter
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	tc, err := client.DialContext(dctx, opts)
+	tc, err := c.temporal.Dial(dctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.temporal.Address, c.temporal.Namespace, err)
+		return nil, err
 	}
 	return tc, nil
 }

@@ -163,6 +163,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	if err := checkCodecAccess(c.CodecAddress, c.codecAuthToken); err != nil {
 		return c, err
 	}
+	if err := c.Temporal.Resolve(); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -232,7 +235,7 @@ func loadIntegrations(c workerConfig, getenv func(string) string, readFile func(
 // clientOptions builds the Temporal client's options with our logger and metrics. It sets
 // c.Temporal.Keyring when payload encryption is on, for the codec endpoint.
 func clientOptions(c *workerConfig, log *logrus.Logger, m *metrics.Metrics) (client.Options, error) {
-	opts, err := c.Temporal.ClientOptions(os.ReadFile)
+	opts, err := c.Temporal.ClientOptions(log)
 	if err != nil {
 		return opts, err
 	}
@@ -320,9 +323,9 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 		defer stop()
 		log.WithField("address", addr).Info("profiler on /debug/pprof/")
 	}
-	tc, err := client.DialContext(ctx, opts)
+	tc, err := c.Temporal.Dial(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.Temporal.Address, c.Temporal.Namespace, err)
+		return err
 	}
 	defer tc.Close()
 	ensureSearchAttribute(ctx, tc, c.Temporal.Namespace, log)

@@ -1,139 +1,123 @@
 package config
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
+	"context"
 	"fmt"
 	"os"
-	"strings"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 
 	"jcsync/internal/codec"
+	"jcsync/internal/temporalconn"
 )
 
-// Environment variables of the Temporal connection (shared by the worker and the starter).
-const (
-	EnvTemporalAddress       = "TEMPORAL_ADDRESS"
-	EnvTemporalNamespace     = "TEMPORAL_NAMESPACE"
-	EnvTemporalTaskQueue     = "TEMPORAL_TASK_QUEUE"
-	EnvTemporalTLSCert       = "TEMPORAL_TLS_CERT"
-	EnvTemporalTLSKey        = "TEMPORAL_TLS_KEY"
-	EnvTemporalTLSCA         = "TEMPORAL_TLS_CA"
-	EnvTemporalTLSServerName = "TEMPORAL_TLS_SERVER_NAME"
-	EnvTemporalAPIKey        = "TEMPORAL_API_KEY"
-	EnvTemporalAPIKeyFile    = "TEMPORAL_API_KEY_FILE"
-)
+// EnvTemporalTaskQueue names the task queue of the sync workers; the other connection
+// variables are Temporal's own (temporalconn).
+const EnvTemporalTaskQueue = "TEMPORAL_TASK_QUEUE"
 
 // TemporalEnvVars lists the connection variables, for checks of deployment files.
-var TemporalEnvVars = []string{
-	EnvTemporalAddress, EnvTemporalNamespace, EnvTemporalTaskQueue, EnvTemporalTLSCert, EnvTemporalTLSKey,
-	EnvTemporalTLSCA, EnvTemporalTLSServerName, EnvTemporalAPIKey, EnvTemporalAPIKeyFile,
-	codec.EnvKeys, codec.EnvKeysFile,
-}
+var TemporalEnvVars = append(append([]string{EnvTemporalTaskQueue}, temporalconn.EnvVars...), codec.EnvKeys, codec.EnvKeysFile)
 
 // Temporal is how a process reaches the Temporal service: a local dev server, a self-hosted
-// cluster with mTLS, or Temporal Cloud with an API key.
+// cluster with TLS or mTLS, or Temporal Cloud with an API key or mTLS. The settings come from
+// a TOML profile, the TEMPORAL_* variables and the flags (temporalconn.Resolve).
 type Temporal struct {
-	Address       string
-	Namespace     string
-	TaskQueue     string
-	TLSCert       string
-	TLSKey        string
-	TLSCA         string
-	TLSServerName string
-	APIKeyFile    string
-	// apiKeyEnv is TEMPORAL_API_KEY as read at flag registration; never printed.
-	apiKeyEnv string
+	// Address and Namespace are the resolved values, set by Resolve.
+	Address   string
+	Namespace string
+	TaskQueue string
+	// Conn holds every resolved connection setting with where it came from.
+	Conn temporalconn.Settings
+	// Environ lists the process environment, for TEMPORAL_GRPC_META_*; nil is os.Environ.
+	Environ func() []string
+	// Rotation is how often credential files are looked at; zero is the default.
+	Rotation temporalconn.Rotation
 	// CodecKeysFile holds the payload-encryption keyring (see internal/codec); codecKeysEnv
 	// is JCSYNC_CODEC_KEYS as read at flag registration. Either turns encryption on.
 	CodecKeysFile string
 	codecKeysEnv  string
 	// Keyring is the loaded payload-encryption keyring, set by ClientOptions; nil when off.
 	Keyring *codec.Keyring
+
+	flags    temporalconn.Flags
+	tlsFlag  bool
+	fs       *pflag.FlagSet
+	getenv   func(string) string
+	resolved bool
 }
 
 // String keeps the API key out of any %v of the options.
 func (t Temporal) String() string {
-	return fmt.Sprintf("temporal{address=%s namespace=%s taskQueue=%s tls=%v apiKey=%v}",
-		t.Address, t.Namespace, t.TaskQueue, t.TLSCert != "" || t.TLSCA != "", t.apiKeyEnv != "" || t.APIKeyFile != "")
+	on, _ := t.Conn.TLSEnabled()
+	return fmt.Sprintf("temporal{address=%s namespace=%s taskQueue=%s tls=%v mtls=%v apiKey=%v}",
+		t.Address, t.Namespace, t.TaskQueue, on, t.Conn.ClientCert.Path != "" || len(t.Conn.ClientCert.Data) > 0, t.Conn.HasAPIKey())
 }
 
-// AddTemporalFlags registers the connection flags with environment fallbacks.
+// AddTemporalFlags registers the connection flags. They override the profile and the
+// environment when given; Resolve, after parsing, combines them.
 func AddTemporalFlags(fs *pflag.FlagSet, t *Temporal, getenv func(string) string, defaultTaskQueue string) {
-	or := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
+	t.fs, t.getenv = fs, getenv
+	taskQueue := getenv(EnvTemporalTaskQueue)
+	if taskQueue == "" {
+		taskQueue = defaultTaskQueue
 	}
-	fs.StringVar(&t.Address, "temporal-address", or(EnvTemporalAddress, "localhost:7233"), "Temporal frontend host:port (env "+EnvTemporalAddress+")")
-	fs.StringVar(&t.Namespace, "namespace", or(EnvTemporalNamespace, "default"), "Temporal namespace (env "+EnvTemporalNamespace+")")
-	fs.StringVar(&t.TaskQueue, "task-queue", or(EnvTemporalTaskQueue, defaultTaskQueue), "task queue of the sync workers (env "+EnvTemporalTaskQueue+")")
-	fs.StringVar(&t.TLSCert, "tls-cert", getenv(EnvTemporalTLSCert), "client certificate file for mTLS (env "+EnvTemporalTLSCert+")")
-	fs.StringVar(&t.TLSKey, "tls-key", getenv(EnvTemporalTLSKey), "client key file for mTLS (env "+EnvTemporalTLSKey+")")
-	fs.StringVar(&t.TLSCA, "tls-ca", getenv(EnvTemporalTLSCA), "CA certificate file to verify the server (env "+EnvTemporalTLSCA+")")
-	fs.StringVar(&t.TLSServerName, "tls-server-name", getenv(EnvTemporalTLSServerName), "server name to verify, when it differs from the address (env "+EnvTemporalTLSServerName+")")
-	fs.StringVar(&t.APIKeyFile, "api-key-file", getenv(EnvTemporalAPIKeyFile), "file holding a Temporal Cloud API key (env "+EnvTemporalAPIKeyFile+", or the key itself in "+EnvTemporalAPIKey+")")
-	t.apiKeyEnv = strings.TrimSpace(getenv(EnvTemporalAPIKey))
+	fs.StringVar(&t.flags.Address, "temporal-address", "", "Temporal frontend host:port (env "+temporalconn.EnvAddress+", or the profile's address; "+temporalconn.DefaultAddress+" when none is set)")
+	fs.StringVar(&t.flags.Namespace, "namespace", "", "Temporal namespace (env "+temporalconn.EnvNamespace+", or the profile's namespace; \""+temporalconn.DefaultNamespace+"\" when none is set)")
+	fs.StringVar(&t.TaskQueue, "task-queue", taskQueue, "task queue of the sync workers (env "+EnvTemporalTaskQueue+")")
+	fs.BoolVar(&t.tlsFlag, "tls", false, "use TLS even without a CA or client certificate (a server with a public certificate); --tls=false turns it off (env "+temporalconn.EnvTLS+"; on by default with an API key or any TLS setting)")
+	fs.StringVar(&t.flags.TLSCert, "tls-cert", "", "client certificate file for mTLS, re-read when it changes (env "+temporalconn.EnvTLSClientCertPath+")")
+	fs.StringVar(&t.flags.TLSKey, "tls-key", "", "client key file for mTLS, re-read when it changes (env "+temporalconn.EnvTLSClientKeyPath+")")
+	fs.StringVar(&t.flags.TLSCA, "tls-ca", "", "CA certificate file to verify the server (env "+temporalconn.EnvTLSServerCACertPath+")")
+	fs.StringVar(&t.flags.TLSServerName, "tls-server-name", "", "server name to verify, when it differs from the address (env "+temporalconn.EnvTLSServerName+")")
+	fs.StringVar(&t.flags.APIKeyFile, "api-key-file", "", "file holding a Temporal Cloud API key, re-read when it changes (env "+temporalconn.EnvAPIKeyFile+", or the key itself in "+temporalconn.EnvAPIKey+")")
 	fs.StringVar(&t.CodecKeysFile, "codec-keys-file", getenv(codec.EnvKeysFile), "file holding the payload-encryption keyring \"id:base64key,...\" (env "+codec.EnvKeysFile+", or the keyring itself in "+codec.EnvKeys+"); the first key encrypts")
 	t.codecKeysEnv = getenv(codec.EnvKeys)
 }
 
-// ClientOptions builds the SDK's client options. The API key (if any) is read here, from the
-// file or the environment, and only handed to the SDK's credentials.
-func (t *Temporal) ClientOptions(readFile func(string) ([]byte, error)) (client.Options, error) {
-	opts := client.Options{HostPort: t.Address, Namespace: t.Namespace}
-	if t.Address == "" {
-		return opts, errors.New("--temporal-address is empty")
+// Resolve combines the profile, the environment and the flags given (after parsing). It
+// fails on settings that contradict each other, such as a former variable name that
+// disagrees with its new name.
+func (t *Temporal) Resolve() error {
+	flags := t.flags
+	if t.fs != nil && t.fs.Changed("tls") {
+		on := t.tlsFlag
+		flags.TLS = &on
 	}
-	if (t.TLSCert == "") != (t.TLSKey == "") {
-		return opts, errors.New("--tls-cert and --tls-key go together: set both or neither")
+	environ := t.Environ
+	if environ == nil {
+		environ = os.Environ
 	}
-	apiKey := t.apiKeyEnv
-	if t.APIKeyFile != "" {
-		b, err := readFile(t.APIKeyFile)
-		if err != nil {
-			return opts, fmt.Errorf("read Temporal API key file %s: %w", t.APIKeyFile, unwrapPath(err))
-		}
-		if apiKey = strings.TrimSpace(string(b)); apiKey == "" {
-			return opts, fmt.Errorf("Temporal API key file %s is empty", t.APIKeyFile)
+	s, err := temporalconn.Resolve(temporalconn.Env{Getenv: t.getenv, Environ: environ}, flags)
+	if err != nil {
+		return fmt.Errorf("Temporal connection: %w", err)
+	}
+	t.Conn, t.Address, t.Namespace, t.resolved = s, s.Address, s.Namespace, true
+	return nil
+}
+
+// ClientOptions builds the SDK's client options (resolving the settings first if that has
+// not happened yet). log receives the warnings about the settings and the credential files'
+// rotations.
+func (t *Temporal) ClientOptions(log logrus.FieldLogger) (client.Options, error) {
+	if !t.resolved {
+		if err := t.Resolve(); err != nil {
+			return client.Options{}, err
 		}
 	}
-	useTLS := t.TLSCert != "" || t.TLSCA != "" || t.TLSServerName != "" || apiKey != ""
-	if useTLS {
-		// API keys only travel over TLS: Temporal Cloud requires it, and a key in clear text
-		// would be a leak.
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.TLSServerName}
-		if t.TLSCert != "" {
-			cert, err := loadKeyPair(t.TLSCert, t.TLSKey, readFile)
-			if err != nil {
-				return opts, err
-			}
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-		if t.TLSCA != "" {
-			pem, err := readFile(t.TLSCA)
-			if err != nil {
-				return opts, fmt.Errorf("read --tls-ca %s: %w", t.TLSCA, unwrapPath(err))
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return opts, fmt.Errorf("--tls-ca %s holds no PEM certificate", t.TLSCA)
-			}
-			cfg.RootCAs = pool
-		}
-		opts.ConnectionOptions.TLS = cfg
+	rot := t.Rotation
+	if rot == (temporalconn.Rotation{}) {
+		rot = temporalconn.DefaultRotation
 	}
-	if apiKey != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(apiKey)
+	opts, err := t.Conn.ClientOptions(log, rot)
+	if err != nil {
+		return opts, err
 	}
 	// Payload encryption: what enters the workflow history (counts, cursors, error text) is
 	// encrypted at rest. Every worker and starter of a namespace needs the same keyring.
 	env := map[string]string{codec.EnvKeys: t.codecKeysEnv, codec.EnvKeysFile: t.CodecKeysFile}
-	k, on, err := codec.LoadKeyring(func(name string) string { return env[name] }, readFile)
+	k, on, err := codec.LoadKeyring(func(name string) string { return env[name] }, os.ReadFile)
 	if err != nil {
 		return opts, fmt.Errorf("payload encryption: %w", err)
 	}
@@ -144,27 +128,8 @@ func (t *Temporal) ClientOptions(readFile func(string) ([]byte, error)) (client.
 	return opts, nil
 }
 
-func loadKeyPair(certFile, keyFile string, readFile func(string) ([]byte, error)) (tls.Certificate, error) {
-	certPEM, err := readFile(certFile)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("read --tls-cert %s: %w", certFile, unwrapPath(err))
-	}
-	keyPEM, err := readFile(keyFile)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("read --tls-key %s: %w", keyFile, unwrapPath(err))
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		// The parse error describes the PEM structure, not the key material.
-		return tls.Certificate{}, fmt.Errorf("--tls-cert %s / --tls-key %s: %w", certFile, keyFile, err)
-	}
-	return cert, nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+// Dial connects with opts; a failure names the address, the setting it came from and what
+// TLS used.
+func (t *Temporal) Dial(ctx context.Context, opts client.Options) (client.Client, error) {
+	return t.Conn.Dial(ctx, opts)
 }
