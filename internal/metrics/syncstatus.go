@@ -89,7 +89,7 @@ const refreshTimeout = 10 * time.Second
 
 // RefreshSyncs reads one integration's syncs and sets its gauges. The read is one list
 // query for the newest syncs, plus one for the last successful sync when none of the newest
-// succeeded and this process has not seen one yet.
+// succeeded, older ones exist, and this process has not seen a success yet.
 func (m *Metrics) RefreshSyncs(ctx context.Context, c SyncLister, namespace, integration string) error {
 	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
@@ -112,7 +112,10 @@ func (m *Metrics) refreshSyncs(ctx context.Context, c SyncLister, namespace, int
 		return fmt.Errorf("list the newest syncs: %w", err)
 	}
 	s := summarize(resp.GetExecutions())
-	if s.lastSuccess.IsZero() && !m.syncs.knowsSuccess(integration) {
+	// Older runs exist only when the page is not the last one; a new integration, or one
+	// with fewer syncs than a page, costs no second query.
+	older := len(resp.GetNextPageToken()) > 0
+	if s.lastSuccess.IsZero() && older && !m.syncs.knowsSuccess(integration) {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Namespace: namespace,
 			PageSize:  1,
