@@ -37,12 +37,17 @@ func TestE2ESyncGaugesComeBackFromTemporal(t *testing.T) {
 	tc := temporalServer.Get(t)
 	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 7, Users: 40, Groups: 4, Admins: 2, Apps: 3}))
 	const name, queue = "gauges", "e2e-metrics-gauges"
-	testenv.StartWorker(t, tc.Client, queue, config.Integrations{name: sims.Integration(name, false)}, testenv.FastRetries)
-
 	first, err := metrics.New()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The worker reports into the first registry, as the worker binary does.
+	wc, err := client.NewClientFromExisting(tc.Client, client.Options{MetricsHandler: first.TemporalHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wc.Close) // after the worker stops
+	testenv.StartWorker(t, wc, queue, config.Integrations{name: sims.Integration(name, false)}, testenv.FastRetries)
 	ctx, stopFirst := context.WithCancel(context.Background())
 	defer stopFirst()
 	readErrs := make(chan error, 100)
@@ -86,6 +91,27 @@ func TestE2ESyncGaugesComeBackFromTemporal(t *testing.T) {
 		`jcsync_syncs_recent{integration="gauges",outcome="swept"}`:         1,
 	})
 
+	// The workflow's sweep decision is the connector's counter, and the SDK's metrics that
+	// the dashboard queries are there under its names.
+	body := scrapeOf(t, first)
+	for _, want := range []string{
+		`jcsync_sweeps_total{integration="gauges",outcome="swept",reason="none"} 1`,
+		`temporal_activity_schedule_to_start_latency_seconds_bucket{`,
+		`temporal_activity_execution_latency_seconds_bucket{activity_type="Phase"`,
+		`temporal_workflow_task_execution_latency_seconds_bucket{`,
+		`temporal_worker_task_slots_used{`,
+		`temporal_worker_task_slots_available{`,
+		`temporal_request{`,
+		`temporal_workflow_completed{`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the worker's scrape lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("scrape:\n%s", body)
+	}
+
 	sims.JC.SetAPIKey("jca_ROTATED_0123456789abcdef0123456789abcdef") // the worker's key is revoked
 	bad, err := sync()
 	if err == nil {
@@ -120,7 +146,7 @@ func TestE2ESyncGaugesComeBackFromTemporal(t *testing.T) {
 	// The error count appears with the first read's gauges, in one step.
 	waitFor(t, restarted, readErrs, map[string]float64{`jcsync_sync_status_refresh_errors_total{integration="gauges"}`: 0})
 	// That first read (at once, not after the 30 s interval) shows it all.
-	body := scrapeOf(t, restarted)
+	body = scrapeOf(t, restarted)
 	if miss := mismatch(body, want); miss != "" {
 		t.Fatalf("after the restart: %s\n%s", miss, grep(body, "jcsync_sync"))
 	}
