@@ -329,6 +329,12 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	}
 	defer tc.Close()
 	ensureSearchAttribute(ctx, tc, c.Temporal.Namespace, log)
+	if m != nil {
+		go m.WatchSyncs(ctx, tc, metrics.SyncWatch{Namespace: c.Temporal.Namespace, Integrations: ins.Names(),
+			OnError: func(name string, err error) {
+				log.WithError(err).WithField("integration", name).Warn("sync status metrics not refreshed")
+			}})
+	}
 
 	acts := &activities.Activities{
 		Integrations:    ins,

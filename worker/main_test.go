@@ -198,6 +198,25 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no metrics address in the logs:\n%s", logs.String())
 	}
+	// The worker reads its integrations' syncs from Temporal at once (the default interval
+	// is for the reads after it): the status gauges of the integration appear, with none
+	// finished yet.
+	for {
+		resp, err := http.Get("http://" + m[1] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `jcsync_sync_running{integration="default"} 0`) &&
+			strings.Contains(string(body), `jcsync_sync_status_refresh_errors_total{integration="default"} 0`) {
+			break
+		}
+		if strings.Contains(logs.String(), "sync status metrics not refreshed") || time.Now().After(deadline) {
+			t.Fatalf("no sync status for the integration; metrics:\n%s\nlogs:\n%s", body, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	for _, probe := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get("http://" + m[1] + probe)
 		if err != nil {

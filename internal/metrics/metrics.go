@@ -1,8 +1,10 @@
 // Package metrics exposes the worker's metrics on a Prometheus endpoint: the Temporal SDK's
-// own (through OpenTelemetry) and the connector's (API requests, retries, items, resumed
-// pages, stage durations) through activities.Observer, and the pacers' rates, in-flight
-// limits, 429s and pauses through activities.PacingObserver. Labels carry integration names,
-// endpoint templates and status codes; never a key, token or personal data.
+// own (through OpenTelemetry), the connector's (API requests, retries, items, resumed pages,
+// stage durations) through activities.Observer, the pacers' rates, in-flight limits, 429s and
+// pauses through activities.PacingObserver, the workflows' own counters (sweep decisions),
+// and each integration's sync status read from Temporal's visibility (WatchSyncs). Labels
+// carry integration names, endpoint templates and status codes; never a key, token or
+// personal data.
 package metrics
 
 import (
@@ -17,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/otlptranslator"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.temporal.io/sdk/client"
@@ -53,6 +56,10 @@ type Metrics struct {
 	readRepairs   *prometheus.CounterVec
 	unstable      *prometheus.CounterVec
 	pacers        *pacers
+	// workflowCounters are the counters workflows record through the SDK's handler, by the
+	// name they use.
+	workflowCounters map[string]workflowCounter
+	syncs            *syncStatus
 }
 
 var _ activities.Observer = (*Metrics)(nil)
@@ -66,7 +73,14 @@ func New() (*Metrics, error) {
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, fmt.Errorf("register process collector: %w", err)
 	}
-	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	// The SDK's metric names are those Temporal's Go SDK dashboard for OpenTelemetry queries:
+	// suffixes as Prometheus writes them (temporal_request_latency_seconds_bucket), pinned
+	// here rather than left to the exporter's default, which its authors plan to change. The
+	// scope labels (otel_scope_name="go.temporal.io/sdk" on every series) and target_info
+	// (service_name="unknown_service:worker") carry nothing an operator can use.
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg),
+		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
+		otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo())
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter for the Temporal SDK: %w", err)
 	}
@@ -75,35 +89,35 @@ func New() (*Metrics, error) {
 		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(temporalViews()...)),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jcsync_api_requests_total",
-			Help: "HTTP attempts to JumpCloud and Authomize by endpoint template and status (0: no response).",
-		}, []string{"api", "method", "endpoint", "status"}),
+			Help: "HTTP attempts to JumpCloud and Authomize by integration, endpoint template and status (0: no whole answer); the 429 share is status=\"429\" over all.",
+		}, []string{"integration", "api", "method", "endpoint", "status"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jcsync_api_retries_total",
-			Help: "HTTP attempts that were retries of an earlier attempt.",
-		}, []string{"api", "endpoint"}),
+			Help: "HTTP attempts that were retries of an earlier attempt, by integration and endpoint template.",
+		}, []string{"integration", "api", "endpoint"}),
 		reqDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "jcsync_api_request_duration_seconds",
-			Help:    "Duration of HTTP attempts.",
+			Help:    "Duration of HTTP attempts, by integration and endpoint template.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 10),
-		}, []string{"api", "endpoint"}),
+		}, []string{"integration", "api", "endpoint"}),
 		items: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jcsync_items_total",
 			Help: "Items Authomize accepted, by integration, stage and kind.",
 		}, []string{"integration", "stage", "kind"}),
 		pagesResumed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jcsync_pages_resumed_total",
-			Help: "Pages a retried stage did not fetch again thanks to its checkpoint.",
+			Help: "Pages a retried stage did not fetch again thanks to its checkpoint, by integration and stage.",
 		}, []string{"integration", "stage"}),
 		stageDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "jcsync_stage_duration_seconds",
-			Help: "Wall time of finished stages.",
+			Help: "Wall time of finished stages, by integration and stage.",
 			// 0.5 s to 36 h: a stage of a large org runs for hours, within its phase's
 			// deadline (48 h by default).
 			Buckets: prometheus.ExponentialBuckets(0.5, 2, 19),
 		}, []string{"integration", "stage"}),
 		stages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jcsync_stages_total",
-			Help: "Finished stages.",
+			Help: "Stages finished successfully, by integration and stage.",
 		}, []string{"integration", "stage"}),
 		readRepairs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jcsync_read_repairs_total",
@@ -115,7 +129,13 @@ func New() (*Metrics, error) {
 		}, []string{"integration", "stage"}),
 	}
 	m.pacers = newPacers()
-	for _, c := range []prometheus.Collector{m.requests, m.retries, m.reqDuration, m.items, m.pagesResumed, m.stageDuration, m.stages, m.readRepairs, m.unstable, m.pacers} {
+	m.workflowCounters = newWorkflowCounters()
+	m.syncs = newSyncStatus()
+	collectors := []prometheus.Collector{m.requests, m.retries, m.reqDuration, m.items, m.pagesResumed, m.stageDuration, m.stages, m.readRepairs, m.unstable, m.pacers, m.syncs}
+	for _, c := range m.workflowCounters {
+		collectors = append(collectors, c.vec)
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metric: %w", err)
 		}
@@ -123,11 +143,16 @@ func New() (*Metrics, error) {
 	return m, nil
 }
 
-// TemporalHandler is client.Options.MetricsHandler: the SDK's metrics end up on /metrics.
+// TemporalHandler is client.Options.MetricsHandler: the SDK's metrics end up on /metrics
+// with the SDK's names and labels; the counters workflows record (jcsync_sweeps) end up as
+// the connector's own, with their help text and only their labels.
 func (m *Metrics) TemporalHandler() client.MetricsHandler {
-	return temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
-		Meter: m.provider.Meter(temporalMeterName),
-	})
+	return routingHandler{
+		sdk: temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+			Meter: m.provider.Meter(temporalMeterName),
+		}),
+		own: m.workflowCounters,
+	}
 }
 
 // Registry returns the registry, for tests and extra collectors.
@@ -139,23 +164,23 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // JumpCloudRequest implements activities.Observer.
-func (m *Metrics) JumpCloudRequest(_ string, info jumpcloud.RequestInfo) {
-	m.request(APIJumpCloud, info.Method, info.Endpoint, info.Status, info.Attempt, info.Duration)
+func (m *Metrics) JumpCloudRequest(integration string, info jumpcloud.RequestInfo) {
+	m.request(integration, APIJumpCloud, info.Method, info.Endpoint, info.Status, info.Attempt, info.Duration)
 }
 
 // AuthomizeRequest implements activities.Observer.
-func (m *Metrics) AuthomizeRequest(_ string, info authomize.RequestInfo) {
-	m.request(APIAuthomize, info.Method, info.Endpoint, info.Status, info.Attempt, info.Duration)
+func (m *Metrics) AuthomizeRequest(integration string, info authomize.RequestInfo) {
+	m.request(integration, APIAuthomize, info.Method, info.Endpoint, info.Status, info.Attempt, info.Duration)
 }
 
 // request records one attempt. The endpoint is the client's template (ids replaced), which
 // keeps the label's cardinality bounded.
-func (m *Metrics) request(api, method, endpoint string, status, attempt int, d time.Duration) {
-	m.requests.WithLabelValues(api, method, endpoint, strconv.Itoa(status)).Inc()
+func (m *Metrics) request(integration, api, method, endpoint string, status, attempt int, d time.Duration) {
+	m.requests.WithLabelValues(integration, api, method, endpoint, strconv.Itoa(status)).Inc()
 	if attempt > 1 {
-		m.retries.WithLabelValues(api, endpoint).Inc()
+		m.retries.WithLabelValues(integration, api, endpoint).Inc()
 	}
-	m.reqDuration.WithLabelValues(api, endpoint).Observe(d.Seconds())
+	m.reqDuration.WithLabelValues(integration, api, endpoint).Observe(d.Seconds())
 }
 
 // Items implements activities.Observer.

@@ -32,6 +32,7 @@ func TestObserverCountersAreScraped(t *testing.T) {
 	m.JumpCloudRequest("acme", jumpcloud.RequestInfo{Method: "GET", Endpoint: "/api/systemusers", Status: 200, Attempt: 1, Duration: 20 * time.Millisecond})
 	m.JumpCloudRequest("acme", jumpcloud.RequestInfo{Method: "GET", Endpoint: "/api/systemusers", Status: 429, Attempt: 1})
 	m.JumpCloudRequest("acme", jumpcloud.RequestInfo{Method: "GET", Endpoint: "/api/systemusers", Status: 200, Attempt: 2})
+	m.JumpCloudRequest("beta", jumpcloud.RequestInfo{Method: "GET", Endpoint: "/api/systemusers", Status: 401, Attempt: 1})
 	m.AuthomizeRequest("acme", authomize.RequestInfo{Method: "POST", Endpoint: "/v2/apps/{appId}/accounts/users", Status: 202, Attempt: 1})
 	m.Items("acme", "users", "users", 100)
 	m.StageDone("acme", "users", activities.StageResult{Stage: "users", Duration: 3 * time.Second, Counts: activities.StageCounts{PagesResumed: 4, RepairReads: 3, Unstable: []string{"users kept changing"}}})
@@ -42,17 +43,19 @@ func TestObserverCountersAreScraped(t *testing.T) {
 
 	body := scrape(t, m.Handler())
 	for _, want := range []string{
-		`jcsync_api_requests_total{api="jumpcloud",endpoint="/api/systemusers",method="GET",status="200"} 2`,
-		`jcsync_api_requests_total{api="jumpcloud",endpoint="/api/systemusers",method="GET",status="429"} 1`,
-		`jcsync_api_requests_total{api="authomize",endpoint="/v2/apps/{appId}/accounts/users",method="POST",status="202"} 1`,
-		`jcsync_api_retries_total{api="jumpcloud",endpoint="/api/systemusers"} 1`,
+		`jcsync_api_requests_total{api="jumpcloud",endpoint="/api/systemusers",integration="acme",method="GET",status="200"} 2`,
+		`jcsync_api_requests_total{api="jumpcloud",endpoint="/api/systemusers",integration="acme",method="GET",status="429"} 1`,
+		`jcsync_api_requests_total{api="jumpcloud",endpoint="/api/systemusers",integration="beta",method="GET",status="401"} 1`,
+		`jcsync_api_requests_total{api="authomize",endpoint="/v2/apps/{appId}/accounts/users",integration="acme",method="POST",status="202"} 1`,
+		`jcsync_api_retries_total{api="jumpcloud",endpoint="/api/systemusers",integration="acme"} 1`,
+		`jcsync_api_request_duration_seconds_count{api="jumpcloud",endpoint="/api/systemusers",integration="beta"} 1`,
 		`jcsync_items_total{integration="acme",kind="users",stage="users"} 100`,
 		`jcsync_pages_resumed_total{integration="acme",stage="users"} 4`,
 		`jcsync_stage_duration_seconds_count{integration="acme",stage="users"} 1`,
 		`jcsync_stages_total{integration="acme",stage="users"} 1`,
 		`jcsync_read_repairs_total{integration="acme",stage="users"} 3`,
 		`jcsync_lists_unstable_total{integration="acme",stage="users"} 1`,
-		`jcsync_sweeps`,
+		`jcsync_sweeps_total{integration="acme",outcome="swept",reason=""} 1`,
 		`temporal_request`,
 		`go_goroutines`,
 	} {

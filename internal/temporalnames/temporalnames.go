@@ -134,3 +134,23 @@ func IntegrationQuery(integration string, and ...string) string {
 func Escape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
 }
+
+// SyncRunsQuery is the visibility query for the runs of the sync workflow under an
+// integration's SyncID that meet every condition of and. A scheduled run or one the Web UI
+// started hands over to that id, so these are the integration's syncs, each counted once.
+func SyncRunsQuery(integration string, and ...string) string {
+	q := fmt.Sprintf("WorkflowId = '%s' AND %s", Escape(SyncID(integration)), IsSync)
+	for _, c := range and {
+		q += " AND " + c
+	}
+	return q
+}
+
+// OutcomeIn is the visibility condition that the outcome search attribute is one of outcomes.
+func OutcomeIn(outcomes ...string) string {
+	quoted := make([]string, len(outcomes))
+	for i, o := range outcomes {
+		quoted[i] = "'" + Escape(o) + "'"
+	}
+	return SearchAttrOutcome + " IN (" + strings.Join(quoted, ", ") + ")"
+}

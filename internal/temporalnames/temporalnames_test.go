@@ -41,3 +41,10 @@ func TestAllAttributesMatchTypes(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncRunsQuery(t *testing.T) {
+	if got, want := SyncRunsQuery(`it's`, OutcomeIn(OutcomeSwept, OutcomeSweepSkipped)),
+		`WorkflowId = 'jcsync-it\'s' AND WorkflowType = 'SyncWorkflow' AND JCSyncOutcome IN ('swept', 'sweep-skipped')`; got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
