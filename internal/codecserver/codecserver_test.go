@@ -3,9 +3,18 @@ package codecserver
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -394,4 +403,89 @@ func TestServeNeedsTheKeyring(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), codec.EnvKeys) {
 		t.Fatalf("Serve without a keyring: %v", err)
 	}
+}
+
+// A page on https (the Cloud UI) may call only an https endpoint beyond localhost: with
+// --tls-cert and --tls-key the server speaks TLS itself.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	base, _ := start(t, []string{"--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile, "--cors-origin", cloudUI},
+		map[string]string{codec.EnvKeys: keyringSpec(), EnvAuthToken: "tok-123"})
+	if !strings.HasPrefix(base, "https://") {
+		t.Fatalf("base URL %q is not https", base)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, err := http.NewRequest(http.MethodPost, base+"/decode", bytes.NewReader(encrypted(t, "frank@example.com")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range uiHeaders("Bearer tok-123") {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /decode over TLS = %d %s", resp.StatusCode, body)
+	}
+	if got := decoded(t, response{resp.StatusCode, resp.Header, body}); len(got) != 1 || got[0] != "frank@example.com" {
+		t.Errorf("decoded %q", got)
+	}
+	// A certificate that cannot be read stops the server before it listens.
+	c, err := ParseFlags([]string{"--listen", "127.0.0.1:0", "--tls-cert", filepath.Join(dir, "missing.crt"), "--tls-key", keyFile},
+		envOf(map[string]string{codec.EnvKeys: keyringSpec()}), noFiles, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Serve(context.Background(), c, noFiles, logrus.New(), nil); err == nil || !strings.Contains(err.Error(), "--tls-cert") {
+		t.Errorf("unreadable certificate: %v", err)
+	}
+	// Plain http to the TLS port gets no payload.
+	if r, err := http.Post(strings.Replace(base, "https://", "http://", 1)+"/decode", "application/json", bytes.NewReader(encrypted(t, "x"))); err == nil {
+		r.Body.Close()
+		if r.StatusCode == http.StatusOK {
+			t.Error("plain http answered 200 on the TLS port")
+		}
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns a pool trusting it.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "codec test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }
