@@ -48,6 +48,7 @@ Commands:
   validate   check an integration's JumpCloud key and Authomize token through a worker
   setup      check the credentials and create (or name) the integration's Authomize app, as the vendor's guide does
   schedule   create, update, describe, list, pause, unpause, trigger or delete a sync schedule
+  codec-server  serve /encode and /decode for the Web UI and CLI with the payload keyring (no integration secrets)
 
 Run 'starter <command> --help' for the command's flags and examples.
 `
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdSetup(ctx, rest, stdout, stderr)
 	case "schedule":
 		return cmdSchedule(ctx, rest, stdout, stderr)
+	case "codec-server":
+		return cmdCodecServer(ctx, rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -58,7 +58,7 @@ var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcu
 // once. The short activities (validate, baseline, sweep, record baseline) are a few requests
 // each and finish inside it. Whatever runs the worker must allow more than this between
 // SIGTERM and SIGKILL: docker-compose.yml's stop_grace_period (checked by TestComposeFile),
-// Kubernetes' terminationGracePeriodSeconds (README, Scaling out).
+// Kubernetes' terminationGracePeriodSeconds (docs/deploying.md).
 const stopTimeout = 30 * time.Second
 
 // defaultHeartbeatInterval is the longest a recorded checkpoint waits before it reaches
@@ -381,7 +381,8 @@ func serveCodec(c workerConfig, log *logrus.Logger) (stop func(), bound string, 
 	if err := checkCodecAccess(c.CodecAddress, c.codecAuthToken); err != nil {
 		return nil, "", err
 	}
-	h := codec.Handler(c.Temporal.Keyring, codec.HandlerOptions{CORSOrigins: c.CodecCORSOrigins, AuthToken: c.codecAuthToken})
+	// The Web UI sends credentials when configured to pass its access token.
+	h := codec.Handler(c.Temporal.Keyring, codec.HandlerOptions{CORSOrigins: c.CodecCORSOrigins, AuthToken: c.codecAuthToken, AllowCredentials: true})
 	stop, bound, err = serveHTTP(c.CodecAddress, h, log)
 	if err = listenProblem(err, "codec-address", envCodecAddress); err != nil {
 		return nil, "", fmt.Errorf("codec endpoint: %w", err)

@@ -3,6 +3,7 @@ package codec
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -29,13 +30,59 @@ type HandlerOptions struct {
 	// --codec-auth "Bearer <token>". Without a token the endpoint is open to whoever reaches
 	// it, so it belongs on loopback only (the worker refuses anything else).
 	AuthToken string
+	// Authorize, when set, decides every request but a CORS preflight in place of AuthToken:
+	// an error refuses the request with 401. BearerToken, BearerTokenAuthorizer and
+	// jwtauth-based checks plug in here.
+	Authorize func(*http.Request) error
+	// OnRefused, when set, is told why a request was refused, for a log line. The reason
+	// never holds the credential itself.
+	OnRefused func(r *http.Request, reason error)
+	// AllowCredentials answers a listed origin with Access-Control-Allow-Credentials: true,
+	// which a browser needs before it hands the response of a request sent with credentials
+	// (the UI's "Include cross-origin credentials") to the page.
+	AllowCredentials bool
+}
+
+// Errors an authorizer returns for a request without usable credentials.
+var (
+	ErrNoBearer   = errors.New("no \"Authorization: Bearer …\" header")
+	ErrWrongToken = errors.New("the bearer token does not match")
+)
+
+// BearerToken returns the token of an "Authorization: Bearer <token>" header, or
+// ErrNoBearer.
+func BearerToken(r *http.Request) (string, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", ErrNoBearer
+	}
+	return token, nil
+}
+
+// BearerTokenAuthorizer accepts requests whose bearer token is token. It compares SHA-256
+// digests in constant time, so response timing reveals neither how much of a guessed token
+// was right nor (the digests having one length) how long the token is.
+func BearerTokenAuthorizer(token string) func(*http.Request) error {
+	want := sha256.Sum256([]byte(token))
+	return func(r *http.Request) error {
+		got, err := BearerToken(r)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			return ErrWrongToken
+		}
+		return nil
+	}
 }
 
 // Handler serves the Temporal codec server protocol: POST .../encode and POST .../decode with a
 // JSON body {"payloads":[{"metadata":{...},"data":"..."}]} (protobuf JSON, bytes in base64),
 // answered in the same form. Paths are matched by suffix, so it may be mounted under a prefix
-// such as /codec/. It adds CORS for opts.CORSOrigins and, if opts.AuthToken is set, a bearer
-// token check. One keyring serves every namespace; the X-Namespace header is accepted but
+// such as /codec/. It adds CORS for opts.CORSOrigins and checks every request but a preflight
+// with opts.Authorize (or, without it, against opts.AuthToken when set). One keyring serves every namespace; the X-Namespace header is accepted but
 // ignored.
 func Handler(k *Keyring, opts HandlerOptions) http.Handler {
 	origins := make([]string, 0, len(opts.CORSOrigins))
@@ -45,12 +92,14 @@ func Handler(k *Keyring, opts HandlerOptions) http.Handler {
 		}
 	}
 	s := &codecServer{
-		codec:   converter.NewPayloadCodecHTTPHandler(NewCodec(k)),
-		origins: origins,
+		codec:            converter.NewPayloadCodecHTTPHandler(NewCodec(k)),
+		origins:          origins,
+		authorize:        opts.Authorize,
+		onRefused:        opts.OnRefused,
+		allowCredentials: opts.AllowCredentials,
 	}
-	if opts.AuthToken != "" {
-		sum := sha256.Sum256([]byte(opts.AuthToken))
-		s.tokenSum = &sum
+	if s.authorize == nil && opts.AuthToken != "" {
+		s.authorize = BearerTokenAuthorizer(opts.AuthToken)
 	}
 	return s
 }
@@ -58,8 +107,10 @@ func Handler(k *Keyring, opts HandlerOptions) http.Handler {
 type codecServer struct {
 	codec   http.Handler
 	origins []string
-	// tokenSum is the SHA-256 of the bearer token; nil means no token is required.
-	tokenSum *[sha256.Size]byte
+	// authorize decides every request but a preflight; nil lets every request through.
+	authorize        func(*http.Request) error
+	onRefused        func(*http.Request, error)
+	allowCredentials bool
 }
 
 func (s *codecServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,8 +126,9 @@ func (s *codecServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", origin)
-		// The Web UI sends credentials when configured to pass its access token.
-		h.Set("Access-Control-Allow-Credentials", "true")
+		if s.allowCredentials {
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
 	}
 
 	if r.Method == http.MethodOptions {
@@ -94,26 +146,20 @@ func (s *codecServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Every other request, with or without an Origin, shows the token.
-	if s.tokenSum != nil && !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="jcsync-codec"`)
-		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
-		return
+	// Every other request, with or without an Origin, shows its credentials.
+	if s.authorize != nil {
+		if err := s.authorize(r); err != nil {
+			if s.onRefused != nil {
+				s.onRefused(r, err)
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="jcsync-codec"`)
+			http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+			return
+		}
 	}
 
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
 	}
 	s.codec.ServeHTTP(w, r)
-}
-
-// authorized compares digests in constant time, so response timing reveals neither how much
-// of a guessed token was right nor (the digests having one length) how long the token is.
-func (s *codecServer) authorized(r *http.Request) bool {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
 }

@@ -122,7 +122,7 @@ func TestHandlerWithRemoteCodec(t *testing.T) {
 }
 
 func TestHandlerCORSPreflight(t *testing.T) {
-	h := Handler(mustKeyring(t, "k1:"+testKey(1)), HandlerOptions{CORSOrigins: []string{webUI}, AuthToken: "s3cret"})
+	h := Handler(mustKeyring(t, "k1:"+testKey(1)), HandlerOptions{CORSOrigins: []string{webUI}, AuthToken: "s3cret", AllowCredentials: true})
 	preflight := map[string]string{
 		"Access-Control-Request-Method":  "POST",
 		"Access-Control-Request-Headers": "content-type,x-namespace,authorization",
