@@ -319,7 +319,8 @@ func TestScheduleLifecycle(t *testing.T) {
 	}
 	code, out, _ = starter(t, "schedule", "describe", "--integration", "sched", "-o", "json")
 	var d scheduleJSON
-	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || len(d.Cron)+len(d.Calendar) != 1 || len(d.Every) != 0 || !d.PauseOnFailure || d.Jitter != "1m0s" {
+	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || len(d.Cron) != 1 || d.Cron[0] != "0 */6 * * *" || len(d.Calendar) != 0 ||
+		len(d.Every) != 0 || !d.PauseOnFailure || d.PauseOnAnyFailure || d.Jitter != "1m0s" || d.TimeZone != "UTC" || d.CatchupWindow != "1h0m0s" {
 		t.Fatalf("after update: %d %v %s", code, err, out)
 	}
 	if code, out, _ = starter(t, "schedule", "pause", "--integration", "sched", "--note", "maintenance"); code != 0 {

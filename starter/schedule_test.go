@@ -523,8 +523,10 @@ func TestScheduleWorkerCheck(t *testing.T) {
 }
 
 // A schedule set before its worker runs (a fresh install): the run it starts waits in the
-// integration's queue, describe says no worker polls it, and once a worker holding the
-// integration starts, the run syncs; describe then shows the outcome of the sync it ran as.
+// integration's queue, and describe says no worker polls it. Once a worker holding the
+// integration starts, the run goes on; describe shows each run's outcome: not-run while
+// another sync of the integration holds its workflow id, and then the outcome of the sync a
+// run handed over to, with that sync's id.
 func TestScheduleWaitsForItsWorker(t *testing.T) {
 	need(t)
 	const name = "late"
@@ -534,27 +536,45 @@ func TestScheduleWaitsForItsWorker(t *testing.T) {
 		t.Fatalf("create: %d\n%s\n%s", code, out, errs)
 	}
 	defer starter(t, "schedule", "delete", "--integration", name)
-	if code, out, errs = starter(t, "schedule", "trigger", "--integration", name); code != exitOK {
-		t.Fatalf("trigger: %d\n%s\n%s", code, out, errs)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var d scheduleJSON
 	describe := func() {
 		t.Helper()
 		code, out, errs := starter(t, "schedule", "describe", "--integration", name, "-o", "json")
+		d = scheduleJSON{}
 		if err := json.Unmarshal([]byte(out), &d); code != exitOK || err != nil {
 			t.Fatalf("describe: %d %v\n%s\n%s", code, err, out, errs)
 		}
 	}
-	for describe(); len(d.Recent) == 0; describe() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the trigger started no run")
-		case <-time.After(200 * time.Millisecond):
+	// trigger starts a run and returns it.
+	trigger := func() recentRun {
+		t.Helper()
+		describe()
+		before := len(d.Recent)
+		if code, out, errs := starter(t, "schedule", "trigger", "--integration", name); code != exitOK {
+			t.Fatalf("trigger: %d\n%s\n%s", code, out, errs)
 		}
+		for describe(); len(d.Recent) == before; describe() {
+			select {
+			case <-ctx.Done():
+				t.Fatal("the trigger started no run")
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		return d.Recent[len(d.Recent)-1]
 	}
-	if d.Workers == nil || *d.Workers != 0 || d.Recent[0].Outcome != "running" || len(d.Running) != 1 {
+	wait := func(r recentRun) {
+		t.Helper()
+		var res workflows.SyncResult
+		if err := env.client.GetWorkflow(ctx, r.WorkflowID, r.RunID).Get(ctx, &res); err != nil {
+			t.Fatalf("run %s: %v", r.WorkflowID, err)
+		}
+		describe()
+	}
+
+	first := trigger()
+	if d.Workers == nil || *d.Workers != 0 || first.Outcome != "running" || first.Status != "Running" || len(d.Running) != 1 {
 		t.Fatalf("before a worker holds %s: %+v", name, d)
 	}
 	_, text, _ := starter(t, "schedule", "describe", "--integration", name)
@@ -562,23 +582,37 @@ func TestScheduleWaitsForItsWorker(t *testing.T) {
 		t.Errorf("describe without a worker:\n%s", text)
 	}
 
+	// Another sync holds the integration's workflow id (it waits on a queue no worker polls):
+	// the run, once a worker takes it, hands over to nothing and says not-run.
+	blocker, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: temporalnames.SyncID(name), TaskQueue: "nobody-polls-this"},
+		temporalnames.SyncWorkflow, workflows.SyncInput{Integration: name})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := worker.New(env.client, queue, worker.Options{})
 	workflows.Register(w, env.acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	run := d.Recent[0]
-	var res workflows.SyncResult
-	if err := env.client.GetWorkflow(ctx, run.WorkflowID, run.RunID).Get(ctx, &res); err != nil {
-		t.Fatalf("the waiting run: %v", err)
+	wait(first)
+	if got := d.Recent[len(d.Recent)-1]; got.Outcome != temporalnames.OutcomeNotRun || got.RanAs != "" || got.Status != "Completed" {
+		t.Errorf("a run that found another sync running: %+v", got)
 	}
-	describe()
-	if got := d.Recent[0]; got.Outcome != temporalnames.OutcomeSwept || got.RanAs != temporalnames.SyncID(name) || got.Status != "Completed" {
-		t.Errorf("the run once its worker ran it: %+v (result %+v)", got, res)
+	if err := env.client.TerminateWorkflow(ctx, blocker.GetID(), blocker.GetRunID(), "test: let the schedule sync"); err != nil {
+		t.Fatal(err)
+	}
+
+	second := trigger()
+	wait(second)
+	if got := d.Recent[len(d.Recent)-1]; got.Outcome != temporalnames.OutcomeSwept || got.RanAs != temporalnames.SyncID(name) || got.Status != "Completed" {
+		t.Errorf("a run that synced: %+v", got)
+	}
+	if d.Workers == nil || *d.Workers == 0 {
+		t.Errorf("describe with a worker polling %s: %+v", queue, d.Workers)
 	}
 	_, text, _ = starter(t, "schedule", "describe", "--integration", name)
-	if !strings.Contains(text, "swept") || !strings.Contains(text, "synced as jcsync-late") {
-		t.Errorf("describe after the sync:\n%s", text)
+	if !strings.Contains(text, "not-run") || !strings.Contains(text, "swept         "+second.WorkflowID+", synced as jcsync-late") {
+		t.Errorf("describe after the syncs:\n%s", text)
 	}
 }
