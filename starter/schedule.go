@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"jcsync/activities"
+	"jcsync/internal/codec"
 	"jcsync/internal/temporalnames"
 )
 
@@ -219,6 +220,7 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if errors.As(err, &nf) {
 			err = fmt.Errorf("no schedule %s (create it with `starter schedule create --integration %s`)", s.id, s.c.integration)
 		}
+		err = withCodecHint(err)
 		var exists *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) || errors.As(err, &exists) {
 			err = fmt.Errorf("schedule %s already exists: change it with `starter schedule update --integration %s`", s.id, s.c.integration)
@@ -321,6 +323,16 @@ func checkTimeZone(name string) error {
 		return errors.New("not an IANA time zone name (like Europe/Berlin, America/New_York or UTC)")
 	}
 	return nil
+}
+
+// withCodecHint says what to do about a schedule whose payloads could not be decoded because
+// they are encrypted and this starter has no keyring. The SDK decodes a schedule's summary
+// and input before any code here sees them, and says only that the encoding is not supported.
+func withCodecHint(err error) error {
+	if err != nil && strings.Contains(err.Error(), codec.MetadataEncodingEncrypted) {
+		return fmt.Errorf("%w (the schedule is encrypted: give the keyring the workers use, --codec-keys-file or %s)", err, codec.EnvKeys)
+	}
+	return err
 }
 
 func noteOr(note, def string) string {

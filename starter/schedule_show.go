@@ -79,7 +79,7 @@ func printSchedule(ctx context.Context, s *scheduleRun, d *client.ScheduleDescri
 	if a, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction); ok {
 		out.TaskQueue = a.TaskQueue
 		if opts, err := readSyncOptions(a, s.c.integration, s.c.dataConverter); err != nil {
-			fmt.Fprintf(stderr, "starter schedule describe: %v\n", err)
+			fmt.Fprintf(stderr, "starter schedule describe: %v\n", withCodecHint(err))
 		} else {
 			out.Options, out.PauseOnFailure = &opts.in, opts.in.PauseOnFailure
 		}

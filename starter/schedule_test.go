@@ -6,17 +6,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
+	"jcsync/internal/codec"
 	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
@@ -614,5 +618,66 @@ func TestScheduleWaitsForItsWorker(t *testing.T) {
 	_, text, _ = starter(t, "schedule", "describe", "--integration", name)
 	if !strings.Contains(text, "not-run") || !strings.Contains(text, "swept         "+second.WorkflowID+", synced as jcsync-late") {
 		t.Errorf("describe after the syncs:\n%s", text)
+	}
+}
+
+// With payload encryption on, the schedule's sync options are stored encrypted, and an update
+// given the keyring keeps the options it is not given; one without the keyring is refused
+// with the reason instead of overwriting them.
+func TestScheduleUpdateKeepsEncryptedOptions(t *testing.T) {
+	need(t)
+	const name = "sealed"
+	pollQueue(t, temporalnames.IntegrationQueue(testTaskQueue, name))
+	spec, err := codec.GenerateKeySpec("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keys, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keyring, err := codec.ParseKeyring(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := starter(t, "schedule", "create", "--integration", name, "--sweep-margin", "5m", "--codec-keys-file", keys)
+	if code != exitOK {
+		t.Fatalf("create: %d\n%s\n%s", code, out, errs)
+	}
+	defer starter(t, "schedule", "delete", "--integration", name)
+	options := func() workflows.SyncInput {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// The raw description: the SDK's would decode the encrypted summary and fail.
+		d, err := env.client.WorkflowService().DescribeSchedule(ctx, &workflowservice.DescribeScheduleRequest{Namespace: "default", ScheduleId: temporalnames.ScheduleID(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := d.GetSchedule().GetAction().GetStartWorkflow().GetInput().GetPayloads()[0]
+		if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != codec.MetadataEncodingEncrypted {
+			t.Fatalf("the sync options are stored as %s", enc)
+		}
+		var in workflows.SyncInput
+		if err := codec.DataConverter(keyring).FromPayload(p, &in); err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	if in := options(); in.SweepMargin != 5*time.Minute || in.DryRun {
+		t.Fatalf("after create: %+v", in)
+	}
+	if code, out, errs = starter(t, "schedule", "update", "--integration", name, "--dry-run", "--codec-keys-file", keys); code != exitOK {
+		t.Fatalf("update with the keyring: %d\n%s\n%s", code, out, errs)
+	}
+	if in := options(); in.SweepMargin != 5*time.Minute || !in.DryRun || in.Integration != name {
+		t.Fatalf("after update --dry-run: %+v", in)
+	}
+	code, out, errs = starter(t, "schedule", "update", "--integration", name, "--max-rejected", "3")
+	if code != exitFailed || !strings.Contains(errs, "encrypted: give the keyring the workers use, --codec-keys-file") {
+		t.Fatalf("update without the keyring: %d\n%s\n%s", code, out, errs)
+	}
+	if in := options(); in.SweepMargin != 5*time.Minute || !in.DryRun || in.MaxRejected != 0 {
+		t.Fatalf("after the refused update: %+v", in)
 	}
 }
