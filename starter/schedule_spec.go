@@ -154,6 +154,8 @@ type appliedSchedule struct {
 	notes []string
 }
 
+// scheduleCreate creates the schedule the flags describe, once checkWorkers finds a worker
+// holding the integration (or is told to go on without one).
 func scheduleCreate(ctx context.Context, s *scheduleRun) (*appliedSchedule, error) {
 	sched := client.Schedule{
 		Action: &client.ScheduleWorkflowAction{
