@@ -41,6 +41,9 @@ var env struct {
 	client   client.Client
 	slowJC   *jumpcloudsim.Server
 	org      *jumpcloudsim.Org
+	// acts are the activities of the in-process workers, for tests that start a worker of
+	// their own.
+	acts *activities.Activities
 }
 
 // adminEmail is the email of a generated admin whose only role is role.
@@ -119,6 +122,7 @@ func testMain(m *testing.M) int {
 		Integrations: config.Integrations{
 			"acme":     integ("acme", jc.URL, jcKey),
 			"sched":    integ("sched", jc.URL, jcKey),
+			"late":     integ("late", jc.URL, jcKey),
 			"badkey":   integ("badkey", jc.URL, "wrong-key-not-the-right-one"),
 			"slow":     integ("slow", slow.URL, jcKey),
 			"readonly": withAdmin("readonly", adminEmail(org, "Read Only"), org.Users[3].Email),
@@ -136,6 +140,16 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer w.Stop()
+	env.acts = acts
+	// Schedules start their syncs on the integration's own task queue, which only the
+	// workers holding the integration poll.
+	sw := worker.New(env.client, temporalnames.IntegrationQueue(testTaskQueue, "sched"), worker.Options{WorkerStopTimeout: 5 * time.Second})
+	workflows.Register(sw, acts)
+	if err := sw.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker of sched:", err)
+		return 1
+	}
+	defer sw.Stop()
 	return m.Run()
 }
 
@@ -305,7 +319,8 @@ func TestScheduleLifecycle(t *testing.T) {
 	}
 	code, out, _ = starter(t, "schedule", "describe", "--integration", "sched", "-o", "json")
 	var d scheduleJSON
-	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || len(d.Cron)+len(d.Calendar) != 1 || len(d.Every) != 0 || !d.PauseOnFailure || d.Jitter != "1m0s" {
+	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || len(d.Cron) != 1 || d.Cron[0] != "0 */6 * * *" || len(d.Calendar) != 0 ||
+		len(d.Every) != 0 || !d.PauseOnFailure || d.PauseOnAnyFailure || d.Jitter != "1m0s" || d.TimeZone != "UTC" || d.CatchupWindow != "1h0m0s" {
 		t.Fatalf("after update: %d %v %s", code, err, out)
 	}
 	if code, out, _ = starter(t, "schedule", "pause", "--integration", "sched", "--note", "maintenance"); code != 0 {
