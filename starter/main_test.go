@@ -25,6 +25,7 @@ import (
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
+	"jcsync/routing"
 	"jcsync/workflows"
 )
 
@@ -129,13 +130,15 @@ func testMain(m *testing.M) int {
 		DefaultRPS:      1000,
 		PageConcurrency: 4,
 	}
-	w := worker.New(env.client, testTaskQueue, worker.Options{WorkerStopTimeout: 5 * time.Second})
-	workflows.Register(w, acts)
-	if err := w.Start(); err != nil {
+	ws, err := routing.New(env.client, testTaskQueue, acts, func(routing.Carries) worker.Options { return worker.Options{WorkerStopTimeout: 5 * time.Second} })
+	if err == nil {
+		err = ws.Start()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 1
 	}
-	defer w.Stop()
+	defer ws.Stop()
 	return m.Run()
 }
 
