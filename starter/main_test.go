@@ -139,7 +139,35 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer ws.Stop()
+	// Tests expect the worker polling, as a worker that has run a while is: a sync started
+	// before its first poll reaches the server is rightly reported as waiting.
+	if err := waitHeld(ctx, acts.Integrations.Names()); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		return 1
+	}
 	return m.Run()
+}
+
+// waitHeld waits until the worker's polls of every integration's queue have reached the
+// server.
+func waitHeld(ctx context.Context, names []string) error {
+	for _, name := range names {
+		for {
+			held, _, err := routing.IntegrationHeld(ctx, env.client, testTaskQueue, name)
+			if err != nil {
+				return err
+			}
+			if held {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("no poller on the queue of %s: %w", name, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 func need(t *testing.T) {
@@ -185,6 +213,9 @@ func TestSyncWaitJSONThenStatus(t *testing.T) {
 	}
 	if !strings.Contains(errs, "/namespaces/default/workflows/jcsync-acme/") {
 		t.Fatalf("the progress output should carry the Web UI link:\n%s", errs)
+	}
+	if strings.Contains(errs, "waiting for a worker") {
+		t.Fatalf("a sync of an integration a running worker holds was reported waiting:\n%s", errs)
 	}
 
 	// What the Web UI shows of it: the summary and details the starter set, the final
@@ -298,7 +329,8 @@ func TestScheduleLifecycle(t *testing.T) {
 		t.Fatalf("second create: %d %s", code, errs)
 	}
 	_, out, _ = starter(t, "schedule", "describe", "--integration", "sched")
-	for _, want := range []string{"every:            1h0m0s", "jitter:           1m0s", "overlap:          skip", "paused:           false"} {
+	for _, want := range []string{"every:            1h0m0s", "jitter:           1m0s", "overlap:          skip", "paused:           false",
+		"task queue:       " + temporalnames.IntegrationQueue(testTaskQueue, "sched")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("describe lacks %q:\n%s", want, out)
 		}

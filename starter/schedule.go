@@ -78,6 +78,7 @@ var scheduleActions = []scheduleAction{
 	{name: "update", integration: true, timing: true, note: true,
 		summary: "Changes the flags given (others stay as they are).",
 		do: func(ctx context.Context, s *scheduleRun) (int, error) {
+			routed := false
 			err := s.h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 				sched := in.Description.Schedule
 				if p := sched.Policy; p != nil && !s.changed("overlap") && overlapRefused(p.Overlap) {
@@ -89,10 +90,14 @@ var scheduleActions = []scheduleAction{
 				if err := applyScheduleFlags(&sched, s.changed, s.f, s.c.dataConverter); err != nil {
 					return nil, err
 				}
+				routed = routeAction(&sched, s.c.temporal.TaskQueue, s.c.integration)
 				return &client.ScheduleUpdate{Schedule: &sched}, nil
 			}})
 			if err != nil {
 				return 0, err
+			}
+			if routed {
+				return s.done("updated schedule %s; its syncs now start on task queue %s", s.id, temporalnames.IntegrationQueue(s.c.temporal.TaskQueue, s.c.integration))
 			}
 			return s.done("updated schedule %s", s.id)
 		}},

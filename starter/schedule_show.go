@@ -23,6 +23,7 @@ type scheduleJSON struct {
 	PauseOnFailure bool        `json:"pauseOnFailure"`
 	Paused         bool        `json:"paused"`
 	Note           string      `json:"note,omitempty"`
+	TaskQueue      string      `json:"taskQueue,omitempty"`
 	Actions        int         `json:"actions"`
 	Skipped        int         `json:"skippedOverlap"`
 	Running        []string    `json:"running,omitempty"`
@@ -51,6 +52,9 @@ func printSchedule(stdout, stderr io.Writer, c *common, id string, d *client.Sch
 	if st := d.Schedule.State; st != nil {
 		out.Paused, out.Note = st.Paused, st.Note
 	}
+	if a, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction); ok {
+		out.TaskQueue = a.TaskQueue
+	}
 	for _, r := range d.Info.RunningWorkflows {
 		out.Running = append(out.Running, r.WorkflowID)
 	}
@@ -77,6 +81,9 @@ func printSchedule(stdout, stderr io.Writer, c *common, id string, d *client.Sch
 	fmt.Fprintf(stdout, "  overlap:          %s\n  pause on failure: %v\n  paused:           %v\n", out.Overlap, out.PauseOnFailure, out.Paused)
 	if out.Note != "" {
 		fmt.Fprintf(stdout, "  note:             %s\n", out.Note)
+	}
+	if out.TaskQueue != "" {
+		fmt.Fprintf(stdout, "  task queue:       %s\n", out.TaskQueue)
 	}
 	fmt.Fprintf(stdout, "  syncs started:    %d (skipped for overlap: %d)\n", out.Actions, out.Skipped)
 	for _, r := range out.Running {

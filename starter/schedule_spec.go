@@ -79,9 +79,10 @@ func scheduleCreate(ctx context.Context, sc client.ScheduleClient, c *common, f 
 		Action: &client.ScheduleWorkflowAction{
 			// The schedule appends the start time to this id, so scheduled runs never
 			// collide with the id of a manual sync.
-			ID:                    temporalnames.SyncID(c.integration),
-			Workflow:              temporalnames.SyncWorkflow,
-			TaskQueue:             c.temporal.TaskQueue,
+			ID:       temporalnames.SyncID(c.integration),
+			Workflow: temporalnames.SyncWorkflow,
+			// Only workers that hold the integration poll its queue.
+			TaskQueue:             temporalnames.IntegrationQueue(c.temporal.TaskQueue, c.integration),
 			TypedSearchAttributes: temporalnames.IntegrationAttributes(c.integration),
 		},
 		Spec:   &client.ScheduleSpec{},
@@ -112,6 +113,18 @@ func scheduleCreate(ctx context.Context, sc client.ScheduleClient, c *common, f 
 		return fmt.Errorf("create schedule %s: %w", id, err)
 	}
 	return nil
+}
+
+// routeAction moves a schedule's action from the base task queue, where schedules created
+// before routing start their syncs, to the integration's queue; it reports whether it did.
+// An action on any other queue is the operator's choice and stays.
+func routeAction(s *client.Schedule, base, integration string) bool {
+	a, ok := s.Action.(*client.ScheduleWorkflowAction)
+	if !ok || a.TaskQueue != base {
+		return false
+	}
+	a.TaskQueue = temporalnames.IntegrationQueue(base, integration)
+	return true
 }
 
 // applyScheduleFlags changes what the operator asked for; changed tells which flags were set.
