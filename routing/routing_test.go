@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"jcsync/activities"
 	"jcsync/internal/config"
@@ -158,9 +159,12 @@ func TestRunsStartedOnTheBaseQueueAreHandedOver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st := first.RawResponse.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+		fi := first.RawResponse.GetWorkflowExecutionInfo()
+		if st := fi.GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
 			t.Fatalf("%s: the run on the base queue ended %v, want continued-as-new", id, st)
 		}
+		t.Logf("%s: handed over %s after its start, in %d events", id,
+			fi.GetCloseTime().AsTime().Sub(fi.GetStartTime().AsTime()).Round(time.Millisecond), fi.GetHistoryLength())
 		latest, err := tc.Client.DescribeWorkflow(ctx, id, "")
 		if err != nil {
 			t.Fatal(err)
@@ -307,5 +311,65 @@ func TestRepointSchedules(t *testing.T) {
 	}
 	if in.Integration != "zeta" || in.SweepMargin != 3*time.Minute {
 		t.Fatalf("zeta's sync options after the move: %+v", in)
+	}
+}
+
+// checkOn runs the credential check of integration on queue, as the sync's workflow does.
+func checkOn(ctx workflow.Context, queue, integration string) (*activities.ValidateResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: queue, StartToCloseTimeout: time.Minute})
+	var r activities.ValidateResult
+	err := workflow.ExecuteActivity(ctx, activities.ActivityValidate, activities.ValidateInput{Integration: integration}).Get(ctx, &r)
+	return &r, err
+}
+
+// TestEachQueueCarriesOnlyItsTasks: the checks queue is served, by the worker holding the
+// integration only, and polled for activities only; the base queue is polled for workflow
+// tasks only, so no activity of an integration is ever taken from it.
+func TestEachQueueCarriesOnlyItsTasks(t *testing.T) {
+	tc := temporalServer.Get(t)
+	const base = "route-queues"
+	process(t, tc.Client, base, "process-kappa", config.Integrations{"kappa": testenv.StartSims(t, smallOrg(96)).Integration("kappa", false)})
+	process(t, tc.Client, base, "process-lambda", config.Integrations{"lambda": testenv.StartSims(t, smallOrg(97)).Integration("lambda", false)})
+	driver := worker.New(tc.Client, "route-queues-driver", worker.Options{})
+	driver.RegisterWorkflow(checkOn)
+	if err := driver.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(driver.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	checks := temporalnames.ChecksQueue(temporalnames.IntegrationQueue(base, "kappa"))
+	run, err := tc.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: "route-queues-driver"}, checkOn, checks, "kappa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v activities.ValidateResult
+	if err := run.Get(ctx, &v); err != nil || v.AppID != testenv.AppID {
+		t.Fatalf("the check on %s: %+v, %v", checks, v, err)
+	}
+	it := tc.Client.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := e.GetActivityTaskStartedEventAttributes(); a != nil && a.GetIdentity() != "process-kappa" {
+			t.Fatalf("the check of kappa was taken by %s", a.GetIdentity())
+		}
+	}
+	for _, q := range []struct {
+		queue string
+		kind  enumspb.TaskQueueType
+	}{
+		{checks, enumspb.TASK_QUEUE_TYPE_WORKFLOW},
+		{base, enumspb.TASK_QUEUE_TYPE_ACTIVITY},
+	} {
+		resp, err := tc.Client.DescribeTaskQueue(ctx, q.queue, q.kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ps := resp.GetPollers(); len(ps) > 0 {
+			t.Errorf("%s is polled for %v tasks by %v", q.queue, q.kind, ps)
+		}
 	}
 }

@@ -71,7 +71,7 @@ func AddTemporalFlags(fs *pflag.FlagSet, t *Temporal, getenv func(string) string
 	}
 	fs.StringVar(&t.Address, "temporal-address", or(EnvTemporalAddress, "localhost:7233"), "Temporal frontend host:port (env "+EnvTemporalAddress+")")
 	fs.StringVar(&t.Namespace, "namespace", or(EnvTemporalNamespace, "default"), "Temporal namespace (env "+EnvTemporalNamespace+")")
-	fs.StringVar(&t.TaskQueue, "task-queue", or(EnvTemporalTaskQueue, defaultTaskQueue), "task queue of the sync workers (env "+EnvTemporalTaskQueue+")")
+	fs.StringVar(&t.TaskQueue, "task-queue", or(EnvTemporalTaskQueue, defaultTaskQueue), "base task queue: each integration's syncs run on <this>/<integration>, polled only by workers that hold it (env "+EnvTemporalTaskQueue+")")
 	fs.StringVar(&t.TLSCert, "tls-cert", getenv(EnvTemporalTLSCert), "client certificate file for mTLS (env "+EnvTemporalTLSCert+")")
 	fs.StringVar(&t.TLSKey, "tls-key", getenv(EnvTemporalTLSKey), "client key file for mTLS (env "+EnvTemporalTLSKey+")")
 	fs.StringVar(&t.TLSCA, "tls-ca", getenv(EnvTemporalTLSCA), "CA certificate file to verify the server (env "+EnvTemporalTLSCA+")")
