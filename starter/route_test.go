@@ -74,10 +74,12 @@ func TestSyncWaitsForAWorkerThatHoldsItsIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Stop()
+	workerStarted := time.Now()
 	var res workflows.SyncResult
 	if err := env.client.GetWorkflow(ctx, temporalnames.SyncID(name), "").Get(ctx, &res); err != nil {
 		t.Fatalf("the sync, once a worker holds its integration: %v", err)
 	}
+	t.Logf("the waiting sync ended %s after a worker holding %s started", time.Since(workerStarted).Round(time.Millisecond), name)
 	if res.Read["users"] != 20 || !res.Swept {
 		t.Fatalf("the sync, once a worker holds its integration: %+v", res)
 	}
