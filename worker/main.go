@@ -115,7 +115,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	logging.AddFlags(fs, &c.Log)
 	fs.StringVar(&c.ConfigFile, "config", getenv(envConfig), "JSON file of integrations (env "+envConfig+")")
 	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, envMaxConcurrentActivities, defaultMaxConcurrentActivities),
-		"activities this worker runs at once; a sync runs one at a time (its current phase), so allow one per integration that syncs at the same time (env "+envMaxConcurrentActivities+")")
+		"activities this worker runs at once on each task queue it polls: each integration's, and its checks queue; a sync runs one at a time (its current phase), so 1 already lets every integration it holds sync (env "+envMaxConcurrentActivities+")")
 	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, envPageConcurrency, defaultPageConcurrency),
 		"most JumpCloud pages one stage fetches at once; within it, each org's pacer sets how many (env "+envPageConcurrency+")")
 	addMaxRPSFlag(fs, &c.JumpCloudMaxRPS, getenv)
