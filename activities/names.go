@@ -62,3 +62,9 @@ func Register(r Registry, a *Activities) {
 		r.RegisterActivityWithOptions(act.fn, activity.RegisterOptions{Name: act.name})
 	}
 }
+
+// RegisterChecks registers the credential check alone, for the worker of an integration's
+// checks queue (temporalnames.ChecksQueue).
+func RegisterChecks(r Registry, a *Activities) {
+	r.RegisterActivityWithOptions(a.Validate, activity.RegisterOptions{Name: ActivityValidate})
+}

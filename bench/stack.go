@@ -164,7 +164,7 @@ func (st *stack) close() {
 
 // startSync starts one sync under id.
 func (st *stack) startSync(ctx context.Context, id string, in workflows.SyncInput) (client.WorkflowRun, error) {
-	run, err := st.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: st.queue}, temporalnames.SyncWorkflow, in)
+	run, err := st.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: temporalnames.IntegrationQueue(st.queue, in.Integration)}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		return nil, fmt.Errorf("start the sync: %w", err)
 	}

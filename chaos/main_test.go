@@ -230,7 +230,7 @@ func (w *workerProc) scrapeMetrics(t *testing.T) string {
 	return string(b)
 }
 
-// startSync starts one sync of in.Integration on queue.
+// startSync starts one sync of in.Integration on its integration's queue under the base queue.
 func startSync(t *testing.T, c client.Client, queue string, in workflows.SyncInput) client.WorkflowRun {
 	t.Helper()
 	if in.SweepMargin == 0 {
@@ -240,7 +240,7 @@ func startSync(t *testing.T, c client.Client, queue string, in workflows.SyncInp
 	}
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID:        temporalnames.SyncID(in.Integration),
-		TaskQueue: queue,
+		TaskQueue: temporalnames.IntegrationQueue(queue, in.Integration),
 	}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		t.Fatalf("start sync: %v", err)

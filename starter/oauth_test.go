@@ -13,7 +13,7 @@ import (
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/testenv"
-	"jcsync/workflows"
+	"jcsync/routing"
 )
 
 const (
@@ -158,15 +158,17 @@ func TestValidateWithAServiceAccount(t *testing.T) {
 		}
 	}
 	const queue = "starter-oauth"
-	w := worker.New(env.client, queue, worker.Options{WorkerStopTimeout: 5 * time.Second})
-	workflows.Register(w, &activities.Activities{
+	ws, err := routing.New(env.client, queue, &activities.Activities{
 		Integrations: config.Integrations{"svc": integ("svc", svcSecret), "svcbad": integ("svcbad", "jcs_WRONG_secret_bbbb")},
 		Temporal:     env.client, DefaultRPS: 1000,
-	})
-	if err := w.Start(); err != nil {
+	}, func(routing.Carries) worker.Options { return worker.Options{WorkerStopTimeout: 5 * time.Second} })
+	if err == nil {
+		err = ws.Start()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	defer ws.Stop()
 	code, out, errs := starter(t, "validate", "--task-queue", queue, "--integration", "svc")
 	t.Logf("$ starter validate --integration svc\n%s%s", out, errs)
 	noTokens(t, jcs, out+errs)

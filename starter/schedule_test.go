@@ -22,6 +22,7 @@ import (
 
 	"jcsync/internal/codec"
 	"jcsync/internal/temporalnames"
+	"jcsync/routing"
 	"jcsync/workflows"
 )
 
@@ -82,8 +83,14 @@ func TestScheduleUpdateRefusesAnExistingCancellingOverlap(t *testing.T) {
 	if code != exitFailed || !strings.Contains(errs, "overlap policy cancel-other") || !strings.Contains(errs, "--overlap skip") {
 		t.Fatalf("update keeping cancel-other: %d\n%s\n%s", code, out, errs)
 	}
-	if code, out, errs = starter(t, "schedule", "update", "--integration", name, "--overlap", "buffer-one", "--max-rejected", "5"); code != exitOK {
+	code, out, errs = starter(t, "schedule", "update", "--integration", name, "--overlap", "buffer-one", "--max-rejected", "5")
+	if code != exitOK {
 		t.Fatalf("update choosing buffer-one: %d\n%s\n%s", code, out, errs)
+	}
+	// The schedule was made before routing, on the base queue: the update moves it.
+	queue := temporalnames.IntegrationQueue(testTaskQueue, name)
+	if !strings.Contains(out, "task queue: syncs start on "+queue+" (was "+testTaskQueue+")") {
+		t.Errorf("the update does not say the schedule moved to %s:\n%s", queue, out)
 	}
 	d, err := h.Describe(ctx)
 	if err != nil {
@@ -94,6 +101,9 @@ func TestScheduleUpdateRefusesAnExistingCancellingOverlap(t *testing.T) {
 	}
 	var in workflows.SyncInput
 	a := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+	if a.TaskQueue != queue {
+		t.Fatalf("the schedule's action after the update is on %q, want %q", a.TaskQueue, queue)
+	}
 	if err := converter.GetDefaultDataConverter().FromPayload(a.Args[0].(*commonpb.Payload), &in); err != nil {
 		t.Fatal(err)
 	}
@@ -593,9 +603,11 @@ func TestScheduleWaitsForItsWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(env.client, queue, worker.Options{})
-	workflows.Register(w, env.acts)
-	if err := w.Start(); err != nil {
+	w, err := routing.New(env.client, testTaskQueue, env.acts, func(routing.Carries) worker.Options { return worker.Options{} })
+	if err == nil {
+		err = w.Start()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()

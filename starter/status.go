@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"jcsync/internal/progress"
 	"jcsync/internal/temporalnames"
+	"jcsync/routing"
 	"jcsync/workflows"
 )
 
@@ -58,6 +61,9 @@ type statusJSON struct {
 	// wouldUpload, durations also in seconds).
 	Result *progress.Result `json:"result,omitempty"`
 	Error  string           `json:"error,omitempty"`
+	// Waiting says that no running worker polls the queue of a running sync: it waits there
+	// until a worker holding its integration starts.
+	Waiting string `json:"waiting,omitempty"`
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -83,11 +89,20 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFailed
 	}
 	id, runID := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
-	v, err := progressOf(tc, &c).Fetch(ctx, id, runID)
+	var waiting string
+	if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		waiting = waitingOn(ctx, tc, c.integration, e.GetTaskQueue(), stderr)
+	}
+	src := progressOf(tc, &c)
+	src.NoQuery = waiting != ""
+	v, err := src.Fetch(ctx, id, runID)
 	if err != nil {
 		return fail(stderr, "status", err)
 	}
 	out := statusJSON{View: v, URL: webLink(c.uiURL, c.temporal.Namespace, id, runID)}
+	if v.Running() {
+		out.Waiting = waiting
+	}
 	if !v.Running() {
 		var res workflows.SyncResult
 		if err := tc.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
@@ -104,6 +119,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		// Syncs a schedule (or the Web UI) starts run under the integration's own id, as a
 		// child of the workflow that was started.
 		fmt.Fprintf(stdout, "started by workflow %s\n", p.GetWorkflowId())
+	}
+	if out.Waiting != "" {
+		fmt.Fprintln(stdout, out.Waiting)
 	}
 	switch {
 	case v.Running():
@@ -122,6 +140,21 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFailed
 	}
 	return exitOK
+}
+
+// waitingOn is the sentence of a running sync that no worker takes: no worker polled the
+// task queue it runs on (its integration's) within routing.SeenWithin. "" when one did, or
+// when that cannot be told (reported on stderr).
+func waitingOn(ctx context.Context, tc client.Client, integration, queue string, stderr io.Writer) string {
+	ps, err := routing.Pollers(ctx, tc, queue, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "could not tell whether a worker holds %s: %v\n", integration, err)
+		return ""
+	}
+	if len(ps) > 0 {
+		return ""
+	}
+	return routing.Waiting(integration, queue)
 }
 
 func writeJSON(stdout, stderr io.Writer, v any) int {

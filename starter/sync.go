@@ -13,6 +13,7 @@ import (
 
 	"jcsync/internal/progress"
 	"jcsync/internal/temporalnames"
+	"jcsync/routing"
 	"jcsync/workflows"
 )
 
@@ -66,9 +67,18 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "a sync of %s is already running: %s, watch it with `starter status --integration %s`\n", c.integration, other.GetExecution().GetWorkflowId(), c.integration)
 		return exitFailed
 	}
+	queue := temporalnames.IntegrationQueue(c.temporal.TaskQueue, c.integration)
+	details := workflows.Details(in, nil)
+	waiting := waitingFor(ctx, tc, &c, stderr)
+	if waiting != "" {
+		// Fixed at the start, so the Web UI shows why the run has not begun; once a worker
+		// takes it, its current details say what it does.
+		details = "**" + waiting + "** (when this sync was started)\n\n" + details
+	}
 	wr, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                c.temporal.TaskQueue,
+		ID: id,
+		// Only workers that hold the integration poll its queue.
+		TaskQueue:                queue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Temporal itself refuses a second open sync of the id; without this the client would
@@ -83,7 +93,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// current details once its credential check has seen them. (Runs started elsewhere
 		// check first and give the sync they hand over to both: see runAsIntegration.)
 		StaticSummary: workflows.Summary(in, nil),
-		StaticDetails: workflows.Details(in, nil),
+		StaticDetails: details,
 	}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -96,7 +106,11 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	link := webLink(c.uiURL, c.temporal.Namespace, wr.GetID(), wr.GetRunID())
 	if !wait {
 		if c.output == "json" {
-			return writeJSON(stdout, stderr, map[string]string{"workflowId": wr.GetID(), "runId": wr.GetRunID(), "url": link})
+			out := map[string]string{"workflowId": wr.GetID(), "runId": wr.GetRunID(), "url": link, "taskQueue": queue}
+			if waiting != "" {
+				out["waiting"] = waiting
+			}
+			return writeJSON(stdout, stderr, out)
 		}
 		fmt.Fprintf(stdout, "started sync of %s: %s (run %s)\nwatch it: starter status --integration %s\n%s\n", c.integration, wr.GetID(), wr.GetRunID(), c.integration, link)
 		return exitOK
@@ -135,6 +149,23 @@ func runningSync(ctx context.Context, tc client.Client, integration string) (*wo
 		return nil, err
 	}
 	return list[0], nil
+}
+
+// waitingFor says, when no running worker holds the integration, that the sync will wait
+// for one (on stderr, so -o json stays one document), and returns that sentence; "" when a
+// worker holds it. A failed check is reported and treated as held: it must not stop a sync.
+func waitingFor(ctx context.Context, tc client.Client, c *common, stderr io.Writer) string {
+	held, _, err := routing.IntegrationHeld(ctx, tc, c.temporal.TaskQueue, c.integration)
+	if err != nil {
+		fmt.Fprintf(stderr, "could not tell whether a worker holds %s: %v\n", c.integration, err)
+		return ""
+	}
+	if held {
+		return ""
+	}
+	msg := routing.Waiting(c.integration, temporalnames.IntegrationQueue(c.temporal.TaskQueue, c.integration))
+	fmt.Fprintln(stderr, msg)
+	return msg
 }
 
 func searchAttrHint(err error) string {

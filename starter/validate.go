@@ -34,10 +34,14 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	queue := temporalnames.IntegrationQueue(c.temporal.TaskQueue, c.integration)
+	waitingFor(ctx, tc, &c, stderr)
 	wr, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		// Unique per check: validations are cheap and may run alongside a sync.
-		ID:                       temporalnames.ValidateID(c.integration, time.Now()),
-		TaskQueue:                c.temporal.TaskQueue,
+		ID: temporalnames.ValidateID(c.integration, time.Now()),
+		// A worker holding the integration takes it from there; the check itself runs on the
+		// integration's checks queue.
+		TaskQueue:                queue,
 		WorkflowExecutionTimeout: timeout,
 	}, temporalnames.ValidateWorkflow, c.integration)
 	if err != nil {
@@ -47,7 +51,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err := wr.Get(ctx, &res); err != nil {
 		msg := failureMessage(err)
 		if ctx.Err() != nil {
-			msg = "no answer within " + timeout.String() + ": is a worker running on task queue " + c.temporal.TaskQueue + "?"
+			msg = "no answer within " + timeout.String() + ": is a worker with " + c.integration + " in its configuration running on task queue " + c.temporal.TaskQueue + "? (it polls " + queue + ")"
 		}
 		if c.output == "json" {
 			writeJSON(stdout, stderr, map[string]any{"integration": c.integration, "ok": false, "error": msg})

@@ -1,5 +1,7 @@
 // Command worker runs the sync's workflows and activities for every configured integration.
-// Start as many as needed on the same task queue: Temporal spreads the stages among them.
+// It polls each integration's own task queue (and its checks queue), so it only ever runs
+// syncs of integrations it holds; start as many as needed, with the same or different
+// integrations: Temporal spreads each integration's phases among the workers that hold it.
 package main
 
 import (
@@ -29,7 +31,7 @@ import (
 	"jcsync/internal/logging"
 	"jcsync/internal/metrics"
 	"jcsync/internal/temporalnames"
-	"jcsync/workflows"
+	"jcsync/routing"
 )
 
 // Environment variables of the worker's own settings.
@@ -113,7 +115,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	logging.AddFlags(fs, &c.Log)
 	fs.StringVar(&c.ConfigFile, "config", getenv(envConfig), "JSON file of integrations (env "+envConfig+")")
 	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, envMaxConcurrentActivities, defaultMaxConcurrentActivities),
-		"activities this worker runs at once; a sync runs one at a time (its current phase), so allow one per integration that syncs at the same time (env "+envMaxConcurrentActivities+")")
+		"activities this worker runs at once on each task queue it polls: each integration's, and its checks queue; a sync runs one at a time (its current phase), so 1 already lets every integration it holds sync (env "+envMaxConcurrentActivities+")")
 	fs.IntVar(&c.PageConcurrency, "page-concurrency", envInt(getenv, envPageConcurrency, defaultPageConcurrency),
 		"most JumpCloud pages one stage fetches at once; within it, each org's pacer sets how many (env "+envPageConcurrency+")")
 	addMaxRPSFlag(fs, &c.JumpCloudMaxRPS, getenv)
@@ -246,7 +248,26 @@ func clientOptions(c *workerConfig, log *logrus.Logger, m *metrics.Metrics) (cli
 	return opts, nil
 }
 
+// repointSchedules moves the schedules of the integrations this worker holds from the base
+// task queue (where schedules created before routing start their syncs) to the integrations'
+// own queues, and says so. A failure is only logged: the hand-over on the base queue still
+// routes those runs.
+func repointSchedules(ctx context.Context, tc client.Client, base string, integrations []string, log *logrus.Logger) {
+	moved, err := routing.RepointSchedules(ctx, tc, base, integrations)
+	for _, m := range moved {
+		log.WithFields(logrus.Fields{"schedule": m.Schedule, "from": m.From, "to": m.To}).
+			Info("schedule now starts its syncs on its integration's task queue")
+	}
+	if err != nil {
+		log.WithError(err).Warn("could not move every schedule to its integration's task queue; their runs are handed over from the base queue instead")
+	}
+}
+
 // workerOptions bounds concurrency and gives running activities time to checkpoint on stop.
+// It applies to each worker of the process (routing.New): one per integration queue, one per
+// checks queue, one on the base queue. So the activity slots bound each integration's
+// activities, not the process's: a sync runs one activity at a time, so one integration uses
+// one slot (its checks have slots of their own), and slots a queue never fills cost nothing.
 func workerOptions(c workerConfig) worker.Options {
 	return worker.Options{
 		MaxConcurrentActivityExecutionSize: c.MaxConcurrentActivities,
@@ -347,26 +368,29 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	if m != nil {
 		acts.Observer = m
 	}
-	w := worker.New(tc, c.Temporal.TaskQueue, workerOptions(c))
-	workflows.Register(w, acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker on task queue %s: %w", c.Temporal.TaskQueue, err)
+	ws, err := routing.New(tc, c.Temporal.TaskQueue, acts, func(routing.Carries) worker.Options { return workerOptions(c) })
+	if err != nil {
+		return err
 	}
+	if err := ws.Start(); err != nil {
+		return err
+	}
+	repointSchedules(ctx, tc, c.Temporal.TaskQueue, ins.Names(), log)
 	health.Polling(func(ctx context.Context) error {
 		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	})
 	log.WithFields(logrus.Fields{
 		"temporal": c.Temporal.Address, "namespace": c.Temporal.Namespace, "task_queue": c.Temporal.TaskQueue,
-		"integrations": ins.Names(),
-	}).Info("worker started")
+		"integrations": ins.Names(), "polls": ws.Queues(),
+	}).Info("worker started: each integration's syncs on its own task queue, runs started on the base queue handed over to it")
 	<-ctx.Done()
 	health.Stopping()
 	log.Info("stopping: running phases hand over at their checkpoint; short activities finish")
 	// Stop closes the activities' stop channel at once, on which a phase returns a retryable
 	// error that the SDK reports before Stop returns; it waits at most WorkerStopTimeout for
 	// the rest, then cancels them. The client closes after it.
-	w.Stop()
+	ws.Stop()
 	log.Info("stopped")
 	return nil
 }

@@ -12,10 +12,12 @@ import (
 // Defaults of the worker's concurrency, chosen for many integrations on one worker.
 const (
 	// defaultMaxConcurrentActivities: a sync runs one activity at a time (its current
-	// phase, whose stages run inside it), so 40 slots let forty integrations sync side by
-	// side without one waiting for another's slot. A phase holds its slot while its org's
-	// pacer holds it back, so a throttled org keeps its one slot longer, never more of them.
-	// Phases mostly wait on the network: slots cost little beyond the pages they hold.
+	// phase, whose stages run inside it). Each integration has its own task queue and
+	// worker (routing.New), and the slots bound each of them, so integrations never wait
+	// for one another's slots whatever the value; 40 is the default of the single-queue
+	// layout, kept so that a configuration that sets nothing behaves as before. A phase
+	// holds its slot while its org's pacer holds it back, so a throttled org keeps its one
+	// slot longer, never more of them.
 	defaultMaxConcurrentActivities = 40
 	// defaultPageConcurrency caps a stage's pages in flight. The org's pacer sizes what is
 	// actually fetched at once (rate × latency, see activities.stageRun.concurrency); the cap

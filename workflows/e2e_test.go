@@ -79,7 +79,7 @@ func (e *e2e) startAsOperator(in workflows.SyncInput) client.WorkflowRun {
 	in.Integration = e.name
 	run, err := e.tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID:        temporalnames.SyncID(e.name),
-		TaskQueue: e.queue,
+		TaskQueue: temporalnames.IntegrationQueue(e.queue, e.name),
 	}, temporalnames.SyncWorkflow, in)
 	if err != nil {
 		e.t.Fatalf("start sync: %v", err)
@@ -297,7 +297,7 @@ func TestE2EBadKeyFailsFast(t *testing.T) {
 	testenv.StartWorker(t, tc.Client, "e2e-badkey", config.Integrations{"badkey": in}, nil)
 	started := time.Now()
 	run, err := tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: fmt.Sprintf("badkey-%d", time.Now().UnixNano()), TaskQueue: "e2e-badkey",
+		ID: fmt.Sprintf("badkey-%d", time.Now().UnixNano()), TaskQueue: temporalnames.IntegrationQueue("e2e-badkey", "badkey"),
 	}, temporalnames.SyncWorkflow, workflows.SyncInput{Integration: "badkey"})
 	if err != nil {
 		t.Fatal(err)

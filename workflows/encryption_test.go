@@ -44,7 +44,7 @@ func TestE2EPayloadEncryption(t *testing.T) {
 
 	start := func() client.WorkflowRun {
 		run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-			ID: fmt.Sprintf("encrypted-%d", time.Now().UnixNano()), TaskQueue: "e2e-encrypted",
+			ID: fmt.Sprintf("encrypted-%d", time.Now().UnixNano()), TaskQueue: temporalnames.IntegrationQueue("e2e-encrypted", name),
 		}, temporalnames.SyncWorkflow, workflows.SyncInput{Integration: name})
 		if err != nil {
 			t.Fatal(err)

@@ -125,7 +125,7 @@ func TestE2EManyIntegrations(t *testing.T) {
 
 func startFleetSync(t *testing.T, c client.Client, queue, name string) client.WorkflowRun {
 	t.Helper()
-	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: temporalnames.SyncID(name), TaskQueue: queue},
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: temporalnames.SyncID(name), TaskQueue: temporalnames.IntegrationQueue(queue, name)},
 		temporalnames.SyncWorkflow, workflows.SyncInput{Integration: name, HeartbeatTimeout: 5 * time.Second, SweepMargin: time.Millisecond})
 	if err != nil {
 		t.Fatalf("start sync of %s: %v", name, err)

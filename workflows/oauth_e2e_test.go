@@ -167,7 +167,7 @@ func TestE2EServiceAccountMistakesFailFast(t *testing.T) {
 			e, _ := newServiceAccountE2E(t, jumpcloudsim.GenConfig{Seed: 23, Users: 50, Groups: 4, Admins: 2, Apps: 3}, time.Hour, tc.mod)
 			started := time.Now()
 			run, err := e.tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-				ID: fmt.Sprintf("%s-%d", e.name, time.Now().UnixNano()), TaskQueue: e.queue,
+				ID: fmt.Sprintf("%s-%d", e.name, time.Now().UnixNano()), TaskQueue: temporalnames.IntegrationQueue(e.queue, e.name),
 			}, temporalnames.SyncWorkflow, workflows.SyncInput{Integration: e.name})
 			if err != nil {
 				t.Fatal(err)

@@ -103,7 +103,7 @@ func TestStageThatProgressesIsRetriedPastItsBudget(t *testing.T) {
 		testenv.FastRetries(a)
 		a.PageConcurrency = 1
 	})
-	run, err := tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: temporalnames.SyncID("progress"), TaskQueue: "e2e-progress"},
+	run, err := tc.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: temporalnames.SyncID("progress"), TaskQueue: temporalnames.IntegrationQueue("e2e-progress", "progress")},
 		temporalnames.SyncWorkflow, workflows.SyncInput{Integration: "progress", StageAttempts: 5, RetryInterval: 10 * time.Millisecond, SweepMargin: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -277,7 +277,7 @@ func TestE2EOneSyncOfAnIntegrationAtATime(t *testing.T) {
 		Spec:   client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}},
 		Paused: true,
 		Action: &client.ScheduleWorkflowAction{
-			ID: temporalnames.SyncID(e.name), Workflow: temporalnames.SyncWorkflow, TaskQueue: e.queue,
+			ID: temporalnames.SyncID(e.name), Workflow: temporalnames.SyncWorkflow, TaskQueue: temporalnames.IntegrationQueue(e.queue, e.name),
 			Args: []any{workflows.SyncInput{Integration: e.name, SweepMargin: time.Millisecond}},
 		},
 	})
@@ -330,7 +330,7 @@ func TestE2EOneSyncOfAnIntegrationAtATime(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_, err = e.tc.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: temporalnames.SyncID(e.name), TaskQueue: e.queue,
+		ID: temporalnames.SyncID(e.name), TaskQueue: temporalnames.IntegrationQueue(e.queue, e.name),
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, temporalnames.SyncWorkflow, workflows.SyncInput{Integration: e.name})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -65,7 +65,7 @@ func AddTemporalFlags(fs *pflag.FlagSet, t *Temporal, getenv func(string) string
 	}
 	fs.StringVar(&t.flags.Address, "temporal-address", "", "Temporal frontend host:port (env "+temporalconn.EnvAddress+", or the profile's address; "+temporalconn.DefaultAddress+" when none is set)")
 	fs.StringVar(&t.flags.Namespace, "namespace", "", "Temporal namespace (env "+temporalconn.EnvNamespace+", or the profile's namespace; \""+temporalconn.DefaultNamespace+"\" when none is set)")
-	fs.StringVar(&t.TaskQueue, "task-queue", taskQueue, "task queue of the sync workers (env "+EnvTemporalTaskQueue+")")
+	fs.StringVar(&t.TaskQueue, "task-queue", taskQueue, "base task queue: each integration's syncs run on <this>/<integration>, polled only by workers that hold it (env "+EnvTemporalTaskQueue+")")
 	fs.BoolVar(&t.tlsFlag, "tls", false, "use TLS even without a CA or client certificate (a server with a public certificate); --tls=false turns it off (env "+temporalconn.EnvTLS+"; on by default with an API key or any TLS setting)")
 	fs.StringVar(&t.flags.TLSCert, "tls-cert", "", "client certificate file for mTLS, re-read when it changes (env "+temporalconn.EnvTLSClientCertPath+")")
 	fs.StringVar(&t.flags.TLSKey, "tls-key", "", "client key file for mTLS, re-read when it changes (env "+temporalconn.EnvTLSClientKeyPath+")")

@@ -88,6 +88,9 @@ type Source struct {
 	// client was built with (the SDK's client does not expose it), or checkpoints of a
 	// process with payload encryption would be unreadable. Nil means the default.
 	DataConverter converter.DataConverter
+	// NoQuery skips the progress query, for a sync known to wait for a worker: no worker
+	// would answer it, and Fetch would wait out queryTimeout for nothing.
+	NoQuery bool
 }
 
 // Fetch snapshots one run of workflowID ("" for the latest).
@@ -113,24 +116,8 @@ func (src Source) Fetch(ctx context.Context, workflowID, runID string) (View, er
 	if info.GetCloseTime() != nil {
 		v.Closed = info.GetCloseTime().AsTime()
 	}
-	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	var p workflows.Progress
-	resp, err := c.QueryWorkflow(qctx, workflowID, v.RunID, temporalnames.ProgressQuery)
-	if err == nil {
-		err = resp.Get(&p)
-	}
-	if err != nil {
-		v.QueryError = queryHint(err)
-	} else {
-		v.Integration, v.Phase, v.DryRun = p.Integration, p.Phase, p.DryRun
-		for _, sp := range p.Stages {
-			s := Stage{Stage: sp.Stage, Status: sp.Status, LastError: sp.Error}
-			if sp.Result != nil {
-				s.Counts = sp.Result.Counts
-			}
-			v.Stages = append(v.Stages, s)
-		}
+	if !src.NoQuery {
+		src.query(ctx, &v)
 	}
 	dc := src.DataConverter
 	if dc == nil {
@@ -138,6 +125,29 @@ func (src Source) Fetch(ctx context.Context, workflowID, runID string) (View, er
 	}
 	overlayHeartbeats(&v, desc.GetPendingActivities(), dc)
 	return v, nil
+}
+
+// query puts the sync's own account of its progress into v.
+func (src Source) query(ctx context.Context, v *View) {
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	var p workflows.Progress
+	resp, err := src.Temporal.QueryWorkflow(qctx, v.WorkflowID, v.RunID, temporalnames.ProgressQuery)
+	if err == nil {
+		err = resp.Get(&p)
+	}
+	if err != nil {
+		v.QueryError = queryHint(err)
+		return
+	}
+	v.Integration, v.Phase, v.DryRun = p.Integration, p.Phase, p.DryRun
+	for _, sp := range p.Stages {
+		s := Stage{Stage: sp.Stage, Status: sp.Status, LastError: sp.Error}
+		if sp.Result != nil {
+			s.Counts = sp.Result.Counts
+		}
+		v.Stages = append(v.Stages, s)
+	}
 }
 
 func queryHint(err error) string {

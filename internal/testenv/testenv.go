@@ -33,7 +33,7 @@ import (
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/sim/simcheck"
 	"jcsync/internal/temporalnames"
-	"jcsync/workflows"
+	"jcsync/routing"
 )
 
 // Fake credentials of the simulators. Tests scan histories and logs for them.
@@ -173,17 +173,19 @@ func WithDataConverter(dc converter.DataConverter) func(*activities.Activities) 
 	return func(a *activities.Activities) { a.DataConverter = dc }
 }
 
-// StartWorker runs a worker on taskQueue with the production registration. It stops when
-// the test ends (or earlier, through the returned worker).
-func StartWorker(t testing.TB, c client.Client, taskQueue string, integrations config.Integrations, tune func(*activities.Activities)) worker.Worker {
+// StartWorker runs a worker process's workers under the base task queue taskQueue, built as
+// the worker binary builds them (routing.New): each integration's queue and checks queue,
+// and the base queue's hand-over. They stop when the test ends (or earlier, through the
+// returned value).
+func StartWorker(t testing.TB, c client.Client, taskQueue string, integrations config.Integrations, tune func(*activities.Activities)) routing.Workers {
 	t.Helper()
 	return StartWorkerWith(t, c, taskQueue, integrations, tune, worker.Options{})
 }
 
-// StartWorkerWith is StartWorker with the worker's options (e.g. its activity slots). Each
-// call is a separate worker: its own activities, so its own per-org rate, as a separate
-// process would have.
-func StartWorkerWith(t testing.TB, c client.Client, taskQueue string, integrations config.Integrations, tune func(*activities.Activities), opts worker.Options) worker.Worker {
+// StartWorkerWith is StartWorker with the workers' options (e.g. their activity slots, or an
+// identity that tells the workers apart in histories). Each call is a separate process: its
+// own activities, so its own per-org rate, as a separate process would have.
+func StartWorkerWith(t testing.TB, c client.Client, taskQueue string, integrations config.Integrations, tune func(*activities.Activities), opts worker.Options) routing.Workers {
 	t.Helper()
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
@@ -192,13 +194,15 @@ func StartWorkerWith(t testing.TB, c client.Client, taskQueue string, integratio
 		tune(a)
 	}
 	opts.MaxHeartbeatThrottleInterval = time.Second // as the worker binary
-	w := worker.New(c, taskQueue, opts)
-	workflows.Register(w, a)
-	if err := w.Start(); err != nil {
-		t.Fatalf("start worker: %v", err)
+	ws, err := routing.New(c, taskQueue, a, func(routing.Carries) worker.Options { return opts })
+	if err != nil {
+		t.Fatalf("build workers: %v", err)
 	}
-	t.Cleanup(w.Stop)
-	return w
+	if err := ws.Start(); err != nil {
+		t.Fatalf("start workers: %v", err)
+	}
+	t.Cleanup(ws.Stop)
+	return ws
 }
 
 // Diff lists every difference between exp and snap; empty means exact.
