@@ -12,6 +12,7 @@ import (
 	"jcsync/internal/config"
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
+	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
@@ -158,15 +159,22 @@ func TestValidateWithAServiceAccount(t *testing.T) {
 		}
 	}
 	const queue = "starter-oauth"
-	w := worker.New(env.client, queue, worker.Options{WorkerStopTimeout: 5 * time.Second})
-	workflows.Register(w, &activities.Activities{
+	acts := &activities.Activities{
 		Integrations: config.Integrations{"svc": integ("svc", svcSecret), "svcbad": integ("svcbad", "jcs_WRONG_secret_bbbb")},
 		Temporal:     env.client, DefaultRPS: 1000,
-	})
+	}
+	w := worker.New(env.client, queue, worker.Options{WorkerStopTimeout: 5 * time.Second})
+	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
+	checks := worker.New(env.client, temporalnames.ChecksQueue(queue), worker.Options{WorkerStopTimeout: 5 * time.Second})
+	activities.Register(checks, acts)
+	if err := checks.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer checks.Stop()
 	code, out, errs := starter(t, "validate", "--task-queue", queue, "--integration", "svc")
 	t.Logf("$ starter validate --integration svc\n%s%s", out, errs)
 	noTokens(t, jcs, out+errs)

@@ -256,6 +256,21 @@ func workerOptions(c workerConfig) worker.Options {
 	}
 }
 
+// checksMaxConcurrent is the credential checks' own activity slots on a worker: a check is a
+// few requests long, so a handful of slots serve every integration.
+const checksMaxConcurrent = 4
+
+// checksWorker is a worker on the checks queue of the worker's task queue
+// (temporalnames.ChecksQueue), where the syncs schedule their credential checks: with slots
+// of their own, a check never waits behind hours-long phases for one. It runs activities only.
+func checksWorker(tc client.Client, c workerConfig, acts *activities.Activities) worker.Worker {
+	opts := workerOptions(c)
+	opts.MaxConcurrentActivityExecutionSize = checksMaxConcurrent
+	w := worker.New(tc, temporalnames.ChecksQueue(c.Temporal.TaskQueue), opts)
+	activities.Register(w, acts)
+	return w
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	c, err := parseFlags(args, getenv, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
@@ -342,6 +357,11 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", c.Temporal.TaskQueue, err)
 	}
+	checks := checksWorker(tc, c, acts)
+	if err := checks.Start(); err != nil {
+		w.Stop()
+		return fmt.Errorf("start worker on task queue %s: %w", temporalnames.ChecksQueue(c.Temporal.TaskQueue), err)
+	}
 	health.Polling(func(ctx context.Context) error {
 		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
@@ -356,6 +376,7 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	// Stop closes the activities' stop channel at once, on which a phase returns a retryable
 	// error that the SDK reports before Stop returns; it waits at most WorkerStopTimeout for
 	// the rest, then cancels them. The client closes after it.
+	checks.Stop()
 	w.Stop()
 	log.Info("stopped")
 	return nil

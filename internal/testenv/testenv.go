@@ -197,8 +197,30 @@ func StartWorkerWith(t testing.TB, c client.Client, taskQueue string, integratio
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
-	t.Cleanup(w.Stop)
-	return w
+	// The credential checks run on a queue of their own, which a worker polls beside its
+	// task queue.
+	checks := worker.New(c, temporalnames.ChecksQueue(taskQueue), opts)
+	activities.Register(checks, a)
+	if err := checks.Start(); err != nil {
+		w.Stop()
+		t.Fatalf("start the checks worker: %v", err)
+	}
+	both := withChecks{Worker: w, checks: checks}
+	t.Cleanup(both.Stop)
+	return both
+}
+
+// withChecks is a worker and the worker on its checks queue, stopped together as one
+// process's would be.
+type withChecks struct {
+	worker.Worker
+	checks worker.Worker
+}
+
+// Stop stops both workers; stopping a stopped worker does nothing.
+func (w withChecks) Stop() {
+	w.checks.Stop()
+	w.Worker.Stop()
 }
 
 // Diff lists every difference between exp and snap; empty means exact.
