@@ -30,15 +30,23 @@ import (
 // the operator sees in the list.
 var LastingFailureTypes = []string{activities.ErrTypeCredentials, activities.ErrTypeConfig, activities.ErrTypeOrgMismatch}
 
-// lastingFailure is the application error of err when err is a failure that lasts, nil
-// otherwise. A timeout is never one, whatever failure it carries as its cause.
+// lastingFailure is the application error in err's chain whose type is a failure that
+// lasts, nil when there is none. The chain is walked whole: a sync's failure reaches the run
+// that handed over to it wrapped in errors of its own (the child's, the phase's), which the
+// failure converter turns into application errors of other types. A timeout is never a
+// failure that lasts, whatever failure it carries as its cause.
 func lastingFailure(err error) *temporal.ApplicationError {
-	var timeout *temporal.TimeoutError
-	var appErr *temporal.ApplicationError
-	if err == nil || errors.As(err, &timeout) || !errors.As(err, &appErr) || !slices.Contains(LastingFailureTypes, appErr.Type()) {
-		return nil
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch x := e.(type) {
+		case *temporal.TimeoutError:
+			return nil
+		case *temporal.ApplicationError:
+			if slices.Contains(LastingFailureTypes, x.Type()) {
+				return x
+			}
+		}
 	}
-	return appErr
+	return nil
 }
 
 // pauseIfLasting pauses the integration's schedule when the run was asked to
