@@ -13,7 +13,9 @@ import (
 )
 
 // pauses records the PauseSchedule calls of a harness.
-type pauses struct{ calls []activities.PauseScheduleInput }
+type pauses struct {
+	calls []activities.PauseScheduleInput
+}
 
 func (p *pauses) mock() any {
 	return func(ctx context.Context, in activities.PauseScheduleInput) error {
