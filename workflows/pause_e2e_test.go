@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"jcsync/activities"
@@ -124,5 +125,11 @@ func TestE2EScheduleSyncPausesOnlyOnFailuresThatLast(t *testing.T) {
 	con, err := testenv.ReadConsole(ctx, tc.Client, run.GetID(), run.GetRunID())
 	if err != nil || con.HasOutcome {
 		t.Fatalf("the scheduled run that handed over carries an outcome: %+v %v", con, err)
+	}
+	// So a query for the syncs that did not sweep counts the sync once, without its hand-over.
+	notSwept := temporalnames.IntegrationQuery("pauseoutage", temporalnames.SearchAttrOutcome+" != '"+temporalnames.OutcomeSwept+"'")
+	list, err := tc.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: notSwept})
+	if err != nil || len(list.GetExecutions()) != 1 || list.GetExecutions()[0].GetExecution().GetWorkflowId() != temporalnames.SyncID("pauseoutage") {
+		t.Fatalf("%s lists %v (%v), want the sync alone", notSwept, list.GetExecutions(), err)
 	}
 }
