@@ -31,10 +31,13 @@ const (
 	ErrTypeConfig       = "ConfigurationError"
 	ErrTypePermanentAPI = "PermanentAPIError"
 	ErrTypeSweepRefused = "SweepRefused"
+	// ErrTypeOrgMismatch refuses a sync whose JumpCloud org is not the one whose data the
+	// Authomize app holds (the workflow's org check, before anything is written).
+	ErrTypeOrgMismatch = "OrgMismatch"
 )
 
 // NonRetryableErrorTypes lists the error types above, for retry policies.
-var NonRetryableErrorTypes = []string{ErrTypeCredentials, ErrTypeConfig, ErrTypePermanentAPI, ErrTypeSweepRefused}
+var NonRetryableErrorTypes = []string{ErrTypeCredentials, ErrTypeConfig, ErrTypePermanentAPI, ErrTypeSweepRefused, ErrTypeOrgMismatch}
 
 // Observer receives every HTTP request the clients make, for metrics. It may be nil.
 type Observer interface {
@@ -47,7 +50,9 @@ type Observer interface {
 // Activities are the sync's activities. One value serves every integration of a worker.
 type Activities struct {
 	Integrations config.Integrations
-	// Temporal is used to find the integration's last successful sync (the sweep's baseline).
+	// Temporal is the worker's client: PauseSchedule pauses schedules through it, and
+	// ReadBaseline looks for the baseline an earlier version left in a run's memo. Optional:
+	// without it, PauseSchedule fails with an error that says so, and no memo is looked for.
 	Temporal client.Client
 	// DataConverter decodes what Temporal returns (the baseline's memo); it must be the one
 	// the client uses, or encrypted memos would be unreadable. Nil means the default.

@@ -87,7 +87,7 @@ func (a *Activities) ReadBaseline(ctx context.Context, integration string) (Swee
 		}
 		out.Source = BaselineFromAuthomize
 	default:
-		old, err := a.LastSuccessfulSync(ctx, integration)
+		old, err := a.lastSuccessfulSync(ctx, integration)
 		if err != nil {
 			a.logger(ctx).WithField("integration", integration).WithError(err).Warn("no baseline in Authomize, and Temporal could not be asked for one")
 		}

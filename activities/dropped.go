@@ -141,9 +141,6 @@ func keepUpload(ctx context.Context, s *stageRun, kind string, ids []string, sen
 		c := &s.cp.Counts
 		c.keepEarliest(res.EarliestAccepted)
 		c.NoTimestamp += res.MissingTimestamps
-		if res.MissingTimestamps > 0 && !s.in.SafeSweep {
-			c.addUnstable(fmt.Sprintf("%d Authomize answers for %s carried no acceptedTimestamp", res.MissingTimestamps, kind))
-		}
 		return res.Accepted, nil
 	}
 	accepted, err := patch(ids)

@@ -69,7 +69,7 @@ func TestActivityLogLinesNameTheirRun(t *testing.T) {
 	if _, err := env.ExecuteActivity(a.Users, activities.StageInput{Integration: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.ExecuteActivity(a.Sweep, activities.SweepInput{Integration: "acme", Cutoff: time.Now().Add(-time.Hour), MarginApplied: true}); err != nil {
+	if _, err := env.ExecuteActivity(a.Sweep, activities.SweepInput{Integration: "acme", Cutoff: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 

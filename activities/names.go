@@ -3,39 +3,18 @@ package activities
 import "go.temporal.io/sdk/activity"
 
 // Activity names: what the worker registers each activity under, and the activity types that
-// workflow histories record. Running syncs replay against them, so none may change.
+// workflow histories record. A run stays on the build that started it (Worker Versioning,
+// pinned), so a name may go once no build that schedules it runs; none may be renamed.
 const (
-	ActivityValidate           = "Validate"
-	ActivityReadBaseline       = "ReadBaseline"
-	ActivityRecordBaseline     = "RecordBaseline"
-	ActivityLastSuccessfulSync = "LastSuccessfulSync"
-	ActivitySweep              = "Sweep"
-	ActivityUsers              = "Users"
-	ActivityAdmins             = "Admins"
-	ActivityGroups             = "Groups"
-	ActivityApps               = "Apps"
+	ActivityValidate       = "Validate"
+	ActivityReadBaseline   = "ReadBaseline"
+	ActivityRecordBaseline = "RecordBaseline"
+	ActivitySweep          = "Sweep"
 	// ActivityPhase runs every stage of one phase in one activity (see Phase).
 	ActivityPhase = "Phase"
+	// ActivityPauseSchedule pauses an integration's schedule after a failure that lasts.
+	ActivityPauseSchedule = "PauseSchedule"
 )
-
-// StageActivity names the activity that runs each stage on its own, as syncs started before
-// one activity ran each phase (ActivityPhase) do.
-var StageActivity = map[string]string{
-	StageUsers:  ActivityUsers,
-	StageAdmins: ActivityAdmins,
-	StageGroups: ActivityGroups,
-	StageApps:   ActivityApps,
-}
-
-// StageOfActivity is the stage an activity type runs, or "" for an activity that is no stage.
-func StageOfActivity(activityType string) string {
-	for stage, name := range StageActivity {
-		if name == activityType {
-			return stage
-		}
-	}
-	return ""
-}
 
 // Registry is what registering activities needs (workers and the SDK's test environments).
 type Registry interface {
@@ -51,13 +30,9 @@ func Register(r Registry, a *Activities) {
 		{ActivityValidate, a.Validate},
 		{ActivityReadBaseline, a.ReadBaseline},
 		{ActivityRecordBaseline, a.RecordBaseline},
-		{ActivityLastSuccessfulSync, a.LastSuccessfulSync},
 		{ActivitySweep, a.Sweep},
-		{ActivityUsers, a.Users},
-		{ActivityAdmins, a.Admins},
-		{ActivityGroups, a.Groups},
-		{ActivityApps, a.Apps},
 		{ActivityPhase, a.Phase},
+		{ActivityPauseSchedule, a.PauseSchedule},
 	} {
 		r.RegisterActivityWithOptions(act.fn, activity.RegisterOptions{Name: act.name})
 	}

@@ -36,10 +36,6 @@ type StageInput struct {
 	StallAttempts int `json:"stallAttempts,omitempty"`
 	// RetryInterval is the first wait before a failed attempt is retried (see failed).
 	RetryInterval time.Duration `json:"retryInterval,omitempty"`
-	// SafeSweep says the workflow checks StageCounts.Unreadable and NoTimestamp before its
-	// sweep. Runs started by earlier versions do not, and look only at Unstable: for them
-	// both are reported as unstable lists as well, so they cannot sweep past them either.
-	SafeSweep bool `json:"safeSweep,omitempty"`
 	// Earlier is what the stages of the phases before this one left out, so that no
 	// relation is sent to a record this run did not upload (see DroppedOf).
 	Earlier EarlierDropped `json:"earlier,omitempty"`

@@ -279,22 +279,20 @@ func stageResult(t *testing.T, env *testsuite.TestActivityEnvironment, fn any, i
 
 // A group whose name has the wrong type exists, but its grouping cannot be kept (Authomize's
 // PATCH of a grouping requires the name), so the sync must not sweep what Authomize holds of
-// it. Workflows of this version check Unreadable; runs started by the previous version look
-// only at Unstable, so for them it is reported there too.
+// it: the stage counts it as unreadable, which the workflow checks before its sweep. The
+// list itself was read whole, so it is not reported unstable.
 func TestUnreadableRecordsHoldBackEveryKindOfSweep(t *testing.T) {
-	for _, safe := range []bool{true, false} {
-		sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 71, Users: 150, Groups: 12, Admins: 1, Apps: 1}))
-		bad := sims.Org.Groups[5].ID
-		rewriteRecord(sims, "/api/v2/usergroups", "id", bad, false, map[string]string{"name": `{"en":"x"}`})
-		env, a := newActivityEnv(t, sims, false)
-		r := stageResult(t, env, a.Groups, activities.StageInput{Integration: "acme", SafeSweep: safe})
-		if r.Counts.Unreadable != 1 || r.Counts.Report.Skipped["group.name: wrong type, group left out"] != 1 || r.Counts.Read["groups"] != 11 ||
-			len(r.Counts.Dropped) != 1 || r.Counts.Dropped[0] != bad {
-			t.Fatalf("safe=%v: unreadable %d, skipped %v, read %d, dropped %v", safe, r.Counts.Unreadable, r.Counts.Report.Skipped, r.Counts.Read["groups"], r.Counts.Dropped)
-		}
-		if unstable := len(r.Counts.Unstable) > 0; unstable == safe {
-			t.Fatalf("safe=%v: unstable %v; a run of the previous version must see the unreadable group as an unstable list", safe, r.Counts.Unstable)
-		}
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 71, Users: 150, Groups: 12, Admins: 1, Apps: 1}))
+	bad := sims.Org.Groups[5].ID
+	rewriteRecord(sims, "/api/v2/usergroups", "id", bad, false, map[string]string{"name": `{"en":"x"}`})
+	env, a := newActivityEnv(t, sims, false)
+	r := stageResult(t, env, a.Groups, activities.StageInput{Integration: "acme"})
+	if r.Counts.Unreadable != 1 || r.Counts.Report.Skipped["group.name: wrong type, group left out"] != 1 || r.Counts.Read["groups"] != 11 ||
+		len(r.Counts.Dropped) != 1 || r.Counts.Dropped[0] != bad {
+		t.Fatalf("unreadable %d, skipped %v, read %d, dropped %v", r.Counts.Unreadable, r.Counts.Report.Skipped, r.Counts.Read["groups"], r.Counts.Dropped)
+	}
+	if len(r.Counts.Unstable) > 0 {
+		t.Fatalf("unstable %v: an unreadable record is counted as such, not as a list that changed", r.Counts.Unstable)
 	}
 }
 
@@ -306,7 +304,7 @@ func TestUnreadableRecordsHoldBackEveryKindOfSweep(t *testing.T) {
 func TestLeftOutUserKeepsItsEarlierCopy(t *testing.T) {
 	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 72, Users: 150, Groups: 2, Admins: 2, Apps: 1}))
 	env, a := newActivityEnv(t, sims, true)
-	first := stageResult(t, env, a.Users, activities.StageInput{Integration: "acme", SafeSweep: true})
+	first := stageResult(t, env, a.Users, activities.StageInput{Integration: "acme"})
 	if first.Counts.Uploaded["accounts"] != 150 {
 		t.Fatalf("first run uploaded %v", first.Counts.Uploaded)
 	}
@@ -323,7 +321,7 @@ func TestLeftOutUserKeepsItsEarlierCopy(t *testing.T) {
 	rewriteRecord(sims, "/api/systemusers", "_id", fresh, true, map[string]string{"state": `7`})
 
 	env2, a2 := newActivityEnv(t, sims, true)
-	r := stageResult(t, env2, a2.Users, activities.StageInput{Integration: "acme", SafeSweep: true})
+	r := stageResult(t, env2, a2.Users, activities.StageInput{Integration: "acme"})
 	if r.Counts.Unreadable != 0 || len(r.Counts.Unstable) != 0 {
 		t.Fatalf("a user whose earlier copy was kept holds the sweep: unreadable %d %v, unstable %v", r.Counts.Unreadable, r.Counts.UnreadableNamed, r.Counts.Unstable)
 	}
@@ -346,7 +344,7 @@ func TestLeftOutUserKeepsItsEarlierCopy(t *testing.T) {
 		}
 	}
 	// The sweep at this run's cutoff deletes what the run did not refresh.
-	if _, err := env2.ExecuteActivity(a2.Sweep, activities.SweepInput{Integration: "acme", Cutoff: r.Counts.EarliestAccepted, MarginApplied: true}); err != nil {
+	if _, err := env2.ExecuteActivity(a2.Sweep, activities.SweepInput{Integration: "acme", Cutoff: r.Counts.EarliestAccepted}); err != nil {
 		t.Fatal(err)
 	}
 	after := sims.AZ.Snapshot(testenv.AppID)
@@ -410,7 +408,7 @@ func TestNoRelationToALeftOutRecord(t *testing.T) {
 	// As the workflow passes them: each phase's input names what the phases before left out.
 	var earlier []activities.StageResult
 	in := func() activities.StageInput {
-		return activities.StageInput{Integration: "acme", SafeSweep: true, Earlier: activities.DroppedOf(earlier)}
+		return activities.StageInput{Integration: "acme", Earlier: activities.DroppedOf(earlier)}
 	}
 	earlier = append(earlier, stageResult(t, env, a.Users, in()))
 	earlier = append(earlier, stageResult(t, env, a.Groups, in()))

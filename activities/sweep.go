@@ -13,7 +13,8 @@ import (
 	"jcsync/internal/temporalnames"
 )
 
-// MemoCounts is the memo key under which a successful sync leaves its counts.
+// MemoCounts is the memo key under which a successful sync of an earlier connector version
+// (before the baseline moved into the Authomize app) left its counts.
 const MemoCounts = "jcsync.counts"
 
 // Baseline is what the last successful sync of an integration read from JumpCloud.
@@ -25,9 +26,10 @@ type Baseline struct {
 	Counts     counts.Counts `json:"counts,omitempty"`
 }
 
-// LastSuccessfulSync finds the integration's last completed sync through Temporal's
-// visibility store and reads the counts it left in its memo: no download of Authomize data.
-func (a *Activities) LastSuccessfulSync(ctx context.Context, integration string) (Baseline, error) {
+// lastSuccessfulSync finds the integration's last completed sync through Temporal's
+// visibility store and reads the counts it left in its memo: the baseline of a connector
+// version that kept it there, which ReadBaseline moves into the Authomize app.
+func (a *Activities) lastSuccessfulSync(ctx context.Context, integration string) (Baseline, error) {
 	if a.Temporal == nil {
 		return Baseline{}, nil
 	}
@@ -68,12 +70,9 @@ const DefaultSweepMargin = 2 * time.Minute
 
 // SweepInput says what to delete: every record of the app last modified before Cutoff.
 type SweepInput struct {
-	Integration string    `json:"integration"`
-	Cutoff      time.Time `json:"cutoff"`
-	// MarginApplied says the workflow already moved Cutoff back by its safety margin. Runs
-	// started by earlier versions pass the first acceptedTimestamp itself; the activity then
-	// applies DefaultSweepMargin, so those runs cannot delete what they just wrote either.
-	MarginApplied bool `json:"marginApplied,omitempty"`
+	Integration string `json:"integration"`
+	// Cutoff is already the run's first acceptedTimestamp less the sweep margin.
+	Cutoff time.Time `json:"cutoff"`
 }
 
 // Sweep deletes from Authomize what this run did not re-send. The workflow calls it only
@@ -86,9 +85,6 @@ func (a *Activities) Sweep(ctx context.Context, in SweepInput) error {
 	az, err := a.authomizeOf(in.Integration)
 	if err != nil {
 		return err
-	}
-	if !in.MarginApplied {
-		in.Cutoff = in.Cutoff.Add(-DefaultSweepMargin)
 	}
 	if err := az.DeleteData(ctx, in.Cutoff); err != nil {
 		return classify(fmt.Errorf("sweep records modified before %s: %w", in.Cutoff.Format(time.RFC3339Nano), err))

@@ -268,9 +268,6 @@ func (s *stageRun) markUnreadable(list string, ids []string) {
 	for _, id := range ids {
 		s.cp.Counts.addUnreadable(list + " " + id)
 	}
-	if !s.in.SafeSweep {
-		s.cp.Counts.addUnstable(fmt.Sprintf("%s: %d records exist but could not be read", list, len(ids)))
-	}
 }
 
 // upload sends items of one kind (or, in a dry run, only counts them) and adds what
@@ -298,9 +295,6 @@ func upload[T any](ctx context.Context, s *stageRun, t *tally, kind string, item
 	// one more response without a timestamp, only ever errs on the side of keeping data.
 	s.cp.Counts.keepEarliest(res.EarliestAccepted)
 	s.cp.Counts.NoTimestamp += res.MissingTimestamps
-	if res.MissingTimestamps > 0 && !s.in.SafeSweep {
-		s.cp.Counts.addUnstable(fmt.Sprintf("%d Authomize answers for %s carried no acceptedTimestamp", res.MissingTimestamps, kind))
-	}
 	s.mu.Unlock()
 	if s.a.Observer != nil {
 		s.a.Observer.Items(s.in.Integration, s.name, kind, res.Accepted)

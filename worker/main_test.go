@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
@@ -187,6 +188,18 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 	for !strings.Contains(logs.String(), "worker started") {
 		if time.Now().After(deadline) {
 			t.Fatalf("worker never started; logs:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The credential checks have a queue of their own, which the worker polls for activities.
+	checks := temporalnames.ChecksQueue(temporalnames.TaskQueue)
+	for {
+		d, err := c.DescribeTaskQueue(ctx, checks, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+		if err == nil && len(d.GetPollers()) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing polls %s (%v); logs:\n%s", checks, err, logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -13,12 +13,6 @@ import (
 	"jcsync/internal/temporalnames"
 )
 
-// changeConsole versions what the Web UI shows of a sync: the outcome and count search
-// attributes set when it ends, the summary and details passed to the sync a scheduled run
-// hands over to (after its own credential check), the activities' summaries and the live
-// current details. Histories without its marker replay without any of them.
-const changeConsole = "console"
-
 // stageSummaries are the stage activities' one-line summaries, shown in the Web UI's event
 // list. A summary is fixed when the activity is scheduled, before it has read anything, so it
 // says what the stage does; what it did goes into the current details.
@@ -35,21 +29,28 @@ const (
 	summaryBaseline       = "baseline: reading what the last complete sync read, from the Authomize app"
 	summarySweep          = "sweep: removing from Authomize what JumpCloud no longer has"
 	summaryRecordBaseline = "baseline: recording this sync's counts for the next one's shrink check"
+	summaryPause          = "schedule: pausing it, as this failure would repeat on every run"
 )
 
-// withSummary is ctx whose activities carry summary, when the run shows it.
-func (p *Progress) withSummary(ctx workflow.Context, summary string) workflow.Context {
-	if !p.console {
-		return ctx
-	}
+// withSummary is ctx whose activities carry summary.
+func withSummary(ctx workflow.Context, summary string) workflow.Context {
 	ao := workflow.GetActivityOptions(ctx)
 	ao.Summary = summary
 	return workflow.WithActivityOptions(ctx, ao)
 }
 
-// short is ctx with the options of a short activity, and its summary when the run shows it.
+// short is ctx with the options of a short activity, and its summary.
 func (p *Progress) short(ctx workflow.Context, attempts int32, summary string) workflow.Context {
-	return p.withSummary(workflow.WithActivityOptions(ctx, shortActivity(attempts, p.heartbeat)), summary)
+	return withSummary(workflow.WithActivityOptions(ctx, shortActivity(attempts, p.heartbeat)), summary)
+}
+
+// check is ctx with the options of the credential check: a short activity on the checks
+// queue of the run's task queue (checksQueue), so that a check, seconds long, never waits
+// for a slot behind hours-long phases.
+func (p *Progress) check(ctx workflow.Context) workflow.Context {
+	ao := shortActivity(3, p.heartbeat)
+	ao.TaskQueue, ao.Summary = checksQueue(ctx), summaryValidate
+	return workflow.WithActivityOptions(ctx, ao)
 }
 
 // Summary is the one-line static summary of a sync: the integration, the JumpCloud org and
@@ -142,7 +143,7 @@ func credentialOf(v *activities.ValidateResult) string {
 func outcomeOf(r *SyncResult, err error) string {
 	var appErr *temporal.ApplicationError
 	switch {
-	case err != nil && errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeSweepRefused:
+	case err != nil && errors.As(err, &appErr) && (appErr.Type() == activities.ErrTypeSweepRefused || appErr.Type() == activities.ErrTypeOrgMismatch):
 		return temporalnames.OutcomeRefused
 	case err != nil || r == nil:
 		return temporalnames.OutcomeFailed
@@ -156,25 +157,29 @@ func outcomeOf(r *SyncResult, err error) string {
 	return temporalnames.OutcomeSweepSkipped
 }
 
-// upsertOutcome sets the outcome and count search attributes. A failure to set them is
-// logged: the sync's own outcome stands.
+// upsertOutcome sets the outcome and users search attributes of a sync. A failure to set
+// them is logged: the sync's own outcome stands. (One Int attribute only: SQL visibility
+// allows three per namespace, shared with whatever else runs there.)
 func upsertOutcome(ctx workflow.Context, outcome string, read counts.Counts) {
 	err := workflow.UpsertTypedSearchAttributes(ctx,
 		temporalnames.OutcomeKey.ValueSet(outcome),
-		temporalnames.UsersKey.ValueSet(int64(read["users"])),
-		temporalnames.GroupsKey.ValueSet(int64(read["groups"])),
-		temporalnames.AppsKey.ValueSet(int64(read["apps"])))
+		temporalnames.UsersKey.ValueSet(int64(read["users"])))
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("could not set the outcome search attributes", "error", err)
 	}
 }
 
-// end records how the sync ended, when the run shows it: the search attributes and the
-// final current details. r is nil when it failed.
-func (p *Progress) end(r *SyncResult, err error) {
-	if !p.console {
-		return
+// upsertOutcomeOnly sets the outcome search attribute of a run that read nothing: a hand-over
+// whose sync never ran.
+func upsertOutcomeOnly(ctx workflow.Context, outcome string) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalnames.OutcomeKey.ValueSet(outcome)); err != nil {
+		workflow.GetLogger(ctx).Warn("could not set the outcome search attribute", "error", err)
 	}
+}
+
+// end records how the sync ended: the search attributes and the final current details. r is
+// nil when it failed.
+func (p *Progress) end(r *SyncResult, err error) {
 	p.outcome, p.result, p.err = outcomeOf(r, err), r, err
 	read := p.readSoFar()
 	if r != nil {

@@ -82,5 +82,5 @@ func checkOrg(in SyncInput, base activities.SweepBaseline, v activities.Validate
 		"sweep refused: the Authomize app %s holds the data of JumpCloud org %s (integration %q), but integration %q reads org %s. "+
 			"Two orgs in one app would delete each other's records. Give each org its own app (starter setup), or, if the app is "+
 			"moving to the new org on purpose, run `starter sync --integration %s --allow-org-change` once; nothing was written or deleted",
-		v.AppID, base.OrgID, integ, in.Integration, v.OrgID, in.Integration), activities.ErrTypeSweepRefused, nil)
+		v.AppID, base.OrgID, integ, in.Integration, v.OrgID, in.Integration), activities.ErrTypeOrgMismatch, nil)
 }

@@ -58,7 +58,7 @@ func TestSyncSoonAfterAnotherWaitsUntilItsCutoffPassesTheLastWrite(t *testing.T)
 	}
 	for i, stage := range stageOrder {
 		at := last.Add(3*time.Minute + time.Duration(i)*time.Second) // written after the wait
-		overrides[activities.StageActivity[stage]] = func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
+		overrides[stageMocks[stage]] = func(ctx context.Context, in activities.StageInput) (activities.StageResult, error) {
 			return stageOK(stage, map[string]int{stage: 100}, at), nil
 		}
 	}
@@ -135,12 +135,12 @@ func TestSyncOfAnotherOrgIsRefusedBeforeWriting(t *testing.T) {
 	h.env.ExecuteWorkflow(SyncWorkflow, SyncInput{Integration: "acme"})
 	err := h.env.GetWorkflowError()
 	var appErr *temporal.ApplicationError
-	if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeSweepRefused ||
+	if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeOrgMismatch ||
 		!strings.Contains(err.Error(), "org-a") || !strings.Contains(err.Error(), "org-b") || !strings.Contains(err.Error(), "--allow-org-change") {
 		t.Fatalf("want a refusal naming both orgs and the way out, got %v", err)
 	}
 	for _, s := range stageOrder {
-		if h.rec.index(activities.StageActivity[s]) >= 0 || h.rec.index(activities.ActivityPhase) >= 0 {
+		if h.rec.index(stageMocks[s]) >= 0 || h.rec.index(activities.ActivityPhase) >= 0 {
 			t.Fatalf("a stage ran after the refusal: %v", h.rec.calls)
 		}
 	}

@@ -21,11 +21,9 @@ import (
 // it cannot see heartbeats, so a running stage shows when it started, and its page-level
 // progress lives in its heartbeat checkpoint (the Web UI's pending activity, `starter status`).
 
-// publish redraws the current details, when the run shows them.
+// publish redraws the current details.
 func (p *Progress) publish() {
-	if p.console {
-		workflow.SetCurrentDetails(p.ctx, p.markdown())
-	}
+	workflow.SetCurrentDetails(p.ctx, p.markdown())
 }
 
 // enter starts a phase.

@@ -22,15 +22,10 @@ func jumpcloudGroup(name string) jumpcloud.UserGroup {
 	return jumpcloud.UserGroup{Name: name, MembershipMethod: "STATIC"}
 }
 
-// runsActivity reports whether the pending activity pa is activityType or, for a stage
-// activity, the Phase activity whose checkpoint lists that stage.
-func runsActivity(pa *workflowpb.PendingActivityInfo, activityType string) bool {
-	name := pa.GetActivityType().GetName()
-	if name == activityType {
-		return true
-	}
-	stage := activities.StageOfActivity(activityType)
-	if name != activities.ActivityPhase || stage == "" {
+// runsStage reports whether the pending activity pa is the Phase activity whose checkpoint
+// lists stage.
+func runsStage(pa *workflowpb.PendingActivityInfo, stage string) bool {
+	if pa.GetActivityType().GetName() != activities.ActivityPhase {
 		return false
 	}
 	cp, ok := activities.ReadPhaseCheckpoint(pa.GetHeartbeatDetails(), converter.GetDefaultDataConverter())

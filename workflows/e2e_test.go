@@ -168,13 +168,6 @@ func TestE2EFullSyncThenChanges(t *testing.T) {
 	if strings.Contains(raw, "PRIVATE KEY") {
 		t.Fatal("SAML key material is in the workflow history")
 	}
-	if os.Getenv("UPDATE_HISTORY") != "" {
-		// sync_history.json (before changeSafeSweep), sync_history_safe_sweep.json (before
-		// changeConsole), sync_history_console.json (before changeOneWorkerPerPhase) and
-		// sync_history_one_worker_per_phase.json (before changeSweepSecondPass) are kept as
-		// they are: syncs started by older workers must keep replaying.
-		writeHistory(t, events, "testdata/sync_history_second_pass.json")
-	}
 	// SAML keys and certificates never reach Authomize.
 	snap := e.sims.AZ.Snapshot(testenv.AppID)
 	for id, a := range snap.Assets {
@@ -230,7 +223,7 @@ func TestE2EFaultsMidStageResume(t *testing.T) {
 	// From the 15th users page on, JumpCloud answers 503 until the stage's first attempt fails.
 	e.sims.JC.FailFrom("/api/systemusers", 15, 503)
 	run := e.start(workflows.SyncInput{})
-	waitForRetry(t, e.tc.Client, run, "Users")
+	waitForRetry(t, e.tc.Client, run, activities.StageUsers)
 	e.sims.JC.ClearFaults()
 	var res workflows.SyncResult
 	if err := run.Get(context.Background(), &res); err != nil {
@@ -316,9 +309,9 @@ func TestE2EBadKeyFailsFast(t *testing.T) {
 	}
 }
 
-// waitForRetry waits until the named activity of run (or the Phase activity running it, for a
-// stage activity) failed an attempt and is retrying.
-func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, activityType string) {
+// waitForRetry waits until the Phase activity of run that runs stage failed an attempt and
+// is retrying.
+func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, stage string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -328,16 +321,16 @@ func waitForRetry(t *testing.T, c client.Client, run client.WorkflowRun, activit
 		}
 		d := desc.RawResponse
 		for _, pa := range d.GetPendingActivities() {
-			if runsActivity(pa, activityType) && pa.GetAttempt() >= 2 {
+			if runsStage(pa, stage) && pa.GetAttempt() >= 2 {
 				return
 			}
 		}
 		if d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			t.Fatalf("the sync ended before %s was retried", activityType)
+			t.Fatalf("the sync ended before the phase of %s was retried", stage)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s was never retried", activityType)
+	t.Fatalf("the phase of %s was never retried", stage)
 }
 
 func historyText(t *testing.T, events []*historypb.HistoryEvent) string {

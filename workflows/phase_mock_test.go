@@ -13,6 +13,24 @@ import (
 	"jcsync/internal/temporalnames"
 )
 
+// stageMocks names the mock of each stage in a harness: tests override a stage by this name,
+// and find when it ran by it in the recorder.
+var stageMocks = map[string]string{
+	activities.StageUsers:  "Users",
+	activities.StageAdmins: "Admins",
+	activities.StageGroups: "Groups",
+	activities.StageApps:   "Apps",
+}
+
+func isStageMock(name string) bool {
+	for _, m := range stageMocks {
+		if m == name {
+			return true
+		}
+	}
+	return false
+}
+
 // phaseOfMocks is a Phase activity that runs the mocked stage activities of its stages, one
 // after the other, noting each in rec as if it ran on its own, and fails the way Phase does:
 // with the stage's error type, naming the stage, the finished stages in its details.
@@ -20,7 +38,7 @@ func phaseOfMocks(rec *recorder, mocks map[string]any) func(context.Context, act
 	return func(ctx context.Context, in activities.PhaseInput) (activities.PhaseResult, error) {
 		var res activities.PhaseResult
 		for _, stage := range in.Stages {
-			name := activities.StageActivity[stage]
+			name := stageMocks[stage]
 			rec.add(name)
 			run, ok := mocks[name].(func(context.Context, activities.StageInput) (activities.StageResult, error))
 			if !ok {

@@ -11,11 +11,20 @@ import (
 	"jcsync/activities"
 )
 
-// changeOneWorkerPerPhase versions running each phase as one activity (activities.ActivityPhase)
-// instead of one activity per stage: every JumpCloud request of a phase then leaves from one
-// worker, whose per-org rate is the only one pacing the org. Histories without its marker
-// replay through stages.run, one activity per stage.
-const changeOneWorkerPerPhase = "one-worker-per-phase"
+// stages runs the phases of one sync, with the activity options of ctx, and gathers the
+// stages' results into the sync's result. Each phase is one activity (activities.ActivityPhase):
+// every JumpCloud request of a phase then leaves from one worker, whose per-org rate is the
+// only one pacing the org.
+type stages struct {
+	ctx      workflow.Context
+	progress *Progress
+	result   *SyncResult
+	in       activities.StageInput
+}
+
+func newStages(ctx workflow.Context, p *Progress, r *SyncResult, in activities.StageInput) *stages {
+	return &stages{ctx: ctx, progress: p, result: r, in: in}
+}
 
 // phaseSummaries are the summaries of the Phase activities that run more than one stage; a
 // phase of one stage takes its stage's summary (stageSummaries).
@@ -37,12 +46,12 @@ func phaseSummary(phase []string) string {
 	return strings.Join(parts, "; ")
 }
 
-// runAsOne runs one phase as one Phase activity, its stages at once inside it. The workflow
+// run runs one phase as one Phase activity, its stages at once inside it. The workflow
 // sees the phase end, not each stage: a stage shows running until its phase ends (its live
 // counts, and whether it finished, are in the phase's heartbeat checkpoint), then done with
 // its result. A failed phase names its stage; stages that finished before stay done, the
 // others show cancelled.
-func (s *stages) runAsOne(phase ...string) error {
+func (s *stages) run(phase ...string) error {
 	ctx, p := s.ctx, s.progress
 	name := strings.Join(phase, "+")
 	for _, stage := range phase {
@@ -51,12 +60,10 @@ func (s *stages) runAsOne(phase ...string) error {
 	}
 	p.enter(name)
 	in := s.in
-	if p.secondPass {
-		// What the phases before left out: no relation may point at a record not uploaded.
-		in.Earlier = activities.DroppedOf(s.result.Stages)
-	}
+	// What the phases before left out: no relation may point at a record not uploaded.
+	in.Earlier = activities.DroppedOf(s.result.Stages)
 	var r activities.PhaseResult
-	err := workflow.ExecuteActivity(p.withSummary(ctx, phaseSummary(phase)), activities.ActivityPhase,
+	err := workflow.ExecuteActivity(withSummary(ctx, phaseSummary(phase)), activities.ActivityPhase,
 		activities.PhaseInput{Stages: phase, Stage: in}).Get(ctx, &r)
 	now := workflow.Now(ctx)
 	if err != nil {

@@ -40,10 +40,8 @@ type Progress struct {
 	Stages      []StageProgress `json:"stages"`
 	Started     time.Time       `json:"started"`
 
-	// What the Web UI's current details and search attributes show (see changeConsole):
-	// console says this run shows them.
+	// What the Web UI's current details and search attributes show.
 	ctx          workflow.Context
-	console      bool
 	phaseStarted time.Time
 	validated    *activities.ValidateResult
 	outcome      string // set when the sync ended
@@ -51,12 +49,11 @@ type Progress struct {
 	result       *SyncResult
 	err          error
 	heartbeat    time.Duration // the short activities' heartbeat timeout
-	// secondPass says this run keeps the sweep's second-pass rules (changeSweepSecondPass).
-	secondPass bool
+	input        SyncInput     // what the sync was started with
 	// waitUntil is when a waiting sync starts writing (phaseWait).
 	waitUntil time.Time
-	// rejected is what Authomize did not accept, by kind, once the sweep has looked at it
-	// (second pass only), and maxRejected the run's tolerance: the details show both.
+	// rejected is what Authomize did not accept, by kind, once the sweep has looked at it,
+	// and maxRejected the run's tolerance: the details show both.
 	rejected    counts.Counts
 	maxRejected int
 }
@@ -68,7 +65,7 @@ var stageOrder = []string{activities.StageUsers, activities.StageAdmins, activit
 // startProgress answers the progress query from now on, and sets the search attribute that
 // lets the Web UI filter by integration; whoever started the workflow need not set it.
 func startProgress(ctx workflow.Context, in SyncInput) (*Progress, error) {
-	p := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: workflow.Now(ctx), ctx: ctx, heartbeat: in.HeartbeatTimeout}
+	p := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: workflow.Now(ctx), ctx: ctx, heartbeat: in.HeartbeatTimeout, input: in}
 	for _, s := range stageOrder {
 		p.Stages = append(p.Stages, StageProgress{Stage: s, Status: StatusPending})
 	}
@@ -81,10 +78,12 @@ func startProgress(ctx workflow.Context, in SyncInput) (*Progress, error) {
 	return p, nil
 }
 
-// fail ends the sync with err.
+// fail ends the sync with err, and pauses its schedule when the failure lasts and the run
+// was asked to (SyncInput.PauseOnFailure).
 func (p *Progress) fail(err error) (*SyncResult, error) {
 	p.failedIn, p.Phase = p.Phase, StatusFailed
 	p.end(nil, err)
+	pauseIfLasting(p.ctx, p.input, err)
 	return nil, err
 }
 

@@ -21,15 +21,20 @@ func (n *names) RegisterActivityWithOptions(_ any, o activity.RegisterOptions) {
 	n.activities = append(n.activities, o.Name)
 }
 
-// Every exported method of Activities is registered under its method name: the activity
-// type that workflow histories record.
+// stageMethods run the stages inside the Phase activity; none is an activity of its own.
+var stageMethods = map[string]bool{"Users": true, "Admins": true, "Groups": true, "Apps": true}
+
+// Every exported method of Activities but the stages is registered under its method name:
+// the activity type that workflow histories record.
 func TestEveryActivityIsRegisteredUnderItsMethodName(t *testing.T) {
 	var got names
 	Register(&got, &activities.Activities{})
 	var want []string
 	typ := reflect.TypeOf(&activities.Activities{})
 	for i := 0; i < typ.NumMethod(); i++ {
-		want = append(want, typ.Method(i).Name)
+		if name := typ.Method(i).Name; !stageMethods[name] {
+			want = append(want, name)
+		}
 	}
 	sort.Strings(got.activities)
 	sort.Strings(want)

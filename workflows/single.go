@@ -16,26 +16,29 @@ import (
 // integration is already running (a manual one while the schedule fires, say), this one does
 // nothing and says which workflow is syncing.
 //
-// With console (changeConsole), it first checks the credentials itself, so that the sync it
-// starts carries a static summary and details naming the JumpCloud org and the Authomize app:
-// whoever started this run (a schedule, the Web UI) knows only the integration's name, and
-// the worker's configuration is the only place that knows the rest. It also sets the outcome
-// search attributes and current details of this run when the sync ends.
-func runAsIntegration(ctx workflow.Context, in SyncInput, console bool) (*SyncResult, error) {
+// It first checks the credentials itself, so that the sync it starts carries a static summary
+// and details naming the JumpCloud org and the Authomize app: whoever started this run (a
+// schedule, the Web UI) knows only the integration's name, and the worker's configuration is
+// the only place that knows the rest.
+//
+// Each sync is counted once in list queries: when the child ran, it carries the outcome and
+// counts search attributes, and this run only the integration's (so it is still found by
+// integration). When no sync ran (the credentials were refused, another sync was running,
+// the child could not start), this run is the only record of the attempt and carries the
+// outcome itself.
+func runAsIntegration(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	id := temporalnames.SyncID(in.Integration)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalnames.IntegrationKey.ValueSet(in.Integration)); err != nil {
 		return nil, fmt.Errorf("set search attribute: %w", err)
 	}
+	childRan := false
 	end := func(r *SyncResult, err error) (*SyncResult, error) {
-		if console {
-			o := outcomeOf(r, err)
-			var read map[string]int
-			if r != nil {
-				read = r.Read
-			}
-			upsertOutcome(ctx, o, read)
-			workflow.SetCurrentDetails(ctx, handOverDetails(id, o, r, err))
+		o := outcomeOf(r, err)
+		if !childRan {
+			upsertOutcomeOnly(ctx, o)
 		}
+		workflow.SetCurrentDetails(ctx, handOverDetails(id, o, r, err))
+		pauseIfLasting(ctx, in, err)
 		return r, err
 	}
 	opts := workflow.ChildWorkflowOptions{
@@ -44,17 +47,19 @@ func runAsIntegration(ctx workflow.Context, in SyncInput, console bool) (*SyncRe
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 	}
-	if console {
-		workflow.SetCurrentDetails(ctx, "**Phase: validate** — checking the credentials before starting the sync as workflow `"+id+"`")
-		var v activities.ValidateResult
-		p := &Progress{console: true, heartbeat: in.HeartbeatTimeout}
-		if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
-			return end(nil, fmt.Errorf("validate credentials: %w", err))
-		}
-		opts.StaticSummary, opts.StaticDetails = Summary(in, &v), Details(in, &v)
-		workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Running as workflow `%s`**: its page shows the live progress. %s", id, Summary(in, &v)))
+	workflow.SetCurrentDetails(ctx, "**Phase: validate** — checking the credentials before starting the sync as workflow `"+id+"`")
+	var v activities.ValidateResult
+	p := &Progress{heartbeat: in.HeartbeatTimeout}
+	if err := workflow.ExecuteActivity(p.check(ctx), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
+		return end(nil, fmt.Errorf("validate credentials: %w", err))
 	}
-	f := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), SyncWorkflow, in)
+	opts.StaticSummary, opts.StaticDetails = Summary(in, &v), Details(in, &v)
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Running as workflow `%s`**: its page shows the live progress. %s", id, Summary(in, &v)))
+	// This run pauses the schedule when the sync fails for good: it sees the child's failure
+	// as well as its own, and one pause is enough.
+	child := in
+	child.PauseOnFailure = false
+	f := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), SyncWorkflow, child)
 	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 			msg := fmt.Sprintf("not run: another sync of %q is running as workflow %s; this one did nothing", in.Integration, id)
@@ -64,6 +69,7 @@ func runAsIntegration(ctx workflow.Context, in SyncInput, console bool) (*SyncRe
 		}
 		return end(nil, fmt.Errorf("start the sync as workflow %s: %w", id, err))
 	}
+	childRan = true
 	var r SyncResult
 	if err := f.Get(ctx, &r); err != nil {
 		return end(nil, fmt.Errorf("sync %s: %w", id, err))

@@ -36,9 +36,9 @@ const (
 // sweep deletes from Authomize what this complete run did not refresh, but only when that
 // cannot delete anything that still exists in JumpCloud:
 //   - refused (the sync fails, nothing deleted) when the read looks wrong: no users, most of a
-//     list not uploaded, items Authomize did not accept (any, since the second pass, beyond
-//     SyncInput.MaxRejected; before it, most of a relation kind), a sharp shrink since the
-//     last complete sync, or no baseline for an app that already holds data;
+//     list not uploaded, items Authomize did not accept (beyond SyncInput.MaxRejected, or most
+//     of a relation kind whatever the tolerance), a sharp shrink since the last complete
+//     sync, or no baseline for an app that already holds data;
 //   - skipped with a warning (the sync succeeds; the next one sweeps) when the run cannot
 //     prove its read complete or its cutoff safe: a list that kept changing, or an upload
 //     answer without acceptedTimestamp.
@@ -48,12 +48,10 @@ func sweep(ctx workflow.Context, p *Progress, in SyncInput, base activities.Swee
 			Counter("jcsync_sweeps").Inc(1)
 	}
 	r.Baseline = describeBaseline(base)
-	if p.secondPass {
-		// Shown in the current details whether the sweep runs or not: rejections within
-		// the tolerance are still worth the operator's eye.
-		p.rejected, p.maxRejected = r.Rejected, in.MaxRejected
-	}
-	if reason, err := sweepAllowed(in, p.secondPass, base, baseErr, r); err != nil {
+	// Shown in the current details whether the sweep runs or not: rejections within the
+	// tolerance are still worth the operator's eye.
+	p.rejected, p.maxRejected = r.Rejected, in.MaxRejected
+	if reason, err := sweepAllowed(in, base, baseErr, r); err != nil {
 		count(outcomeRefused, reason)
 		return err
 	}
@@ -85,14 +83,14 @@ func sweep(ctx workflow.Context, p *Progress, in SyncInput, base activities.Swee
 		return nil
 	}
 	cutoff = cutoff.Add(-in.SweepMargin)
-	if p.secondPass && !r.EarlierWrites.IsZero() && !cutoff.After(r.EarlierWrites) {
+	if !r.EarlierWrites.IsZero() && !cutoff.After(r.EarlierWrites) {
 		// Only if Authomize's clock went back during the wait: the sweep still removes what is
 		// older, and the next sync the rest.
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the sweep's cutoff %s does not pass the previous sync's last write %s: what that sync wrote and JumpCloud no longer has is removed by the next sync",
 			cutoff.UTC().Format(time.RFC3339Nano), r.EarlierWrites.UTC().Format(time.RFC3339Nano)))
 	}
 	wctx := p.short(ctx, 10, summarySweep)
-	if err := workflow.ExecuteActivity(wctx, activities.ActivitySweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff, MarginApplied: true}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(wctx, activities.ActivitySweep, activities.SweepInput{Integration: in.Integration, Cutoff: cutoff}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
 	r.Swept, r.SweepCutoff = true, cutoff
@@ -126,7 +124,7 @@ func recordBaseline(ctx workflow.Context, p *Progress, in SyncInput, base activi
 		return
 	}
 	rec := activities.RecordBaselineInput{Integration: in.Integration, Counts: baselineCounts(r.Read), SyncedAt: r.StartedAt}
-	if p.secondPass && p.validated != nil {
+	if p.validated != nil {
 		rec.OrgID = p.validated.OrgID
 	}
 	rctx := p.short(ctx, 10, summaryRecordBaseline)
@@ -162,8 +160,8 @@ var uploadChecks = []struct{ stage, read, uploaded string }{
 }
 
 // relationChecks pair a stage with the relations it uploads: when Authomize drops most of
-// them (invalid references, validation), the sweep would delete the last sync's good ones.
-// Runs without the second pass check only these, and only for a sharp loss.
+// them (invalid references, validation), the sweep would delete the last sync's good ones:
+// a sharp loss refuses the sweep whatever SyncInput.MaxRejected tolerates.
 var relationChecks = []struct{ stage, kind string }{
 	{activities.StageAdmins, "memberships"},
 	{activities.StageAdmins, "permissions"},
@@ -173,30 +171,23 @@ var relationChecks = []struct{ stage, kind string }{
 
 // sweepAllowed refuses a sweep that would most likely delete good data, and says why in a
 // bounded reason for the metric. The operator can allow an empty org, a shrink, or a few
-// rejected items explicitly. secondPass selects the rules of changeSweepSecondPass; without
-// it the earlier rules apply unchanged, so that old histories replay.
-func sweepAllowed(in SyncInput, secondPass bool, base activities.SweepBaseline, baseErr error, r *SyncResult) (string, error) {
+// rejected items explicitly.
+func sweepAllowed(in SyncInput, base activities.SweepBaseline, baseErr error, r *SyncResult) (string, error) {
 	refuse := func(reason, msg string) (string, error) {
-		var details []any
-		if secondPass {
-			// A refused sync returns no result: its counts travel with the error, for the
-			// starter, the tests and anyone reading the failure in the Web UI.
-			details = append(details, r)
-		}
-		return reason, temporal.NewNonRetryableApplicationError("sweep refused: "+msg+"; nothing was deleted", activities.ErrTypeSweepRefused, nil, details...)
+		// A refused sync returns no result: its counts travel with the error, for the
+		// starter, the tests and anyone reading the failure in the Web UI.
+		return reason, temporal.NewNonRetryableApplicationError("sweep refused: "+msg+"; nothing was deleted", activities.ErrTypeSweepRefused, nil, r)
 	}
 	sharp := func(lost, of int) bool { return lost > MinShrinkItems && lost*100 > of*in.MaxShrinkPercent }
 	if r.Read["users"] == 0 && !in.AllowEmpty {
 		return refuse(reasonEmpty, "JumpCloud returned no users, so the sweep would empty the Authomize app. Check the key's org, or run with --allow-empty if the org really is empty")
 	}
-	if secondPass {
-		// The connector validates what it sends, so anything Authomize did not store is an
-		// anomaly, and the sweep would delete the earlier copy of each such record while it
-		// still exists in JumpCloud. Items the transform dropped on purpose were never
-		// sent: they are the skipped counts, and the upload check below.
-		if msg := rejectedBeyondTolerance(in, r); msg != "" {
-			return refuse(reasonRejected, msg)
-		}
+	// The connector validates what it sends, so anything Authomize did not store is an
+	// anomaly, and the sweep would delete the earlier copy of each such record while it still
+	// exists in JumpCloud. Items the transform dropped on purpose were never sent: they are
+	// the skipped counts, and the upload check below.
+	if msg := rejectedBeyondTolerance(in, r); msg != "" {
+		return refuse(reasonRejected, msg)
 	}
 	for _, s := range r.Stages {
 		for _, c := range uploadChecks {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -404,9 +403,6 @@ func TestE2ESyncNowAtTheDefaults(t *testing.T) {
 			second.Swept, second.SweepWait, second.SweepCutoff, second.EarlierWrites)
 	}
 	e.requireExact(e.expected(false))
-	if os.Getenv("UPDATE_HISTORY") != "" {
-		writeHistory(t, e.history(run), "testdata/sync_history_sync_now.json") // with the wait
-	}
 }
 
 // Two deployments, each with one integration, both pointed at one Authomize app (both left

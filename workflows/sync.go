@@ -49,8 +49,7 @@ type SyncInput struct {
 	// items the run sent, over every kind (sent less numberOfAcceptedEntities).
 	// The connector validates what it sends, so any rejection is an anomaly, and the sweep
 	// deletes the earlier copy of each rejected record although it exists in JumpCloud.
-	// Default 0: any rejection refuses the sweep. Runs without the sweep's second pass
-	// ignore it.
+	// Default 0: any rejection refuses the sweep.
 	MaxRejected int `json:"maxRejected,omitempty"`
 	// PhaseDeadline bounds each phase, all of its attempts together (its schedule-to-close
 	// timeout). A phase retries without limit while it makes progress, so without it a
@@ -96,41 +95,27 @@ func (in SyncInput) withDefaults() SyncInput {
 	return in
 }
 
-// changeSafeSweep versions SyncWorkflow's safe sweep: the baseline kept in Authomize, the
-// cutoff margin, relations gating the sweep, lists repaired rather than given up on, and one
-// sync of an integration at a time. Histories without its marker replay through syncLegacy.
-const changeSafeSweep = "safe-sweep"
-
-// changeSweepSecondPass versions the sweep's second pass: a sync that follows another soon
-// after waits (a durable timer) until its cutoff lies after the previous sync's last write,
-// the baseline names the org it guards, and every kind Authomize rejected refuses the sweep.
-// Histories without its marker keep the earlier rules command for command.
-const changeSweepSecondPass = "sweep-second-pass"
-
 // SyncWorkflow keeps one Authomize app in step with one JumpCloud org:
 // validate → baseline → users+admins → groups (and members) → apps (and bindings) → sweep
 // → new baseline → result.
+//
+// Runs are pinned to the build that started them (Worker Versioning), so a change here needs
+// no workflow.GetVersion: re-record the histories in testdata instead (see replay_test.go).
 func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
-	if workflow.GetVersion(ctx, changeSafeSweep, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return syncLegacy(ctx, in)
-	}
-	console := workflow.GetVersion(ctx, changeConsole, workflow.DefaultVersion, 1) >= 1
 	in = in.withDefaults()
 	if in.Integration == "" {
-		return failNoIntegration(ctx, console)
+		return failNoIntegration(ctx, in)
 	}
 	// Two syncs of one integration at once would sweep each other's records. Temporal runs
 	// one workflow per id at a time, so every sync runs under the integration's own id:
 	// one started under another (by a schedule, or from the Web UI) hands over to it.
 	if workflow.GetInfo(ctx).WorkflowExecution.ID != temporalnames.SyncID(in.Integration) {
-		return runAsIntegration(ctx, in, console)
+		return runAsIntegration(ctx, in)
 	}
 	p, err := startProgress(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	p.console = console
-	p.secondPass = workflow.GetVersion(ctx, changeSweepSecondPass, workflow.DefaultVersion, 1) >= 1
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
 	v, err := validate(ctx, p, in)
@@ -143,7 +128,7 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	// everything the earlier syncs wrote.
 	r := &SyncResult{Integration: in.Integration, DryRun: in.DryRun, StartedAt: p.Started, Warnings: v.Warnings}
 	base, baseErr := readBaseline(ctx, p, in)
-	if p.secondPass && baseErr == nil && base.Found {
+	if baseErr == nil && base.Found {
 		if err := checkOrg(in, base, v); err != nil {
 			return p.fail(err)
 		}
@@ -153,13 +138,13 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	// 3. The stages, phase by phase: Authomize checks references when relations arrive, so a
 	// relation goes up only after what it points at. Each stage uploads the relations of the
 	// list it reads, so every JumpCloud list is read once.
-	run := phaseRunner(ctx, newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID)))
+	s := newStages(workflow.WithActivityOptions(ctx, stageOptions(in)), p, r, in.stageInput(v.OwnerID))
 	for _, phase := range [][]string{
 		{activities.StageUsers, activities.StageAdmins}, // and the admins' roles: they point at nothing else
 		{activities.StageGroups},                        // and their members, who point at accounts
 		{activities.StageApps},                          // and their bindings, to accounts and groupings
 	} {
-		if err := run(phase...); err != nil {
+		if err := s.run(phase...); err != nil {
 			return p.fail(err)
 		}
 	}
@@ -179,31 +164,22 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 }
 
 // failNoIntegration ends a sync whose input names no integration.
-func failNoIntegration(ctx workflow.Context, console bool) (*SyncResult, error) {
-	if console {
-		upsertOutcome(ctx, temporalnames.OutcomeFailed, nil)
-	}
-	return nil, errNoIntegration()
+func failNoIntegration(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
+	upsertOutcome(ctx, temporalnames.OutcomeFailed, nil)
+	err := errNoIntegration()
+	pauseIfLasting(ctx, in, err)
+	return nil, err
 }
 
 // validate checks the credentials; the result names the org and app the details show.
 func validate(ctx workflow.Context, p *Progress, in SyncInput) (activities.ValidateResult, error) {
 	p.enter("validate")
 	var v activities.ValidateResult
-	if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
+	if err := workflow.ExecuteActivity(p.check(ctx), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
 		return v, fmt.Errorf("validate credentials: %w", err)
 	}
 	p.validated = &v
 	return v, nil
-}
-
-// phaseRunner is how the phases run: since changeOneWorkerPerPhase each is one activity, so
-// all of a sync's requests leave from one worker at a time; before it, one per stage.
-func phaseRunner(ctx workflow.Context, s *stages) func(phase ...string) error {
-	if workflow.GetVersion(ctx, changeOneWorkerPerPhase, workflow.DefaultVersion, 1) >= 1 {
-		return s.runAsOne
-	}
-	return s.run
 }
 
 // readBaseline reads the baseline of the sweep's shrink check; a dry run needs none. A failed
@@ -225,7 +201,7 @@ func readBaseline(ctx workflow.Context, p *Progress, in SyncInput) (activities.S
 func (in SyncInput) stageInput(ownerID string) activities.StageInput {
 	return activities.StageInput{
 		Integration: in.Integration, DryRun: in.DryRun, OwnerID: ownerID,
-		StallAttempts: in.StageAttempts, RetryInterval: in.RetryInterval, SafeSweep: true,
+		StallAttempts: in.StageAttempts, RetryInterval: in.RetryInterval,
 	}
 }
 
@@ -235,8 +211,7 @@ func errNoIntegration() error {
 
 // shortActivity is the options of the short activities (validate, baseline, sweep). They
 // heartbeat on a timer (activities.stayAlive), so a worker that dies in one is noticed
-// within heartbeat, not when the ten minutes run out. Timeouts are not part of what a
-// replay compares, so older runs replay unchanged.
+// within heartbeat, not when the ten minutes run out.
 func shortActivity(attempts int32, heartbeat time.Duration) workflow.ActivityOptions {
 	if heartbeat <= 0 {
 		heartbeat = defaultHeartbeat
@@ -251,11 +226,9 @@ func shortActivity(attempts int32, heartbeat time.Duration) workflow.ActivityOpt
 	}
 }
 
-// stageOptions is the options of the phases (and, in runs before one-worker-per-phase, of
-// the stages). Start-to-close bounds one attempt of a phase of the largest org; the
-// heartbeat timeout is what detects a dead worker, within seconds; schedule-to-close
-// (PhaseDeadline) bounds all attempts together, since their number is not. Timeouts are not
-// part of what a replay compares, so older runs replay unchanged.
+// stageOptions is the options of the phases. Start-to-close bounds one attempt of a phase of
+// the largest org; the heartbeat timeout is what detects a dead worker, within seconds;
+// schedule-to-close (PhaseDeadline) bounds all attempts together, since their number is not.
 func stageOptions(in SyncInput) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		ScheduleToCloseTimeout: in.PhaseDeadline,

@@ -157,36 +157,12 @@ func queryHint(err error) string {
 	return "progress query: " + err.Error()
 }
 
-// overlayHeartbeats puts the live counts of running stages (their last checkpoint, decoded
-// with dc) into v: of a stage activity, or of each stage of a Phase activity (phase.go).
+// overlayHeartbeats puts the live counts of running stages into v: each stage of a pending
+// Phase activity (phase.go), from its last checkpoint decoded with dc.
 func overlayHeartbeats(v *View, pending []*pendingActivity, dc converter.DataConverter) {
 	for _, pa := range pending {
 		if pa.GetActivityType().GetName() == activities.ActivityPhase {
 			overlayPhase(v, pa, dc)
-			continue
-		}
-		stage := activities.StageOfActivity(pa.GetActivityType().GetName())
-		if stage == "" {
-			continue
-		}
-		s := findStage(v, stage)
-		s.Attempt = pa.GetAttempt()
-		if s.Status == "" || s.Status == workflows.StatusPending {
-			s.Status = workflows.StatusRunning
-		}
-		if f := pa.GetLastFailure(); f != nil {
-			s.LastError = f.GetMessage()
-		}
-		if pa.GetHeartbeatDetails() == nil || len(pa.GetHeartbeatDetails().GetPayloads()) == 0 {
-			continue
-		}
-		var cp activities.Checkpoint
-		if err := dc.FromPayloads(pa.GetHeartbeatDetails(), &cp); err != nil || cp.Version != activities.CheckpointVersion {
-			continue // an unreadable checkpoint only costs the live counts
-		}
-		s.Counts, s.Live = cp.Counts, true
-		if cp.Total > 0 {
-			s.Total = cp.Total
 		}
 	}
 }

@@ -18,37 +18,41 @@ import (
 	"jcsync/workflows"
 )
 
+// The live counts of a running phase's stage join the finished stages' in the totals and the
+// progress line; other pending activities (the sweep) add nothing.
 func TestOverlayHeartbeats(t *testing.T) {
-	payloads, err := converter.GetDefaultDataConverter().ToPayloads(activities.Checkpoint{
-		Version: activities.CheckpointVersion, NextSkip: 300,
-		Counts: activities.StageCounts{Read: map[string]int{"users": 300}, Uploaded: map[string]int{"users": 300}},
+	payloads, err := converter.GetDefaultDataConverter().ToPayloads(activities.PhaseCheckpoint{
+		Version: activities.PhaseCheckpointVersion, Stages: []string{"apps"},
+		Running: map[string]activities.Checkpoint{"apps": {
+			Version: activities.CheckpointVersion, NextSkip: 300,
+			Counts: activities.StageCounts{Read: map[string]int{"apps": 300}, Uploaded: map[string]int{"assets": 300}},
+		}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := View{Status: "Running", Stages: []Stage{
-		{Stage: "users", Status: workflows.StatusRunning},
-		{Stage: "groups", Status: workflows.StatusDone, Counts: activities.StageCounts{Read: map[string]int{"groups": 7}}},
+		{Stage: "users", Status: workflows.StatusDone, Counts: activities.StageCounts{Read: map[string]int{"users": 7}}},
+		{Stage: "groups", Status: workflows.StatusPending},
 	}}
 	overlayHeartbeats(&v, []*workflowpb.PendingActivityInfo{
-		{ActivityType: &commonpb.ActivityType{Name: "Users"}, HeartbeatDetails: payloads, Attempt: 2,
-			LastFailure: &failurepb.Failure{Message: "jumpcloud: 503"}},
-		{ActivityType: &commonpb.ActivityType{Name: "Sweep"}},
-		{ActivityType: &commonpb.ActivityType{Name: "Apps"}}, // no heartbeat yet
+		{ActivityType: &commonpb.ActivityType{Name: activities.ActivityPhase}, HeartbeatDetails: payloads, Attempt: 2,
+			LastFailure: &failurepb.Failure{Message: "stage apps: jumpcloud: 503"}},
+		{ActivityType: &commonpb.ActivityType{Name: activities.ActivitySweep}},
 	}, converter.GetDefaultDataConverter())
-	u := v.Stages[0]
-	if !u.Live || u.Counts.Read["users"] != 300 || u.Attempt != 2 || u.LastError != "jumpcloud: 503" {
-		t.Fatalf("users stage: %+v", u)
+	if len(v.Stages) != 3 || v.Stages[2].Stage != "apps" {
+		t.Fatalf("the phase's stage must appear: %+v", v.Stages)
 	}
-	if len(v.Stages) != 3 || v.Stages[2].Stage != "apps" || v.Stages[2].Status != workflows.StatusRunning {
-		t.Fatalf("apps stage must appear as running: %+v", v.Stages)
+	a := v.Stages[2]
+	if !a.Live || a.Status != workflows.StatusRunning || a.Counts.Read["apps"] != 300 || a.Attempt != 2 || a.LastError != "stage apps: jumpcloud: 503" {
+		t.Fatalf("apps stage: %+v", a)
 	}
 	read, uploaded := v.Totals()
 	if read != 307 || uploaded != 300 || v.Done() != 1 {
 		t.Fatalf("totals %d %d done %d", read, uploaded, v.Done())
 	}
 	line := Line(v, true)
-	for _, want := range []string{"[######", "1/3 stages", "307 read", "users 300 (attempt 2)", "apps 0"} {
+	for _, want := range []string{"[######", "1/3 stages", "307 read", "apps 300 (attempt 2)"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("line %q lacks %q", line, want)
 		}
