@@ -156,14 +156,12 @@ func outcomeOf(r *SyncResult, err error) string {
 	return temporalnames.OutcomeSweepSkipped
 }
 
-// upsertOutcome sets the outcome and count search attributes. A failure to set them is
+// upsertOutcome sets the outcome and users-read search attributes. A failure to set them is
 // logged: the sync's own outcome stands.
 func upsertOutcome(ctx workflow.Context, outcome string, read counts.Counts) {
 	err := workflow.UpsertTypedSearchAttributes(ctx,
 		temporalnames.OutcomeKey.ValueSet(outcome),
-		temporalnames.UsersKey.ValueSet(int64(read["users"])),
-		temporalnames.GroupsKey.ValueSet(int64(read["groups"])),
-		temporalnames.AppsKey.ValueSet(int64(read["apps"])))
+		temporalnames.UsersKey.ValueSet(int64(read["users"])))
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("could not set the outcome search attributes", "error", err)
 	}

@@ -15,10 +15,10 @@ import (
 // Console is what the Web UI shows of a run: its static summary and details (the user
 // metadata of DescribeWorkflowExecution) and its outcome search attributes.
 type Console struct {
-	Summary, Details    string
-	Outcome             string
-	HasOutcome          bool
-	Users, Groups, Apps int64
+	Summary, Details string
+	Outcome          string
+	HasOutcome       bool
+	Users            int64
 }
 
 // ReadConsole describes a run as the Web UI does.
@@ -37,8 +37,6 @@ func ReadConsole(ctx context.Context, c client.Client, id, runID string) (Consol
 	sa := d.TypedSearchAttributes
 	out.Outcome, out.HasOutcome = sa.GetKeyword(temporalnames.OutcomeKey)
 	out.Users, _ = sa.GetInt64(temporalnames.UsersKey)
-	out.Groups, _ = sa.GetInt64(temporalnames.GroupsKey)
-	out.Apps, _ = sa.GetInt64(temporalnames.AppsKey)
 	return out, nil
 }
 
