@@ -30,10 +30,14 @@ const (
 	ErrTypeConfig       = "ConfigurationError"
 	ErrTypePermanentAPI = "PermanentAPIError"
 	ErrTypeSweepRefused = "SweepRefused"
+	// ErrTypeSearchAttributes: the namespace lacks the connector's search attributes (or
+	// holds one with another type). The sync then upserts none, since a workflow task that
+	// upserts a missing attribute fails and is retried for ever.
+	ErrTypeSearchAttributes = "SearchAttributesMissing"
 )
 
 // NonRetryableErrorTypes lists the error types above, for retry policies.
-var NonRetryableErrorTypes = []string{ErrTypeCredentials, ErrTypeConfig, ErrTypePermanentAPI, ErrTypeSweepRefused}
+var NonRetryableErrorTypes = []string{ErrTypeCredentials, ErrTypeConfig, ErrTypePermanentAPI, ErrTypeSweepRefused, ErrTypeSearchAttributes}
 
 // Observer receives every HTTP request the clients make, for metrics. It may be nil.
 type Observer interface {
@@ -46,8 +50,12 @@ type Observer interface {
 // Activities are the sync's activities. One value serves every integration of a worker.
 type Activities struct {
 	Integrations config.Integrations
-	// Temporal is used to find the integration's last successful sync (the sweep's baseline).
+	// Temporal is used to find the integration's last successful sync (the sweep's baseline)
+	// and to check the namespace's search attributes (Validate); nil skips that check.
 	Temporal client.Client
+	// TemporalAddress is the address the worker dials; the check of the namespace's search
+	// attributes (Validate) tells Temporal Cloud by it, to say what to run there.
+	TemporalAddress string
 	// DataConverter decodes what Temporal returns (the baseline's memo); it must be the one
 	// the client uses, or encrypted memos would be unreadable. Nil means the default.
 	DataConverter converter.DataConverter

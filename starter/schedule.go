@@ -45,6 +45,9 @@ type scheduleAction struct {
 	name, summary string
 	// integration, timing and note say which flags the action takes besides the common ones.
 	integration, timing, note bool
+	// startsSyncs: the action writes the schedule's action, which starts syncs with the
+	// integration's search attribute, so the namespace must hold the attributes first.
+	startsSyncs bool
 	// do performs the action and prints its outcome; an error is printed by cmdSchedule.
 	do func(ctx context.Context, s *scheduleRun) (int, error)
 }
@@ -67,7 +70,7 @@ func (s *scheduleRun) done(format string, args ...any) (int, error) {
 }
 
 var scheduleActions = []scheduleAction{
-	{name: "create", integration: true, timing: true, note: true,
+	{name: "create", integration: true, timing: true, note: true, startsSyncs: true,
 		summary: "Creates the schedule that syncs an integration every --every (or by --cron). Default: every 6h,\noverlap skip (a sync still running makes the next one skip).",
 		do: func(ctx context.Context, s *scheduleRun) (int, error) {
 			if err := scheduleCreate(ctx, s.sc, s.c, s.f, s.id); err != nil {
@@ -75,7 +78,7 @@ var scheduleActions = []scheduleAction{
 			}
 			return s.done("created schedule %s", s.id)
 		}},
-	{name: "update", integration: true, timing: true, note: true,
+	{name: "update", integration: true, timing: true, note: true, startsSyncs: true,
 		summary: "Changes the flags given (others stay as they are).",
 		do: func(ctx context.Context, s *scheduleRun) (int, error) {
 			err := s.h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
@@ -187,6 +190,11 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return fail(stderr, "schedule", err)
 	}
 	defer tc.Close()
+	if action.startsSyncs {
+		if err := requireSearchAttributes(ctx, tc, s.c, "schedule "+action.name, stderr); err != nil {
+			return fail(stderr, "schedule "+action.name, err)
+		}
+	}
 	s.changed, s.sc, s.id = fs.Changed, tc.ScheduleClient(), temporalnames.ScheduleID(s.c.integration)
 	s.h = s.sc.GetHandle(ctx, s.id)
 	code, err := action.do(ctx, s)

@@ -28,6 +28,7 @@ import (
 	"jcsync/internal/config"
 	"jcsync/internal/logging"
 	"jcsync/internal/metrics"
+	"jcsync/internal/searchattrs"
 	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
@@ -271,6 +272,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 2
 	}
 	if err := serve(ctx, c, getenv, log); err != nil {
+		var missing *searchattrs.MissingError
+		if errors.As(err, &missing) {
+			// The message is several lines of commands: printed as it is, not quoted in a
+			// log field, so that it can be copied.
+			log.WithField("namespace", missing.Namespace).Error("the namespace lacks the connector's search attributes: the worker stops rather than fail every sync")
+			fmt.Fprintf(stderr, "worker: %v\n", err)
+			return 1
+		}
 		log.WithError(err).Error("worker stopped")
 		return 1
 	}
@@ -324,11 +333,14 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.Temporal.Address, c.Temporal.Namespace, err)
 	}
 	defer tc.Close()
-	ensureSearchAttribute(ctx, tc, c.Temporal.Namespace, log)
+	if err := ensureSearchAttributes(ctx, tc, c.Temporal, log); err != nil {
+		return err
+	}
 
 	acts := &activities.Activities{
 		Integrations:    ins,
 		Temporal:        tc,
+		TemporalAddress: c.Temporal.Address,
 		DataConverter:   opts.DataConverter,
 		Log:             log,
 		MaxRPS:          c.JumpCloudMaxRPS,

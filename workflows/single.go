@@ -23,11 +23,13 @@ import (
 // search attributes and current details of this run when the sync ends.
 func runAsIntegration(ctx workflow.Context, in SyncInput, console bool) (*SyncResult, error) {
 	id := temporalnames.SyncID(in.Integration)
-	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalnames.IntegrationKey.ValueSet(in.Integration)); err != nil {
-		return nil, fmt.Errorf("set search attribute: %w", err)
+	if !console {
+		if err := setIntegration(ctx, in); err != nil {
+			return nil, err
+		}
 	}
 	end := func(r *SyncResult, err error) (*SyncResult, error) {
-		if console {
+		if console && !searchAttributesMissing(err) {
 			o := outcomeOf(r, err)
 			var read map[string]int
 			if r != nil {
@@ -50,6 +52,9 @@ func runAsIntegration(ctx workflow.Context, in SyncInput, console bool) (*SyncRe
 		p := &Progress{console: true, heartbeat: in.HeartbeatTimeout}
 		if err := workflow.ExecuteActivity(p.short(ctx, 3, summaryValidate), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
 			return end(nil, fmt.Errorf("validate credentials: %w", err))
+		}
+		if err := setIntegration(ctx, in); err != nil {
+			return end(nil, err)
 		}
 		opts.StaticSummary, opts.StaticDetails = Summary(in, &v), Details(in, &v)
 		workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Running as workflow `%s`**: its page shows the live progress. %s", id, Summary(in, &v)))
