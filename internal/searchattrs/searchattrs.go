@@ -159,6 +159,8 @@ func (e *MissingError) cloudAdvice(b *strings.Builder) {
 func (e *MissingError) selfHostedAdvice(b *strings.Builder) {
 	var denied *serviceerror.PermissionDenied
 	switch {
+	case e.Cause == nil && len(e.WrongType) > 0:
+		b.WriteString("A worker never replaces an attribute of another type (something else may use it); an admin of the Temporal server runs:\n")
 	case e.Cause == nil:
 		b.WriteString("A worker creates them at start where the server lets it; otherwise an admin of the Temporal server runs:\n")
 	case errors.As(e.Cause, &denied):
@@ -170,7 +172,7 @@ func (e *MissingError) selfHostedAdvice(b *strings.Builder) {
 		}
 		b.WriteString(".\n")
 		if legacy := e.legacyInts(); len(legacy) > 0 {
-			b.WriteString("Earlier versions of the connector set " + strings.Join(legacy, " and ") + "; this one does not. Remove them to free their places (finished syncs keep their values in their history):\n")
+			b.WriteString("Earlier versions of the connector set " + strings.Join(legacy, " and ") + "; this one does not. Remove them to free their places (the syncs that set them keep the values in their histories):\n")
 			fmt.Fprintf(b, "  temporal operator search-attribute remove --address %s --namespace %s --name %s --yes\n", e.Address, e.Namespace, strings.Join(legacy, " --name "))
 			b.WriteString("then run:\n")
 		} else {
