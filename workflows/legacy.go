@@ -26,6 +26,9 @@ func syncLegacy(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := setIntegration(ctx, in); err != nil {
+		return nil, err
+	}
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
 	vctx := workflow.WithActivityOptions(ctx, validateOptions())

@@ -131,6 +131,14 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 	p.console = console
 	p.secondPass = workflow.GetVersion(ctx, changeSweepSecondPass, workflow.DefaultVersion, 1) >= 1
+	// Runs of the versions before the second pass set the integration's attribute before
+	// the credential check, and replay so.
+	checkFirst := console && p.secondPass
+	if !checkFirst {
+		if err := setIntegration(ctx, in); err != nil {
+			return nil, err
+		}
+	}
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
 	// It checks the namespace's search attributes too, so the first upsert comes after it.
@@ -138,8 +146,10 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	if err != nil {
 		return p.fail(err)
 	}
-	if err := setIntegration(ctx, in); err != nil {
-		return p.fail(err)
+	if checkFirst {
+		if err := setIntegration(ctx, in); err != nil {
+			return p.fail(err)
+		}
 	}
 
 	// 2. Baseline: what the last complete sync read, kept in the Authomize app. The app must
