@@ -108,6 +108,12 @@ func TestSelfHostedMessage(t *testing.T) {
 		t.Errorf("self-hosted message names tcld or an attribute that exists:\n%s", msg)
 	}
 
+	// A caller that does not know the address (the CLI's default then applies).
+	e.Address = ""
+	if msg := e.Error(); !strings.Contains(msg, "\n  temporal operator search-attribute create --namespace default --name JCSyncUsers --type Int\n") {
+		t.Errorf("without an address:\n%s", msg)
+	}
+
 	e.Cause = serviceerror.NewPermissionDenied("Request unauthorized.", "")
 	if msg := e.Error(); !strings.Contains(msg, "The worker may not create them (Request unauthorized.); an admin of the Temporal server runs:") {
 		t.Errorf("permission denied:\n%s", msg)

@@ -173,7 +173,7 @@ func (e *MissingError) selfHostedAdvice(b *strings.Builder) {
 		b.WriteString(".\n")
 		if legacy := e.legacyInts(); len(legacy) > 0 {
 			b.WriteString("Earlier versions of the connector set " + strings.Join(legacy, " and ") + "; this one does not. Remove them to free their places (the syncs that set them keep the values in their histories):\n")
-			fmt.Fprintf(b, "  temporal operator search-attribute remove --address %s --namespace %s --name %s --yes\n", e.Address, e.Namespace, strings.Join(legacy, " --name "))
+			fmt.Fprintf(b, "  temporal operator search-attribute remove %s --name %s --yes\n", e.cliTarget(), strings.Join(legacy, " --name "))
 			b.WriteString("then run:\n")
 		} else {
 			b.WriteString("Remove an Int attribute nothing uses any more (temporal operator search-attribute remove), then run:\n")
@@ -182,13 +182,22 @@ func (e *MissingError) selfHostedAdvice(b *strings.Builder) {
 		fmt.Fprintf(b, "Creating them failed (%v); an admin of the Temporal server runs:\n", e.Cause)
 	}
 	for _, m := range e.WrongType {
-		fmt.Fprintf(b, "  temporal operator search-attribute remove --address %s --namespace %s --name %s --yes   # the %s in the way, if nothing else uses it\n",
-			e.Address, e.Namespace, m.Name, typeName(m.Has))
+		fmt.Fprintf(b, "  temporal operator search-attribute remove %s --name %s --yes   # the %s in the way, if nothing else uses it\n",
+			e.cliTarget(), m.Name, typeName(m.Has))
 	}
 	for _, n := range e.toAdd() {
-		fmt.Fprintf(b, "  temporal operator search-attribute create --address %s --namespace %s --name %s --type %s\n",
-			e.Address, e.Namespace, n, typeName(temporalnames.SearchAttributeTypes[n]))
+		fmt.Fprintf(b, "  temporal operator search-attribute create %s --name %s --type %s\n",
+			e.cliTarget(), n, typeName(temporalnames.SearchAttributeTypes[n]))
 	}
+}
+
+// cliTarget is the Temporal CLI's flags that name the server and the namespace (without an
+// address, the CLI's default or its TEMPORAL_ADDRESS applies).
+func (e *MissingError) cliTarget() string {
+	if e.Address == "" {
+		return "--namespace " + e.Namespace
+	}
+	return "--address " + e.Address + " --namespace " + e.Namespace
 }
 
 // legacyInts are the attributes of earlier versions the namespace still holds.
