@@ -33,7 +33,7 @@ func ensureSearchAttributes(ctx context.Context, tc client.Client, t config.Temp
 	case errors.As(err, &missing):
 		return err
 	case err != nil:
-		log.WithError(err).Warn("could not check the namespace's search attributes; a sync started without them fails at its credential check, saying what to run")
+		log.WithError(err).Warn("could not check the namespace's search attributes (JCSyncIntegration, JCSyncOutcome: Keyword; JCSyncUsers: Int); going on, but syncs cannot start or record how they ended while one is missing: see docs/search-attributes.md")
 	case len(created) > 0:
 		log.WithFields(logrus.Fields{"namespace": t.Namespace, "search_attributes": strings.Join(created, ",")}).Info("created search attributes")
 	}
