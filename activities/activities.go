@@ -34,10 +34,14 @@ const (
 	// ErrTypeOrgMismatch refuses a sync whose JumpCloud org is not the one whose data the
 	// Authomize app holds (the workflow's org check, before anything is written).
 	ErrTypeOrgMismatch = "OrgMismatch"
+	// ErrTypeSearchAttributes: the namespace lacks the connector's search attributes (or
+	// holds one with another type). The sync then upserts none, since a workflow task that
+	// upserts a missing attribute fails and is retried for ever.
+	ErrTypeSearchAttributes = "SearchAttributesMissing"
 )
 
 // NonRetryableErrorTypes lists the error types above, for retry policies.
-var NonRetryableErrorTypes = []string{ErrTypeCredentials, ErrTypeConfig, ErrTypePermanentAPI, ErrTypeSweepRefused, ErrTypeOrgMismatch}
+var NonRetryableErrorTypes = []string{ErrTypeCredentials, ErrTypeConfig, ErrTypePermanentAPI, ErrTypeSweepRefused, ErrTypeOrgMismatch, ErrTypeSearchAttributes}
 
 // Observer receives every HTTP request the clients make, for metrics. It may be nil.
 type Observer interface {
@@ -50,10 +54,14 @@ type Observer interface {
 // Activities are the sync's activities. One value serves every integration of a worker.
 type Activities struct {
 	Integrations config.Integrations
-	// Temporal is the worker's client: PauseSchedule pauses schedules through it, and
-	// ReadBaseline looks for the baseline an earlier version left in a run's memo. Optional:
-	// without it, PauseSchedule fails with an error that says so, and no memo is looked for.
+	// Temporal is the worker's client: PauseSchedule pauses schedules through it, Validate
+	// checks the namespace's search attributes with it, and ReadBaseline looks for the
+	// baseline an earlier version left in a run's memo. Optional: without it, PauseSchedule
+	// fails with an error that says so, and neither check nor memo lookup happens.
 	Temporal client.Client
+	// TemporalAddress is the address the worker dials; the check of the namespace's search
+	// attributes (Validate) tells Temporal Cloud by it, to say what to run there.
+	TemporalAddress string
 	// DataConverter decodes what Temporal returns (the baseline's memo); it must be the one
 	// the client uses, or encrypted memos would be unreadable. Nil means the default.
 	DataConverter converter.DataConverter

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"jcsync/internal/authomize"
 	"jcsync/internal/config"
 	"jcsync/internal/jumpcloud"
+	"jcsync/internal/searchattrs"
 	"jcsync/internal/transform"
 )
 
@@ -44,13 +46,39 @@ type ValidateResult struct {
 // Validate checks the JumpCloud key (and org), the Authomize token and the app id with one
 // cheap call each. A rejected credential is a non-retryable error whose message says which
 // credential is wrong and what to check; nothing is uploaded or deleted.
+//
+// It first checks that the namespace holds the connector's search attributes: a sync runs it
+// before it upserts any, so a sync started without them (from the Web UI, say) fails at once
+// with what to run, instead of failing its workflow tasks for ever.
 func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateResult, error) {
 	defer stayAlive(ctx)()
+	if err := a.checkSearchAttributes(ctx); err != nil {
+		return ValidateResult{Integration: in.Integration}, err
+	}
 	integ, err := a.integration(in.Integration)
 	if err != nil {
 		return ValidateResult{}, err
 	}
 	return Check(ctx, a, integ, true)
+}
+
+// checkSearchAttributes fails non-retryably (ErrTypeSearchAttributes) when the workflow's
+// namespace lacks the connector's search attributes. When they cannot be listed (no rights
+// to, say) the sync goes on: the worker checked them at start.
+func (a *Activities) checkSearchAttributes(ctx context.Context) error {
+	if a.Temporal == nil {
+		return nil
+	}
+	srv := searchattrs.Server{Address: a.TemporalAddress, Namespace: activity.GetInfo(ctx).Namespace}
+	err := searchattrs.Check(ctx, a.Temporal.OperatorService(), srv)
+	var missing *searchattrs.MissingError
+	switch {
+	case errors.As(err, &missing):
+		return temporal.NewNonRetryableApplicationError(missing.Error(), ErrTypeSearchAttributes, nil)
+	case err != nil:
+		a.logger(ctx).WithError(err).Warn("could not check the namespace's search attributes; going on")
+	}
+	return nil
 }
 
 // Check runs the credential checks of Validate on an integration the caller resolved itself

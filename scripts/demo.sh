@@ -81,7 +81,7 @@ start temporal "$DATA/temporal.log" "$BIN/temporal" server start-dev \
 	--ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
 	--db-filename "$DATA/temporal.db" --log-level warn \
 	--search-attribute JCSyncIntegration=Keyword --search-attribute JCSyncOutcome=Keyword \
-	--search-attribute JCSyncUsers=Int --search-attribute JCSyncGroups=Int --search-attribute JCSyncApps=Int
+	--search-attribute JCSyncUsers=Int
 wait_port "Temporal" "$TEMPORAL_PORT" "$DATA/temporal.log"
 
 log "starting the simulators with a generated org of $USERS users"

@@ -52,6 +52,9 @@ type scheduleAction struct {
 	name, summary string
 	// integration, timing and note say which flags the action takes besides the common ones.
 	integration, timing, note bool
+	// startsSyncs: the action writes the schedule's action, which starts syncs with the
+	// integration's search attribute, so the namespace must hold the attributes first.
+	startsSyncs bool
 	// do performs the action and prints its outcome; an error is printed by cmdSchedule.
 	do func(ctx context.Context, s *scheduleRun) (int, error)
 }
@@ -85,7 +88,7 @@ func (s *scheduleRun) doneApplied(verb string, applied *appliedSchedule) (int, e
 }
 
 var scheduleActions = []scheduleAction{
-	{name: "create", integration: true, timing: true, note: true,
+	{name: "create", integration: true, timing: true, note: true, startsSyncs: true,
 		summary: "Creates the schedule that syncs an integration every --every (or by --cron). Default: every 6h,\noverlap skip (a sync still running makes the next one skip).",
 		do: func(ctx context.Context, s *scheduleRun) (int, error) {
 			applied, err := scheduleCreate(ctx, s)
@@ -94,7 +97,7 @@ var scheduleActions = []scheduleAction{
 			}
 			return s.doneApplied("created", applied)
 		}},
-	{name: "update", integration: true, timing: true, note: true,
+	{name: "update", integration: true, timing: true, note: true, startsSyncs: true,
 		summary: "Changes the settings given; every other setting stays as it is. A schedule made by an older starter\nis brought up to date on the way (its syncs' task queue, pause on failure, catch-up window): the output says so.",
 		do: func(ctx context.Context, s *scheduleRun) (int, error) {
 			var applied *appliedSchedule
@@ -212,6 +215,11 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return fail(stderr, "schedule", err)
 	}
 	defer tc.Close()
+	if action.startsSyncs {
+		if err := requireSearchAttributes(ctx, tc, s.c, "schedule "+action.name, stderr); err != nil {
+			return fail(stderr, "schedule "+action.name, err)
+		}
+	}
 	s.changed, s.tc, s.sc, s.id = fs.Changed, tc, tc.ScheduleClient(), temporalnames.ScheduleID(s.c.integration)
 	s.h = s.sc.GetHandle(ctx, s.id)
 	code, err := action.do(ctx, s)

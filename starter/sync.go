@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -57,6 +58,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "sync", err)
 	}
 	defer tc.Close()
+	if err := requireSearchAttributes(ctx, tc, &c, "sync", stderr); err != nil {
+		return fail(stderr, "sync", err)
+	}
 
 	in := workflows.SyncInput{Integration: c.integration, DryRun: dryRun, AllowShrink: allowShrink, AllowEmpty: allowEmpty, AllowOrgChange: allowOrgChange,
 		SweepMargin: margin, MaxRejected: maxRejected, PhaseDeadline: phaseDeadline}
@@ -168,10 +172,12 @@ func waitingFor(ctx context.Context, tc client.Client, c *common, stderr io.Writ
 	return msg
 }
 
+// searchAttrHint explains a start Temporal refused over a search attribute, when the check
+// before it could not list them.
 func searchAttrHint(err error) string {
 	var inv *serviceerror.InvalidArgument
-	if errors.As(err, &inv) {
-		return " (if the search attribute " + temporalnames.SearchAttrIntegration + " is unknown: start a worker once, it registers it, or run `temporal operator search-attribute create --name " + temporalnames.SearchAttrIntegration + " --type Keyword`)"
+	if errors.As(err, &inv) && strings.Contains(strings.ToLower(inv.Error()), "search attribute") {
+		return " (the namespace lacks the connector's search attributes: a worker creates them at start on a self-hosted server; on Temporal Cloud add them with tcld or the Cloud UI, see docs/search-attributes.md)"
 	}
 	return ""
 }

@@ -30,6 +30,7 @@ import (
 	"jcsync/internal/config"
 	"jcsync/internal/logging"
 	"jcsync/internal/metrics"
+	"jcsync/internal/searchattrs"
 	"jcsync/internal/temporalnames"
 	"jcsync/routing"
 )
@@ -295,6 +296,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 2
 	}
 	if err := serve(ctx, c, getenv, log); err != nil {
+		var missing *searchattrs.MissingError
+		if errors.As(err, &missing) {
+			// The message is several lines of commands: printed as it is, not quoted in a
+			// log field, so that it can be copied.
+			log.WithField("namespace", missing.Namespace).Error("the namespace lacks the connector's search attributes: the worker stops rather than fail every sync")
+			fmt.Fprintf(stderr, "worker: %v\n", err)
+			return 1
+		}
 		log.WithError(err).Error("worker stopped")
 		return 1
 	}
@@ -349,7 +358,9 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 		return err
 	}
 	defer tc.Close()
-	ensureSearchAttribute(ctx, tc, c.Temporal.Namespace, log)
+	if err := ensureSearchAttributes(ctx, tc, c.Temporal, log); err != nil {
+		return err
+	}
 	if m != nil {
 		go m.WatchSyncs(ctx, tc, metrics.SyncWatch{Namespace: c.Temporal.Namespace, Integrations: ins.Names(),
 			OnError: func(name string, err error) {
@@ -360,6 +371,7 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	acts := &activities.Activities{
 		Integrations:    ins,
 		Temporal:        tc,
+		TemporalAddress: c.Temporal.Address,
 		DataConverter:   opts.DataConverter,
 		Log:             log,
 		MaxRPS:          c.JumpCloudMaxRPS,

@@ -351,3 +351,57 @@ func TestBusyMetricsPortNamesTheFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerStopsWhenItCannotCreateSearchAttributes starts the real worker against a dev
+// server whose namespace has no room for JCSyncUsers: SQL visibility's three Int places are
+// taken by the two attributes earlier versions set and by another workflow's. The worker
+// must not poll (every sync would fail); it exits 1 with the commands that make room and
+// create the attribute.
+func TestWorkerStopsWhenItCannotCreateSearchAttributes(t *testing.T) {
+	cli := temporalCLI(t)
+	tc, err := testenv.StartBareTemporal(cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := tc.Client.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: "default",
+		SearchAttributes: map[string]enumspb.IndexedValueType{
+			"JCSyncGroups": enumspb.INDEXED_VALUE_TYPE_INT, "JCSyncApps": enumspb.INDEXED_VALUE_TYPE_INT, "OrderTotal": enumspb.INDEXED_VALUE_TYPE_INT,
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	hostPort := tc.Server.FrontendHostPort()
+	env := envOf(map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t", "AUTHOMIZE_APP_ID": "a"})
+	var logs syncBuffer
+	code := run(ctx, []string{"--temporal-address", hostPort, "--metrics-address", "", "--log-format", "json"}, env, &logs)
+	out := logs.String()
+	if code != 1 {
+		t.Fatalf("worker exited %d; logs:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"JCSyncUsers (Int) is missing",
+		"cannot have more than 3 search attribute of type Int",
+		"\n  temporal operator search-attribute remove --address " + hostPort + " --namespace default --name JCSyncGroups --name JCSyncApps --yes\n",
+		"\n  temporal operator search-attribute create --address " + hostPort + " --namespace default --name JCSyncUsers --type Int\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the worker's output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "worker started") {
+		t.Errorf("the worker started polling without its search attributes:\n%s", out)
+	}
+	// The Keyword attributes would fit, but the server takes the request whole or not at
+	// all: the namespace is as it was, for the operator to decide.
+	list, err := tc.Client.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range temporalnames.SearchAttributeTypes {
+		if _, ok := list.GetCustomAttributes()[name]; ok {
+			t.Errorf("%s exists: %v", name, list.GetCustomAttributes())
+		}
+	}
+}

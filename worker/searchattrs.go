@@ -3,69 +3,39 @@ package main
 import (
 	"context"
 	"errors"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"jcsync/internal/temporalnames"
+	"jcsync/internal/config"
+	"jcsync/internal/searchattrs"
 )
 
-// ensureSearchAttribute registers the connector's search attributes (temporalnames.
-// SearchAttributeTypes: the integration, and the outcome and counts a sync sets when it ends)
-// that the namespace lacks, so syncs can be found by integration and by how they went. A
-// worker without operator rights (e.g. on Temporal Cloud, where namespaces are configured
-// elsewhere) keeps running; the log says what to do.
-func ensureSearchAttribute(ctx context.Context, tc client.Client, namespace string, log *logrus.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	missing := map[string]enumspb.IndexedValueType{}
-	for name, typ := range temporalnames.SearchAttributeTypes {
-		missing[name] = typ
-	}
-	list, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err == nil {
-		for name := range list.GetCustomAttributes() {
-			delete(missing, name)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	names := make([]string, 0, len(missing))
-	var create []string
-	for name, typ := range missing {
-		names = append(names, name)
-		create = append(create, "temporal operator search-attribute create --namespace "+namespace+" --name "+name+" --type "+searchAttrType(typ))
-	}
-	sort.Strings(names)
-	sort.Strings(create)
-	_, err = tc.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: missing,
-	})
-	var exists *serviceerror.AlreadyExists
-	var denied *serviceerror.PermissionDenied
-	fields := logrus.Fields{"search_attributes": strings.Join(names, ",")}
-	switch {
-	case err == nil:
-		log.WithFields(fields).Info("registered search attributes")
-	case errors.As(err, &exists):
-	case errors.As(err, &denied):
-		log.WithFields(fields).Warn("not allowed to add the search attributes; ask an admin to run: " + strings.Join(create, "; "))
-	default:
-		log.WithError(err).WithFields(fields).Warn("could not add the search attributes; syncs will fail to start or to finish until they exist: " + strings.Join(create, "; "))
-	}
-}
+// searchAttrsTimeout bounds the check at start, creation included (the server may take a
+// moment before it lists attributes it has just added).
+const searchAttrsTimeout = 30 * time.Second
 
-// searchAttrType is the CLI's name of a search attribute type.
-func searchAttrType(t enumspb.IndexedValueType) string {
-	if t == enumspb.INDEXED_VALUE_TYPE_INT {
-		return "Int"
+// ensureSearchAttributes makes sure the namespace holds the connector's search attributes
+// before the worker polls: the ones a sync sets (temporalnames.SearchAttributeTypes). On a
+// self-hosted server it creates those missing. When it cannot (Temporal Cloud, no operator
+// rights, SQL visibility's limit reached, an attribute of that name with another type) it
+// returns the *searchattrs.MissingError that says what to run, and the worker stops: polling
+// would only fail every sync's first workflow task. When the attributes cannot even be
+// listed the worker goes on: each sync checks them again before its first upsert.
+func ensureSearchAttributes(ctx context.Context, tc client.Client, t config.Temporal, log *logrus.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, searchAttrsTimeout)
+	defer cancel()
+	created, err := searchattrs.Ensure(ctx, tc.OperatorService(), searchattrs.Server{Address: t.Address, Namespace: t.Namespace})
+	var missing *searchattrs.MissingError
+	switch {
+	case errors.As(err, &missing):
+		return err
+	case err != nil:
+		log.WithError(err).Warn("could not check the namespace's search attributes (JCSyncIntegration, JCSyncOutcome: Keyword; JCSyncUsers: Int); going on, but syncs cannot start or record how they ended while one is missing: see docs/search-attributes.md")
+	case len(created) > 0:
+		log.WithFields(logrus.Fields{"namespace": t.Namespace, "search_attributes": strings.Join(created, ",")}).Info("created search attributes")
 	}
-	return "Keyword"
+	return nil
 }

@@ -157,6 +157,24 @@ func outcomeOf(r *SyncResult, err error) string {
 	return temporalnames.OutcomeSweepSkipped
 }
 
+// setIntegration sets the search attribute that lets the Web UI and the starter find the
+// integration's syncs (whoever started the workflow need not have set it). It comes after
+// the credential check, which also checks that the namespace holds the attributes.
+func setIntegration(ctx workflow.Context, in SyncInput) error {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalnames.IntegrationKey.ValueSet(in.Integration)); err != nil {
+		return fmt.Errorf("set search attribute: %w", err)
+	}
+	return nil
+}
+
+// searchAttributesMissing tells the credential check's failure for a namespace without the
+// connector's search attributes: a sync that ends so upserts none, since Temporal would
+// fail that workflow task again and again.
+func searchAttributesMissing(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeSearchAttributes
+}
+
 // upsertOutcome sets the outcome and users search attributes of a sync. A failure to set
 // them is logged: the sync's own outcome stands. (One Int attribute only: SQL visibility
 // allows three per namespace, shared with whatever else runs there.)
@@ -185,7 +203,9 @@ func (p *Progress) end(r *SyncResult, err error) {
 	if r != nil {
 		read = r.Read
 	}
-	upsertOutcome(p.ctx, p.outcome, read)
+	if !searchAttributesMissing(err) {
+		upsertOutcome(p.ctx, p.outcome, read)
+	}
 	p.publish()
 }
 

@@ -62,8 +62,7 @@ type Progress struct {
 // all from the start.
 var stageOrder = []string{activities.StageUsers, activities.StageAdmins, activities.StageGroups, activities.StageApps}
 
-// startProgress answers the progress query from now on, and sets the search attribute that
-// lets the Web UI filter by integration; whoever started the workflow need not set it.
+// startProgress answers the progress query from now on.
 func startProgress(ctx workflow.Context, in SyncInput) (*Progress, error) {
 	p := &Progress{Integration: in.Integration, DryRun: in.DryRun, Phase: "validate", Started: workflow.Now(ctx), ctx: ctx, heartbeat: in.HeartbeatTimeout, input: in}
 	for _, s := range stageOrder {
@@ -71,9 +70,6 @@ func startProgress(ctx workflow.Context, in SyncInput) (*Progress, error) {
 	}
 	if err := workflow.SetQueryHandler(ctx, temporalnames.ProgressQuery, func() (*Progress, error) { return p, nil }); err != nil {
 		return nil, fmt.Errorf("register progress query: %w", err)
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalnames.IntegrationKey.ValueSet(in.Integration)); err != nil {
-		return nil, fmt.Errorf("set search attribute: %w", err)
 	}
 	return p, nil
 }

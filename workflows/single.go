@@ -28,13 +28,15 @@ import (
 // outcome itself.
 func runAsIntegration(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	id := temporalnames.SyncID(in.Integration)
-	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalnames.IntegrationKey.ValueSet(in.Integration)); err != nil {
-		return nil, fmt.Errorf("set search attribute: %w", err)
-	}
-	childRan := false
+	childRan, integrationSet := false, false
 	end := func(r *SyncResult, err error) (*SyncResult, error) {
 		o := outcomeOf(r, err)
-		if !childRan {
+		// A namespace without the search attributes takes no upsert: the workflow task
+		// would fail again and again (the check's own error says what to create).
+		if !childRan && !searchAttributesMissing(err) {
+			if !integrationSet {
+				_ = setIntegration(ctx, in)
+			}
 			upsertOutcomeOnly(ctx, o)
 		}
 		workflow.SetCurrentDetails(ctx, handOverDetails(id, o, r, err))
@@ -53,6 +55,11 @@ func runAsIntegration(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	if err := workflow.ExecuteActivity(p.check(ctx), activities.ActivityValidate, activities.ValidateInput{Integration: in.Integration}).Get(ctx, &v); err != nil {
 		return end(nil, fmt.Errorf("validate credentials: %w", err))
 	}
+	// The check also found the namespace's search attributes: the first upsert comes after it.
+	if err := setIntegration(ctx, in); err != nil {
+		return end(nil, err)
+	}
+	integrationSet = true
 	opts.StaticSummary, opts.StaticDetails = Summary(in, &v), Details(in, &v)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Running as workflow `%s`**: its page shows the live progress. %s", id, Summary(in, &v)))
 	// This run pauses the schedule when the sync fails for good: it sees the child's failure

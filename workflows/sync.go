@@ -118,8 +118,12 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 
 	// 1. Validate: a bad credential fails the sync in seconds, before anything is written.
+	// It checks the namespace's search attributes too, so the first upsert comes after it.
 	v, err := validate(ctx, p, in)
 	if err != nil {
+		return p.fail(err)
+	}
+	if err := setIntegration(ctx, in); err != nil {
 		return p.fail(err)
 	}
 

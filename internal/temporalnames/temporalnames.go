@@ -1,5 +1,5 @@
 // Package temporalnames holds every name the connector gives things in Temporal: the task
-// queue, workflow types and ids, the progress query, the search attribute, and the
+// queue, workflow types and ids, the progress query, the search attributes, and the
 // visibility queries that find an integration's syncs. Workflow histories, schedules and
 // running syncs refer to these strings, so none of them may change.
 package temporalnames
@@ -69,21 +69,25 @@ func IntegrationAttributes(integration string) temporal.SearchAttributes {
 }
 
 // The search attributes a sync sets when it ends, so the Web UI's list can be filtered and
-// scanned by how syncs went: the outcome in words, and the users, groups and apps read.
+// scanned by how syncs went: the outcome in words, and the users read. Only one is an Int:
+// SQL visibility (PostgreSQL, MySQL, SQLite) gives a namespace three Int attributes in all,
+// and the connector must leave the others to the namespace's other workflows.
 const (
 	SearchAttrOutcome = "JCSyncOutcome"
 	SearchAttrUsers   = "JCSyncUsers"
-	SearchAttrGroups  = "JCSyncGroups"
-	SearchAttrApps    = "JCSyncApps"
 )
 
 // Typed keys of the outcome attributes.
 var (
 	OutcomeKey = temporal.NewSearchAttributeKeyKeyword(SearchAttrOutcome)
 	UsersKey   = temporal.NewSearchAttributeKeyInt64(SearchAttrUsers)
-	GroupsKey  = temporal.NewSearchAttributeKeyInt64(SearchAttrGroups)
-	AppsKey    = temporal.NewSearchAttributeKeyInt64(SearchAttrApps)
 )
+
+// LegacySearchAttributes are Int attributes earlier versions registered and set, and this one
+// no longer does. A namespace may still hold them (and their values on older syncs); on SQL
+// visibility they take two of its three Int attributes, so the messages about missing
+// attributes say how to remove them.
+var LegacySearchAttributes = []string{"JCSyncGroups", "JCSyncApps"}
 
 // Values of SearchAttrOutcome.
 const (
@@ -96,20 +100,19 @@ const (
 )
 
 // SearchAttributeTypes is every custom search attribute the connector uses, with its type:
-// what a worker registers, and what a dev server must be started with.
+// what the worker and the starter check for (internal/searchattrs), what a worker creates on
+// a self-hosted server, and what a dev server must be started with.
 var SearchAttributeTypes = map[string]enumspb.IndexedValueType{
 	SearchAttrIntegration: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	SearchAttrOutcome:     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	SearchAttrUsers:       enumspb.INDEXED_VALUE_TYPE_INT,
-	SearchAttrGroups:      enumspb.INDEXED_VALUE_TYPE_INT,
-	SearchAttrApps:        enumspb.INDEXED_VALUE_TYPE_INT,
 }
 
 // AllAttributes has every search attribute of SearchAttributeTypes with a zero value: a dev
 // server started with them (testsuite.DevServerOptions.SearchAttributes) registers them all.
 func AllAttributes() temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(IntegrationKey.ValueSet(""), OutcomeKey.ValueSet(""),
-		UsersKey.ValueSet(0), GroupsKey.ValueSet(0), AppsKey.ValueSet(0))
+		UsersKey.ValueSet(0))
 }
 
 // Conditions of visibility queries, for IntegrationQuery.

@@ -74,19 +74,28 @@ type Temporal struct {
 }
 
 // StartTemporal starts a dev server (in memory unless dbFile is set) with the connector's
-// search attribute registered. Stop it with Stop.
+// search attributes registered. Stop it with Stop.
 func StartTemporal(cliPath, dbFile string) (*Temporal, error) {
+	return startTemporal(testsuite.DevServerOptions{ExistingPath: cliPath, DBFilename: dbFile, SearchAttributes: temporalnames.AllAttributes()})
+}
+
+// StartBareTemporal starts an in-memory dev server without any custom search attribute, as
+// a new namespace is, with namespaces registered beside "default". Stop it with Stop.
+func StartBareTemporal(cliPath string, namespaces ...string) (*Temporal, error) {
+	opts := testsuite.DevServerOptions{ExistingPath: cliPath}
+	for _, ns := range namespaces {
+		opts.ExtraArgs = append(opts.ExtraArgs, "--namespace", ns)
+	}
+	return startTemporal(opts)
+}
+
+func startTemporal(opts testsuite.DevServerOptions) (*Temporal, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     cliPath,
-		DBFilename:       dbFile,
-		LogLevel:         "error",
-		ClientOptions:    &client.Options{Logger: quietLogger()},
-		SearchAttributes: temporalnames.AllAttributes(),
-		Stdout:           os.Stderr,
-		Stderr:           os.Stderr,
-	})
+	opts.LogLevel = "error"
+	opts.ClientOptions = &client.Options{Logger: quietLogger()}
+	opts.Stdout, opts.Stderr = os.Stderr, os.Stderr
+	srv, err := testsuite.StartDevServer(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start the Temporal dev server: %w", err)
 	}
