@@ -33,6 +33,7 @@ import (
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/sim/simcheck"
 	"jcsync/internal/temporalnames"
+	"jcsync/internal/versioning"
 	"jcsync/workflows"
 )
 
@@ -192,13 +193,47 @@ func StartWorkerWith(t testing.TB, c client.Client, taskQueue string, integratio
 		tune(a)
 	}
 	opts.MaxHeartbeatThrottleInterval = time.Second // as the worker binary
+	// Versioned as the worker binary is, so that syncs run pinned as in production: one
+	// deployment version per test binary (this code), current on every server it meets.
+	d := Deployment(t)
+	if !opts.DeploymentOptions.UseVersioning {
+		opts.DeploymentOptions = versioning.DeploymentOptions(d)
+	} else {
+		d.Name, d.BuildID = opts.DeploymentOptions.Version.DeploymentName, opts.DeploymentOptions.Version.BuildID
+	}
 	w := worker.New(c, taskQueue, opts)
 	workflows.Register(w, a)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
 	t.Cleanup(w.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dec, err := versioning.Settle(ctx, c, d, []string{taskQueue}, versioning.Settings{Wait: 2 * time.Minute})
+	if err != nil {
+		t.Fatalf("worker on %s: %v", taskQueue, err)
+	}
+	if dec.Current != d.BuildID {
+		t.Fatalf("worker on %s: build %s is not current (%s): new syncs would not reach it", taskQueue, d.BuildID, dec.Action)
+	}
 	return w
+}
+
+// DeploymentName is the worker deployment of the in-process workers. Worker processes
+// (the worker binary) join their own, so the two never share a current version.
+const DeploymentName = "jcsync-testenv"
+
+var testBuild = sync.OnceValues(config.DefaultBuildID)
+
+// Deployment is the deployment version of the in-process workers: the test binary's
+// build id, derived as the worker binary derives its own.
+func Deployment(t testing.TB) config.Deployment {
+	t.Helper()
+	id, err := testBuild()
+	if err != nil {
+		t.Fatalf("build id of the test binary: %v", err)
+	}
+	return config.Deployment{Name: DeploymentName, BuildID: id}
 }
 
 // Diff lists every difference between exp and snap; empty means exact.

@@ -189,3 +189,24 @@ func TestCheckSupportedWithoutWorkerDeployments(t *testing.T) {
 		t.Fatalf("an unknown deployment on a server with worker deployments: %v", err)
 	}
 }
+
+// TestRunStartedBeforeTheFirstWorker: a sync started while no worker polls its queue (the
+// starter run before the first deploy, a queue of a new integration) waits on the queue,
+// and the first versioned build to become current runs it.
+func TestRunStartedBeforeTheFirstWorker(t *testing.T) {
+	tc := server.Get(t)
+	const queue = "versioning-early"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := tc.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: queue}, "whichBuild")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := config.Deployment{Name: "early", BuildID: "first"}
+	startBuild(t, tc.Client, d, queue)
+	settle(t, tc.Client, d, queue)
+	var build string
+	if err := run.Get(ctx, &build); err != nil || build != d.BuildID {
+		t.Fatalf("the run started before any worker: %q, %v; want it run on %s", build, err, d.BuildID)
+	}
+}
