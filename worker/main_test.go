@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"jcsync/internal/config"
 	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
 )
@@ -189,6 +190,22 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 			t.Fatalf("worker never started; logs:\n%s", logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// At the defaults, the first worker of a deployment makes its build current, so that
+	// new syncs reach it without a step of the operator's.
+	build, err := config.DefaultBuildID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := c.WorkerDeploymentClient().GetHandle(config.DefaultDeploymentName).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		t.Fatalf("describe the worker's deployment %s: %v", config.DefaultDeploymentName, err)
+	}
+	if cv := desc.Info.RoutingConfig.CurrentVersion; cv == nil || cv.BuildID != build {
+		t.Fatalf("current version of %s: %+v, want the worker's build %s; logs:\n%s", config.DefaultDeploymentName, cv, build, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"build_id":"`+build+`"`) {
+		t.Errorf("the worker does not log its build id %s:\n%s", build, logs.String())
 	}
 	// A started worker answers its orchestrator's probes beside /metrics.
 	m := regexp.MustCompile(`"address":"([^"]+)"[^\n]*probes on /healthz`).FindStringSubmatch(logs.String())
