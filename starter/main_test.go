@@ -24,6 +24,7 @@ import (
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/temporalnames"
+	"jcsync/internal/versioning"
 	"jcsync/internal/testenv"
 	"jcsync/workflows"
 )
@@ -129,14 +130,39 @@ func testMain(m *testing.M) int {
 		DefaultRPS:      1000,
 		PageConcurrency: 4,
 	}
-	w := worker.New(env.client, testTaskQueue, worker.Options{WorkerStopTimeout: 5 * time.Second})
+	w := worker.New(env.client, testTaskQueue, workerOptions())
 	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 1
 	}
 	defer w.Stop()
+	if err := settle(ctx, testTaskQueue); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		return 1
+	}
 	return m.Run()
+}
+
+// testDeployment is the deployment version of the tests' workers: versioned and current,
+// as the worker binary is, so that what the starter starts (syncs, schedules' runs) is
+// routed as in production.
+var testDeployment = config.Deployment{Name: "jcsync-starter-test", BuildID: "starter-test"}
+
+func workerOptions() worker.Options {
+	return worker.Options{WorkerStopTimeout: 5 * time.Second, DeploymentOptions: versioning.DeploymentOptions(testDeployment)}
+}
+
+// settle waits until the tests' version polls queue and is current.
+func settle(ctx context.Context, queue string) error {
+	dec, err := versioning.Settle(ctx, env.client, testDeployment, []string{queue}, versioning.Settings{})
+	if err != nil {
+		return err
+	}
+	if dec.Current != testDeployment.BuildID {
+		return fmt.Errorf("the test build is not current: %s", dec.Action)
+	}
+	return nil
 }
 
 func need(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -158,7 +159,7 @@ func TestValidateWithAServiceAccount(t *testing.T) {
 		}
 	}
 	const queue = "starter-oauth"
-	w := worker.New(env.client, queue, worker.Options{WorkerStopTimeout: 5 * time.Second})
+	w := worker.New(env.client, queue, workerOptions())
 	workflows.Register(w, &activities.Activities{
 		Integrations: config.Integrations{"svc": integ("svc", svcSecret), "svcbad": integ("svcbad", "jcs_WRONG_secret_bbbb")},
 		Temporal:     env.client, DefaultRPS: 1000,
@@ -167,6 +168,9 @@ func TestValidateWithAServiceAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
+	if err := settle(context.Background(), queue); err != nil {
+		t.Fatal(err)
+	}
 	code, out, errs := starter(t, "validate", "--task-queue", queue, "--integration", "svc")
 	t.Logf("$ starter validate --integration svc\n%s%s", out, errs)
 	noTokens(t, jcs, out+errs)
