@@ -24,8 +24,8 @@ import (
 	"jcsync/internal/sim/authomizesim"
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/temporalnames"
-	"jcsync/internal/versioning"
 	"jcsync/internal/testenv"
+	"jcsync/internal/versioning"
 	"jcsync/workflows"
 )
 
