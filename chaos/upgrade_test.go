@@ -158,6 +158,26 @@ func TestUpgradeRunsFinishOnTheirBuild(t *testing.T) {
 			f.GetType(), retry.GetLastFailure().GetMessage(), activities.ErrTypeWorkerStopping)
 	}
 
+	// While its run is open, build A is draining, not drained: the signal to stop its
+	// workers does not come early. (The run is checked after the version: open then, it was
+	// open when the version was described.)
+	drainage := func() client.WorkerDeploymentVersionDrainageStatus {
+		t.Helper()
+		v, err := tc.Client.WorkerDeploymentClient().GetHandle(deployment).DescribeVersion(context.Background(), client.WorkerDeploymentDescribeVersionOptions{BuildID: buildA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Info.DrainageInfo == nil {
+			return client.WorkerDeploymentVersionDrainageStatusUnspecified
+		}
+		return v.Info.DrainageInfo.DrainageStatus
+	}
+	statusA := drainage()
+	if d, err := describe(tc.Client, oldRun.GetID(), oldRun.GetRunID()); err == nil &&
+		d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && statusA != client.WorkerDeploymentVersionDrainageStatusDraining {
+		t.Errorf("build A has a run open but its drainage status is %d, want draining", statusA)
+	}
+
 	if _, err := waitSync(t, tc.Client, newRun, 3*time.Minute); err != nil {
 		t.Fatalf("the sync started after the upgrade failed: %v", err)
 	}
@@ -178,8 +198,18 @@ func TestUpgradeRunsFinishOnTheirBuild(t *testing.T) {
 	if got := current(); got != buildB {
 		t.Errorf("current version at the end: %q, want %s", got, buildB)
 	}
-	t.Logf("upgrade: the old sync finished on %s, the new one ran on %s; SIGTERM to the A worker mid-phase: the other A worker resumed the phase %s later",
-		buildA, buildB, tookOver.Round(time.Millisecond))
+	// Its runs ended, build A reports drained: what docs/upgrades.md waits for before its
+	// workers are stopped.
+	ended := time.Now()
+	for drainage() != client.WorkerDeploymentVersionDrainageStatusDrained {
+		if time.Since(ended) > time.Minute {
+			t.Fatalf("build A not reported drained a minute after its last run ended (status %d)", drainage())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	drained := time.Since(ended)
+	t.Logf("upgrade: the old sync finished on %s, the new one ran on %s; SIGTERM to the A worker mid-phase: the other A worker resumed the phase %s later; %s reported drained %s after the checks of its last run (refresh 1 s)",
+		buildA, buildB, tookOver.Round(time.Millisecond), buildA, drained.Round(time.Millisecond))
 	sum.with(func(s *summary) {
 		s.notes = append(s.notes, "a pinned phase's takeover within its build after SIGTERM: "+tookOver.Round(time.Millisecond).String())
 	})

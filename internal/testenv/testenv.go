@@ -85,6 +85,7 @@ func StartTemporal(cliPath, dbFile string) (*Temporal, error) {
 		LogLevel:         "error",
 		ClientOptions:    &client.Options{Logger: quietLogger()},
 		SearchAttributes: temporalnames.AllAttributes(),
+		ExtraArgs:        DevServerArgs,
 		Stdout:           os.Stderr,
 		Stderr:           os.Stderr,
 	})
@@ -92,6 +93,15 @@ func StartTemporal(cliPath, dbFile string) (*Temporal, error) {
 		return nil, fmt.Errorf("start the Temporal dev server: %w", err)
 	}
 	return &Temporal{Server: srv, Client: srv.Client()}, nil
+}
+
+// DevServerArgs are the dev server's settings beyond its defaults. Worker deployments need
+// none; a version's drainage status is refreshed every 3 minutes, after a 3-minute grace
+// for visibility, by default, which a test of an upgrade cannot wait for: here a second
+// each.
+var DevServerArgs = []string{
+	"--dynamic-config-value", "matching.wv.VersionDrainageStatusRefreshInterval=\"1s\"",
+	"--dynamic-config-value", "matching.wv.VersionDrainageStatusVisibilityGracePeriod=\"1s\"",
 }
 
 // Stop stops the dev server.
