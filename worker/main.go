@@ -411,6 +411,8 @@ func settleVersion(ctx context.Context, tc client.Client, d config.Deployment, q
 	case versioning.RefusedOlder:
 		log.WithFields(fields).Warn("--promote ignored: the current version is a newer build, which a restarted old worker must not replace; to roll back on purpose, run: " +
 			versioning.PromoteCommand(d))
+	case versioning.Managed:
+		log.WithFields(fields).Info("the deployment has a manager identity: which build takes new syncs is its decision")
 	default:
 		log.WithFields(fields).Info("worker deployment version")
 	}

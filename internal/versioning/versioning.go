@@ -9,6 +9,8 @@
 //   - promotion was asked for (--promote): this build becomes current, unless the current
 //     version was first seen after this one, which makes a restarted old worker harmless;
 //   - otherwise the worker serves the runs pinned to its build and says how to promote it.
+//
+// A deployment that names a manager (Temporal's Worker Controller) is left to it.
 package versioning
 
 import (
@@ -84,6 +86,9 @@ const (
 	LeftCurrent Action = "not current: promote to start new syncs on it"
 	// RefusedOlder: promotion was asked for, but the current version is a newer build.
 	RefusedOlder Action = "not promoted: the current version is newer"
+	// Managed: the deployment names a manager (Temporal's Worker Controller, an operator's
+	// tool), which alone changes its versions; the worker leaves routing to it.
+	Managed Action = "not changed: the deployment has a manager"
 )
 
 // Decision is the outcome of Settle.
@@ -173,6 +178,8 @@ func settleOnce(ctx context.Context, h client.WorkerDeploymentHandle, d config.D
 	switch {
 	case current == d.BuildID:
 		return Decision{Action: AlreadyCurrent, Current: current}, false, nil
+	case desc.Info.ManagerIdentity != "":
+		return Decision{Action: Managed, Current: current}, false, nil
 	case current == "":
 		return setCurrent(ctx, h, d, desc.ConflictToken, BecameCurrent, "")
 	case !d.Promote:

@@ -113,6 +113,18 @@ func TestSettleRule(t *testing.T) {
 	if got := runsOn(t, tc.Client, queue); got != b.BuildID {
 		t.Fatalf("a new run ran on %q after the old build restarted, want %s", got, b.BuildID)
 	}
+
+	// A deployment with a manager (the Worker Controller) is left alone, even by a new
+	// build asked to promote itself.
+	if _, err := tc.Client.WorkerDeploymentClient().GetHandle("rule").SetManagerIdentity(context.Background(),
+		client.WorkerDeploymentSetManagerIdentityOptions{ManagerIdentity: "controller"}); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Deployment{Name: "rule", BuildID: "build-c", Promote: true}
+	startBuild(t, tc.Client, c, queue)
+	if dec := settle(t, tc.Client, c, queue); dec.Action != versioning.Managed || dec.Current != b.BuildID {
+		t.Fatalf("a new build in a managed deployment: %+v, want routing left to the manager", dec)
+	}
 }
 
 // TestSettleFleetPromotesTogether starts a new build as several workers at once, each asked
