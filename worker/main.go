@@ -411,6 +411,9 @@ func settleVersion(ctx context.Context, tc client.Client, d config.Deployment, q
 	case versioning.RefusedOlder:
 		log.WithFields(fields).Warn("--promote ignored: the current version is a newer build, which a restarted old worker must not replace; to roll back on purpose, run: " +
 			versioning.PromoteCommand(d))
+	case versioning.RefusedDemoted:
+		log.WithFields(fields).Warn("--promote ignored: this build was current before and was replaced (an upgrade or a rollback); to make it current again on purpose, run: " +
+			versioning.PromoteCommand(d))
 	case versioning.Managed:
 		log.WithFields(fields).Info("the deployment has a manager identity: which build takes new syncs is its decision")
 	default:

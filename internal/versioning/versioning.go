@@ -7,7 +7,9 @@
 //   - the deployment has no current version: this build becomes current (a first deploy,
 //     the demo, the tests);
 //   - promotion was asked for (--promote): this build becomes current, unless the current
-//     version was first seen after this one, which makes a restarted old worker harmless;
+//     version was first seen after this one, or this build was current before and was
+//     replaced; so neither a restarted old worker nor a restarted worker of a build rolled
+//     back from takes new syncs back;
 //   - otherwise the worker serves the runs pinned to its build and says how to promote it.
 //
 // A deployment that names a manager (Temporal's Worker Controller) is left to it.
@@ -86,6 +88,9 @@ const (
 	LeftCurrent Action = "not current: promote to start new syncs on it"
 	// RefusedOlder: promotion was asked for, but the current version is a newer build.
 	RefusedOlder Action = "not promoted: the current version is newer"
+	// RefusedDemoted: promotion was asked for, but this build was current before and was
+	// replaced (an upgrade, or a rollback away from it): only an operator brings it back.
+	RefusedDemoted Action = "not promoted: this build was current before and was replaced"
 	// Managed: the deployment names a manager (Temporal's Worker Controller, an operator's
 	// tool), which alone changes its versions; the worker leaves routing to it.
 	Managed Action = "not changed: the deployment has a manager"
@@ -190,6 +195,12 @@ func settleOnce(ctx context.Context, h client.WorkerDeploymentHandle, d config.D
 			return Decision{Action: RefusedOlder, Current: current}, false, nil
 		}
 	}
+	// A version that stopped being current is draining or drained; one never current has
+	// no drainage status. Without this, a rollback to an older build would be undone by the
+	// first restart of a worker of the newer one.
+	if mine.DrainageStatus != client.WorkerDeploymentVersionDrainageStatusUnspecified {
+		return Decision{Action: RefusedDemoted, Current: current}, false, nil
+	}
 	return setCurrent(ctx, h, d, desc.ConflictToken, Promoted, current)
 }
 
@@ -230,15 +241,17 @@ func setCurrent(ctx context.Context, h client.WorkerDeploymentHandle, d config.D
 	return Decision{}, isTransient(err), fmt.Errorf("set build %s current in deployment %s: %w", d.BuildID, d.Name, err)
 }
 
-// isTransient tells errors worth another attempt (the server busy or restarting, the
-// deployment's own workflow not started yet) from final ones.
+// isTransient tells errors worth another attempt from final ones. Final: what a retry
+// cannot change (a bad name, no permission, no such namespace or feature). Everything else
+// is retried within Settle's bounded wait: the server busy or restarting, and the
+// deployment's own workflow failing a task under concurrent changes ("Unable to perform
+// workflow execution update due to unexpected workflow task failure", seen on Server 1.29).
 func isTransient(err error) bool {
-	var unavailable *serviceerror.Unavailable
-	var notFound *serviceerror.NotFound
-	var exhausted *serviceerror.ResourceExhausted
-	var deadline *serviceerror.DeadlineExceeded
-	return errors.As(err, &unavailable) || errors.As(err, &notFound) || errors.As(err, &exhausted) || errors.As(err, &deadline) ||
-		errors.Is(err, context.DeadlineExceeded)
+	var invalid *serviceerror.InvalidArgument
+	var denied *serviceerror.PermissionDenied
+	var unimplemented *serviceerror.Unimplemented
+	var noNamespace *serviceerror.NamespaceNotFound
+	return !(errors.As(err, &invalid) || errors.As(err, &denied) || errors.As(err, &unimplemented) || errors.As(err, &noNamespace))
 }
 
 // PromoteCommand is the CLI command that makes a build current by hand.

@@ -67,9 +67,11 @@ func runsOn(t *testing.T, c client.Client, queue string) string {
 	return build
 }
 
-// TestSettleRule walks the rule through an upgrade: the first build becomes current by
-// itself; a second build waits for promotion; promoted, it takes the new runs; the first
-// build restarted with promotion asked for does not take them back.
+// TestSettleRule walks the rule through an upgrade and a rollback: the first build becomes
+// current by itself; a second build waits for promotion; promoted, it takes the new runs;
+// the first build restarted with promotion asked for does not take them back; after a
+// rollback by hand, the second build restarted does not undo it; a managed deployment is
+// left to its manager.
 func TestSettleRule(t *testing.T) {
 	tc := server.Get(t)
 	const queue = "versioning-rule"
@@ -114,6 +116,30 @@ func TestSettleRule(t *testing.T) {
 		t.Fatalf("a new run ran on %q after the old build restarted, want %s", got, b.BuildID)
 	}
 
+	// A deliberate rollback to A: B's workers restarting with promotion still set do not
+	// undo it, although B is the newer build.
+	// (The server's deployment workflow may fail a task under concurrent registrations; an
+	// operator would run the command again.)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := tc.Client.WorkerDeploymentClient().GetHandle("rule").SetCurrentVersion(context.Background(),
+			client.WorkerDeploymentSetCurrentVersionOptions{BuildID: a.BuildID})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("roll back to %s: %v", a.BuildID, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	startBuild(t, tc.Client, b, queue)
+	if dec := settle(t, tc.Client, b, queue); dec.Action != versioning.RefusedDemoted || dec.Current != a.BuildID {
+		t.Fatalf("the build rolled back from, restarted with --promote: %+v, want it refused", dec)
+	}
+	if got := runsOn(t, tc.Client, queue); got != a.BuildID {
+		t.Fatalf("a new run ran on %q after the rollback, want %s", got, a.BuildID)
+	}
+
 	// A deployment with a manager (the Worker Controller) is left alone, even by a new
 	// build asked to promote itself.
 	if _, err := tc.Client.WorkerDeploymentClient().GetHandle("rule").SetManagerIdentity(context.Background(),
@@ -122,7 +148,7 @@ func TestSettleRule(t *testing.T) {
 	}
 	c := config.Deployment{Name: "rule", BuildID: "build-c", Promote: true}
 	startBuild(t, tc.Client, c, queue)
-	if dec := settle(t, tc.Client, c, queue); dec.Action != versioning.Managed || dec.Current != b.BuildID {
+	if dec := settle(t, tc.Client, c, queue); dec.Action != versioning.Managed || dec.Current != a.BuildID {
 		t.Fatalf("a new build in a managed deployment: %+v, want routing left to the manager", dec)
 	}
 }
