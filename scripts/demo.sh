@@ -104,6 +104,9 @@ export AUTHOMIZE_INTEGRATION_NAME=$INTEGRATION
 	export AUTHOMIZE_TOKEN=demo-authomize-token
 	export AUTHOMIZE_APP_ID=demo-jumpcloud-app
 	export AUTHOMIZE_BASE_URL=http://127.0.0.1:$AZ_PORT
+	# The dev server keeps its data between demos: a worker rebuilt since the last one is a
+	# new build, which takes new syncs only when promoted (docs/upgrades.md).
+	export JCSYNC_PROMOTE=true
 	exec "$BIN/worker" --metrics-address "127.0.0.1:$METRICS_PORT"
 ) >"$DATA/worker.log" 2>&1 &
 PIDS+=($!)

@@ -25,6 +25,7 @@ import (
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
+	"jcsync/internal/versioning"
 	"jcsync/routing"
 	"jcsync/workflows"
 )
@@ -134,7 +135,7 @@ func testMain(m *testing.M) int {
 	}
 	// No worker holds "late" until TestScheduleWaitsForItsWorker starts one.
 	env.acts = &activities.Activities{Integrations: config.Integrations{"late": integ("late", jc.URL, jcKey)}, Temporal: env.client, DefaultRPS: 1000, PageConcurrency: 4}
-	ws, err := routing.New(env.client, testTaskQueue, acts, func(routing.Carries) worker.Options { return worker.Options{WorkerStopTimeout: 5 * time.Second} })
+	ws, err := routing.New(env.client, testTaskQueue, acts, func(routing.Carries) worker.Options { return workerOptions() })
 	if err == nil {
 		err = ws.Start()
 	}
@@ -145,6 +146,10 @@ func testMain(m *testing.M) int {
 	defer ws.Stop()
 	// Tests expect the worker polling, as a worker that has run a while is: a sync started
 	// before its first poll reaches the server is rightly reported as waiting.
+	if err := settle(ctx, ws.Queues()...); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		return 1
+	}
 	if err := waitHeld(ctx, acts.Integrations.Names()); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 1
@@ -170,6 +175,27 @@ func waitHeld(ctx context.Context, names []string) error {
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
+	}
+	return nil
+}
+
+// testDeployment is the deployment version of the tests' workers: versioned and current,
+// as the worker binary is, so that what the starter starts (syncs, schedules' runs) is
+// routed as in production.
+var testDeployment = config.Deployment{Name: "jcsync-starter-test", BuildID: "starter-test"}
+
+func workerOptions() worker.Options {
+	return worker.Options{WorkerStopTimeout: 5 * time.Second, DeploymentOptions: versioning.DeploymentOptions(testDeployment)}
+}
+
+// settle waits until the tests' version polls queue and is current.
+func settle(ctx context.Context, queues ...string) error {
+	dec, err := versioning.Settle(ctx, env.client, testDeployment, queues, versioning.Settings{})
+	if err != nil {
+		return err
+	}
+	if dec.Current != testDeployment.BuildID {
+		return fmt.Errorf("the test build is not current: %s", dec.Action)
 	}
 	return nil
 }

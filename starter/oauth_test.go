@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -161,7 +162,7 @@ func TestValidateWithAServiceAccount(t *testing.T) {
 	ws, err := routing.New(env.client, queue, &activities.Activities{
 		Integrations: config.Integrations{"svc": integ("svc", svcSecret), "svcbad": integ("svcbad", "jcs_WRONG_secret_bbbb")},
 		Temporal:     env.client, DefaultRPS: 1000,
-	}, func(routing.Carries) worker.Options { return worker.Options{WorkerStopTimeout: 5 * time.Second} })
+	}, func(routing.Carries) worker.Options { return workerOptions() })
 	if err == nil {
 		err = ws.Start()
 	}
@@ -169,6 +170,9 @@ func TestValidateWithAServiceAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Stop()
+	if err := settle(context.Background(), ws.Queues()...); err != nil {
+		t.Fatal(err)
+	}
 	code, out, errs := starter(t, "validate", "--task-queue", queue, "--integration", "svc")
 	t.Logf("$ starter validate --integration svc\n%s%s", out, errs)
 	noTokens(t, jcs, out+errs)

@@ -262,3 +262,39 @@ func TestComposeStopGracePeriod(t *testing.T) {
 		t.Error("no service runs /usr/local/bin/worker")
 	}
 }
+
+// TestComposeUpgradeService pins the upgrade path of docs/upgrades.md: worker-next runs the
+// new build beside the worker with the worker's environment, promotes itself on start, and
+// starts only when asked for (its profile), on a metrics port of its own. The worker itself
+// does not promote by default, so that restarting it never competes for new syncs.
+func TestComposeUpgradeService(t *testing.T) {
+	f := loadCompose(t)
+	next, ok := f.Services["worker-next"]
+	if !ok {
+		t.Fatal("no worker-next service: the upgrade in docs/upgrades.md runs the new build as worker-next")
+	}
+	worker := f.Services["worker"]
+	if !slices.Equal(next.Profiles, []string{"upgrade"}) {
+		t.Errorf("worker-next profiles %v, want [upgrade]: it must not start with the stack", next.Profiles)
+	}
+	if next.Environment[config.EnvPromote] != "true" {
+		t.Errorf("worker-next: %s = %q, want \"true\" (it becomes current on start)", config.EnvPromote, next.Environment[config.EnvPromote])
+	}
+	if v := worker.Environment[config.EnvPromote]; !refRe.MatchString(v) || !strings.HasSuffix(v, ":-}") {
+		t.Errorf("worker: %s = %q, want an empty default", config.EnvPromote, v)
+	}
+	for k, v := range worker.Environment {
+		if k == config.EnvPromote {
+			continue
+		}
+		if next.Environment[k] != v {
+			t.Errorf("worker-next: %s = %q, the worker has %q: the new build must run as the old one does", k, next.Environment[k], v)
+		}
+	}
+	if len(next.Environment) != len(worker.Environment) {
+		t.Errorf("worker-next sets %d variables, the worker %d", len(next.Environment), len(worker.Environment))
+	}
+	if !slices.Contains(words(next.Command), "/usr/local/bin/worker") {
+		t.Errorf("worker-next runs %v, want the worker", next.Command)
+	}
+}

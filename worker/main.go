@@ -32,6 +32,7 @@ import (
 	"jcsync/internal/metrics"
 	"jcsync/internal/searchattrs"
 	"jcsync/internal/temporalnames"
+	"jcsync/internal/versioning"
 	"jcsync/routing"
 )
 
@@ -51,8 +52,8 @@ const (
 )
 
 // workerEnvVars are the variables the worker reads besides the integration's and Temporal's.
-var workerEnvVars = []string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envHeartbeatInterval, envJumpCloudMaxRPS, envJumpCloudRPS, envMetricsAddress,
-	envCodecAddress, envCodecCORSOrigins, envCodecAuthToken, envPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}
+var workerEnvVars = append([]string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envHeartbeatInterval, envJumpCloudMaxRPS, envJumpCloudRPS, envMetricsAddress,
+	envCodecAddress, envCodecCORSOrigins, envCodecAuthToken, envPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}, config.DeploymentEnvVars...)
 
 // stopTimeout is how long running activities get, after SIGTERM, to end before the worker
 // cancels them and exits. A phase does not use it: it watches the worker's stop, records its
@@ -70,7 +71,10 @@ const defaultHeartbeatInterval = time.Second
 
 // workerConfig is the worker's parsed command line.
 type workerConfig struct {
-	Temporal                config.Temporal
+	Temporal config.Temporal
+	// Deployment is the worker's deployment version under Worker Versioning, and whether it
+	// takes new syncs on start (docs/upgrades.md).
+	Deployment              config.Deployment
 	ConfigFile              string
 	MaxConcurrentActivities int
 	PageConcurrency         int
@@ -113,6 +117,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 			"Integrations come from --config and/or JUMPCLOUD_API_KEY, AUTHOMIZE_TOKEN, ... in the environment.\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	config.AddTemporalFlags(fs, &c.Temporal, getenv, temporalnames.TaskQueue)
+	deploymentErr := config.AddDeploymentFlags(fs, &c.Deployment, getenv)
 	logging.AddFlags(fs, &c.Log)
 	fs.StringVar(&c.ConfigFile, "config", getenv(envConfig), "JSON file of integrations (env "+envConfig+")")
 	fs.IntVar(&c.MaxConcurrentActivities, "max-concurrent-activities", envInt(getenv, envMaxConcurrentActivities, defaultMaxConcurrentActivities),
@@ -147,6 +152,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	}
 	if polErr != nil && !fs.Changed("insecure-http") {
 		return c, polErr
+	}
+	if err := deploymentErr(); err != nil {
+		return c, err
 	}
 	if hbErr != nil && !fs.Changed("heartbeat-interval") {
 		return c, hbErr
@@ -269,8 +277,13 @@ func repointSchedules(ctx context.Context, tc client.Client, base string, integr
 // checks queue, one on the base queue. So the activity slots bound each integration's
 // activities, not the process's: a sync runs one activity at a time, so one integration uses
 // one slot (its checks have slots of their own), and slots a queue never fills cost nothing.
+//
+// Every worker takes its options from here, with the deployment version: a pinned sync's
+// activities go only to workers of its version, so a worker of the process left unversioned
+// would never receive them.
 func workerOptions(c workerConfig) worker.Options {
 	return worker.Options{
+		DeploymentOptions:                  versioning.DeploymentOptions(c.Deployment),
 		MaxConcurrentActivityExecutionSize: c.MaxConcurrentActivities,
 		WorkerStopTimeout:                  stopTimeout,
 		// The SDK sends a stage's checkpoint at most every 80% of the heartbeat timeout by
@@ -292,6 +305,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log, err := logging.New(c.Log, stderr)
 	if err != nil {
+		fmt.Fprintf(stderr, "worker: %v\n", err)
+		return 2
+	}
+	// After the flags: deriving the build id reads the executable, which --help need not.
+	if err := c.Deployment.Resolve(); err != nil {
 		fmt.Fprintf(stderr, "worker: %v\n", err)
 		return 2
 	}
@@ -367,6 +385,11 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 				log.WithError(err).WithField("integration", name).Warn("sync status metrics not refreshed")
 			}})
 	}
+	if c.Deployment.Unversioned {
+		log.Warn("--unversioned: syncs are not pinned to a build; replace all workers together, after running syncs end (docs/upgrades.md)")
+	} else if err := versioning.CheckSupported(ctx, tc, c.Deployment); err != nil {
+		return err
+	}
 
 	acts := &activities.Activities{
 		Integrations:    ins,
@@ -387,6 +410,12 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	if err := ws.Start(); err != nil {
 		return err
 	}
+	// Every task queue this process polls: the version must hold them all before it is
+	// made current, or a queue's new syncs would wait for a build that does not poll it.
+	if err := settleVersion(ctx, tc, c.Deployment, ws.Queues(), log); err != nil {
+		ws.Stop()
+		return err
+	}
 	repointSchedules(ctx, tc, c.Temporal.TaskQueue, ins.Names(), log)
 	health.Polling(func(ctx context.Context) error {
 		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
@@ -394,7 +423,7 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	})
 	log.WithFields(logrus.Fields{
 		"temporal": c.Temporal.Address, "namespace": c.Temporal.Namespace, "task_queue": c.Temporal.TaskQueue,
-		"integrations": ins.Names(), "polls": ws.Queues(),
+		"integrations": ins.Names(), "polls": ws.Queues(), "deployment": c.Deployment.Name, "build_id": c.Deployment.BuildID,
 	}).Info("worker started: each integration's syncs on its own task queue, runs started on the base queue handed over to it")
 	<-ctx.Done()
 	health.Stopping()
@@ -404,6 +433,38 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	// the rest, then cancels them. The client closes after it.
 	ws.Stop()
 	log.Info("stopped")
+	return nil
+}
+
+// settleVersion applies the start rule of internal/versioning and says what it did, with
+// the command that promotes this build when it is not current.
+func settleVersion(ctx context.Context, tc client.Client, d config.Deployment, queues []string, log *logrus.Logger) error {
+	if d.Unversioned {
+		return nil
+	}
+	dec, err := versioning.Settle(ctx, tc, d, queues, versioning.Settings{})
+	if err != nil {
+		return fmt.Errorf("worker deployment version %s/%s: %w", d.Name, d.BuildID, err)
+	}
+	fields := logrus.Fields{"deployment": d.Name, "build_id": d.BuildID, "current_build_id": dec.Current, "versioning": string(dec.Action)}
+	switch dec.Action {
+	case versioning.Promoted:
+		log.WithFields(fields).WithField("previous_build_id", dec.Previous).
+			Info("this build is now current: new syncs start on it; runs of the previous build finish there, so keep its workers until it is drained")
+	case versioning.LeftCurrent:
+		log.WithFields(fields).Warn("this build is not the current version, so it runs only syncs pinned to it; to start new syncs on it, restart it with --promote (" +
+			config.EnvPromote + "=true) or run: " + versioning.PromoteCommand(d))
+	case versioning.RefusedOlder:
+		log.WithFields(fields).Warn("--promote ignored: the current version is a newer build, which a restarted old worker must not replace; to roll back on purpose, run: " +
+			versioning.PromoteCommand(d))
+	case versioning.RefusedDemoted:
+		log.WithFields(fields).Warn("--promote ignored: this build was current before and was replaced (an upgrade or a rollback); to make it current again on purpose, run: " +
+			versioning.PromoteCommand(d))
+	case versioning.Managed:
+		log.WithFields(fields).Info("the deployment has a manager identity: which build takes new syncs is its decision")
+	default:
+		log.WithFields(fields).Info("worker deployment version")
+	}
 	return nil
 }
 

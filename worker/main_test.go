@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"jcsync/internal/config"
 	"jcsync/internal/temporalnames"
 	"jcsync/internal/testenv"
 )
@@ -202,6 +203,22 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 			t.Fatalf("nothing polls %s (%v); logs:\n%s", checks, err, logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// At the defaults, the first worker of a deployment makes its build current, so that
+	// new syncs reach it without a step of the operator's.
+	build, err := config.DefaultBuildID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := c.WorkerDeploymentClient().GetHandle(config.DefaultDeploymentName).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		t.Fatalf("describe the worker's deployment %s: %v", config.DefaultDeploymentName, err)
+	}
+	if cv := desc.Info.RoutingConfig.CurrentVersion; cv == nil || cv.BuildID != build {
+		t.Fatalf("current version of %s: %+v, want the worker's build %s; logs:\n%s", config.DefaultDeploymentName, cv, build, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"build_id":"`+build+`"`) {
+		t.Errorf("the worker does not log its build id %s:\n%s", build, logs.String())
 	}
 	// A started worker answers its orchestrator's probes beside /metrics.
 	m := regexp.MustCompile(`"address":"([^"]+)"[^\n]*probes on /healthz`).FindStringSubmatch(logs.String())
@@ -403,5 +420,52 @@ func TestWorkerStopsWhenItCannotCreateSearchAttributes(t *testing.T) {
 		if _, ok := list.GetCustomAttributes()[name]; ok {
 			t.Errorf("%s exists: %v", name, list.GetCustomAttributes())
 		}
+	}
+}
+
+// TestWorkerOnAServerWithoutWorkerDeployments: where worker deployments are off, the worker
+// at its defaults stops at start with a message naming the way out, and --unversioned runs.
+func TestWorkerOnAServerWithoutWorkerDeployments(t *testing.T) {
+	cli := temporalCLI(t)
+	hostPort := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  cli,
+		ClientOptions: &client.Options{HostPort: hostPort},
+		LogLevel:      "error",
+		ExtraArgs:     []string{"--dynamic-config-value", "system.enableDeploymentVersions=false"},
+	})
+	if err != nil {
+		t.Fatalf("dev server: %v", err)
+	}
+	defer srv.Stop()
+	env := envOf(map[string]string{"JUMPCLOUD_API_KEY": "k", "AUTHOMIZE_TOKEN": "t", "AUTHOMIZE_APP_ID": "a"})
+	args := []string{"--temporal-address", hostPort, "--metrics-address", "", "--log-format", "json"}
+
+	var logs syncBuffer
+	if code := run(ctx, args, env, &logs); code != 1 || !strings.Contains(logs.String(), "--unversioned") {
+		t.Fatalf("worker at the defaults exited %d; want 1 and a message naming --unversioned:\n%s", code, logs.String())
+	}
+
+	var unversioned syncBuffer
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	go func() { done <- run(wctx, append(args, "--unversioned"), env, &unversioned) }()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(unversioned.String(), "worker started") {
+		select {
+		case code := <-done:
+			t.Fatalf("--unversioned worker exited %d:\n%s", code, unversioned.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("--unversioned worker never started:\n%s", unversioned.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("--unversioned worker exited %d:\n%s", code, unversioned.String())
 	}
 }

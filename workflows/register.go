@@ -25,8 +25,11 @@ func Register(r Registry, a *activities.Activities) {
 	activities.Register(r, a)
 }
 
-// RegisterWorkflows registers the workflows under their stable names.
+// RegisterWorkflows registers the workflows under their stable names, pinned: on a
+// versioned worker each run finishes on the build that started it, so a change to a
+// workflow never meets a history written by other code (docs/upgrades.md). Workers without
+// versioning ignore the behaviour.
 func RegisterWorkflows(r WorkflowRegistry) {
-	r.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: temporalnames.SyncWorkflow})
-	r.RegisterWorkflowWithOptions(ValidateWorkflow, workflow.RegisterOptions{Name: temporalnames.ValidateWorkflow})
+	r.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: temporalnames.SyncWorkflow, VersioningBehavior: workflow.VersioningBehaviorPinned})
+	r.RegisterWorkflowWithOptions(ValidateWorkflow, workflow.RegisterOptions{Name: temporalnames.ValidateWorkflow, VersioningBehavior: workflow.VersioningBehaviorPinned})
 }

@@ -78,6 +78,7 @@ func (p *PersistentTemporal) start() (*testsuite.DevServer, client.Client, error
 		LogLevel:         "error",
 		ClientOptions:    &client.Options{HostPort: p.HostPort, Logger: quietLogger()},
 		SearchAttributes: temporalnames.AllAttributes(),
+		ExtraArgs:        DevServerArgs,
 		Stdout:           os.Stderr,
 		Stderr:           os.Stderr,
 	})

@@ -33,6 +33,7 @@ import (
 	"jcsync/internal/sim/jumpcloudsim"
 	"jcsync/internal/sim/simcheck"
 	"jcsync/internal/temporalnames"
+	"jcsync/internal/versioning"
 	"jcsync/routing"
 )
 
@@ -93,6 +94,7 @@ func startTemporal(opts testsuite.DevServerOptions) (*Temporal, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	opts.LogLevel = "error"
+	opts.ExtraArgs = append(opts.ExtraArgs, DevServerArgs...)
 	opts.ClientOptions = &client.Options{Logger: quietLogger()}
 	opts.Stdout, opts.Stderr = os.Stderr, os.Stderr
 	srv, err := testsuite.StartDevServer(ctx, opts)
@@ -100,6 +102,15 @@ func startTemporal(opts testsuite.DevServerOptions) (*Temporal, error) {
 		return nil, fmt.Errorf("start the Temporal dev server: %w", err)
 	}
 	return &Temporal{Server: srv, Client: srv.Client()}, nil
+}
+
+// DevServerArgs are the dev server's settings beyond its defaults. Worker deployments need
+// none; a version's drainage status is refreshed every 3 minutes, after a 3-minute grace
+// for visibility, by default, which a test of an upgrade cannot wait for: here a second
+// each.
+var DevServerArgs = []string{
+	"--dynamic-config-value", "matching.wv.VersionDrainageStatusRefreshInterval=\"1s\"",
+	"--dynamic-config-value", "matching.wv.VersionDrainageStatusVisibilityGracePeriod=\"1s\"",
 }
 
 // Stop stops the dev server.
@@ -203,6 +214,14 @@ func StartWorkerWith(t testing.TB, c client.Client, taskQueue string, integratio
 		tune(a)
 	}
 	opts.MaxHeartbeatThrottleInterval = time.Second // as the worker binary
+	// Versioned as the worker binary is, so that syncs run pinned as in production: one
+	// deployment version per test binary (this code), current on every server it meets.
+	d := Deployment(t)
+	if !opts.DeploymentOptions.UseVersioning {
+		opts.DeploymentOptions = versioning.DeploymentOptions(d)
+	} else {
+		d.Name, d.BuildID = opts.DeploymentOptions.Version.DeploymentName, opts.DeploymentOptions.Version.BuildID
+	}
 	ws, err := routing.New(c, taskQueue, a, func(routing.Carries) worker.Options { return opts })
 	if err != nil {
 		t.Fatalf("build workers: %v", err)
@@ -211,7 +230,33 @@ func StartWorkerWith(t testing.TB, c client.Client, taskQueue string, integratio
 		t.Fatalf("start workers: %v", err)
 	}
 	t.Cleanup(ws.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dec, err := versioning.Settle(ctx, c, d, ws.Queues(), versioning.Settings{Wait: 2 * time.Minute})
+	if err != nil {
+		t.Fatalf("workers on %s: %v", taskQueue, err)
+	}
+	if dec.Current != d.BuildID {
+		t.Fatalf("workers on %s: build %s is not current (%s): new syncs would not reach them", taskQueue, d.BuildID, dec.Action)
+	}
 	return ws
+}
+
+// DeploymentName is the worker deployment of the in-process workers. Worker processes
+// (the worker binary) join their own, so the two never share a current version.
+const DeploymentName = "jcsync-testenv"
+
+var testBuild = sync.OnceValues(config.DefaultBuildID)
+
+// Deployment is the deployment version of the in-process workers: the test binary's
+// build id, derived as the worker binary derives its own.
+func Deployment(t testing.TB) config.Deployment {
+	t.Helper()
+	id, err := testBuild()
+	if err != nil {
+		t.Fatalf("build id of the test binary: %v", err)
+	}
+	return config.Deployment{Name: DeploymentName, BuildID: id}
 }
 
 // Diff lists every difference between exp and snap; empty means exact.
