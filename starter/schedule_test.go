@@ -603,7 +603,7 @@ func TestScheduleWaitsForItsWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := routing.New(env.client, testTaskQueue, env.acts, func(routing.Carries) worker.Options { return worker.Options{} })
+	w, err := routing.New(env.client, testTaskQueue, env.acts, func(routing.Carries) worker.Options { return workerOptions() })
 	if err == nil {
 		err = w.Start()
 	}
