@@ -66,6 +66,7 @@ func suites() []suite {
 		suite{name: "latency-only", run: runLatencyOnly},
 		suite{name: "fleet", run: runFleet},
 		suite{name: "many-orgs", run: runManyOrgs},
+		suite{name: "deploy", run: runDeploy},
 	)
 }
 
@@ -102,7 +103,7 @@ func main() {
 		all = append(all, s.name)
 	}
 	pflag.StringVar(&profileDir, "profile", "", "write the worker's CPU profile (first 30 s of the sync) and heap profile (at the end) to this directory")
-	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "fleet", "many-orgs"}, "scenarios to run: "+strings.Join(all, ", "))
+	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "fleet", "many-orgs", "deploy"}, "scenarios to run: "+strings.Join(all, ", "))
 	pflag.StringVar(&o.bin, "bin", "bin", "directory holding temporal, worker and sim")
 	pflag.StringVar(&jsonOut, "json", "", "also write the rows as JSON to this file")
 	pflag.StringVar(&org, "org", "large", "org of unknown-limit, latency-only and fleet: large, medium or small")
