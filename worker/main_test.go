@@ -193,7 +193,7 @@ func TestWorkerRunsAgainstDevServer(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// The credential checks have a queue of their own, which the worker polls for activities.
-	checks := temporalnames.ChecksQueue(temporalnames.TaskQueue)
+	checks := temporalnames.ChecksQueue(temporalnames.IntegrationQueue(temporalnames.TaskQueue, config.DefaultIntegrationName))
 	for {
 		d, err := c.DescribeTaskQueue(ctx, checks, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 		if err == nil && len(d.GetPollers()) > 0 {

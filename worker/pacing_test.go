@@ -9,7 +9,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"jcsync/activities"
+	"jcsync/internal/authomize"
 	"jcsync/internal/config"
+	"jcsync/internal/jumpcloud"
 	"jcsync/internal/pacer"
 )
 
@@ -85,10 +87,16 @@ func TestMaxRPSIsACeiling(t *testing.T) {
 	}
 }
 
+// pacerSeen keeps the JumpCloud pacer each integration's clients were given, and ignores the
+// requests and counts every observer sees.
 type pacerSeen struct {
-	activities.Observer
 	jc map[string]*pacer.Pacer
 }
+
+func (*pacerSeen) JumpCloudRequest(string, jumpcloud.RequestInfo)   {}
+func (*pacerSeen) AuthomizeRequest(string, authomize.RequestInfo)   {}
+func (*pacerSeen) Items(string, string, string, int)                {}
+func (*pacerSeen) StageDone(string, string, activities.StageResult) {}
 
 func (o *pacerSeen) Pacer(integration, api string, p *pacer.Pacer) {
 	if api != activities.APIJumpCloud {

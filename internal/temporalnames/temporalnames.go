@@ -121,6 +121,10 @@ const (
 	IsRunning   = "ExecutionStatus = 'Running'"
 	IsCompleted = "ExecutionStatus = 'Completed'"
 	IsClosed    = "ExecutionStatus != 'Running'"
+	// IsNotContinued leaves out runs that continued as new: a run started on the base task
+	// queue moves to its integration's queue that way, under the same id
+	// (workflows.HandOverSync), and is no sync of its own.
+	IsNotContinued = "ExecutionStatus != 'ContinuedAsNew'"
 )
 
 // IntegrationQuery is the visibility query for the workflows of an integration that meet
@@ -142,7 +146,7 @@ func Escape(s string) string {
 // integration's SyncID that meet every condition of and. A scheduled run or one the Web UI
 // started hands over to that id, so these are the integration's syncs, each counted once.
 func SyncRunsQuery(integration string, and ...string) string {
-	q := fmt.Sprintf("WorkflowId = '%s' AND %s", Escape(SyncID(integration)), IsSync)
+	q := fmt.Sprintf("WorkflowId = '%s' AND %s AND %s", Escape(SyncID(integration)), IsSync, IsNotContinued)
 	for _, c := range and {
 		q += " AND " + c
 	}

@@ -44,7 +44,7 @@ func TestAllAttributesMatchTypes(t *testing.T) {
 
 func TestSyncRunsQuery(t *testing.T) {
 	if got, want := SyncRunsQuery(`it's`, OutcomeIn(OutcomeSwept, OutcomeSweepSkipped)),
-		`WorkflowId = 'jcsync-it\'s' AND WorkflowType = 'SyncWorkflow' AND JCSyncOutcome IN ('swept', 'sweep-skipped')`; got != want {
+		`WorkflowId = 'jcsync-it\'s' AND WorkflowType = 'SyncWorkflow' AND ExecutionStatus != 'ContinuedAsNew' AND JCSyncOutcome IN ('swept', 'sweep-skipped')`; got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
