@@ -468,3 +468,19 @@ func TestInsightsQueryOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestInsightsSharesTheRateLimit: the events route counts against the same rate limit as
+// the console routes (one org, one budget) and answers its 429.
+func TestInsightsSharesTheRateLimit(t *testing.T) {
+	ts, s := NewTestServer(t, smallOrg(), Options{APIKey: testKey})
+	s.SetRateLimit(0.001, 1, true) // one request, then nothing for a long while
+	hdr := map[string]string{"x-api-key": testKey}
+	if r := do(t, http.MethodGet, ts.URL+"/api/systemusers?limit=1", hdr, ""); r.status != 200 {
+		t.Fatalf("first request: %d", r.status)
+	}
+	body := `{"service":["directory"],"start_time":"` + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) + `"}`
+	r := do(t, http.MethodPost, ts.URL+InsightsPath, hdr, body)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("events route after the budget is spent: %d %v", r.status, r.header)
+	}
+}
