@@ -39,7 +39,8 @@ const (
 // simEvent is one stored Directory Insights event: its document as served, and the values
 // the route sorts and filters by.
 type simEvent struct {
-	ts      time.Time // millisecond precision, UTC
+	ts      time.Time     // millisecond precision, UTC
+	delay   time.Duration // ingestion later than the route's lag (DelayInsightsEvents)
 	id      string
 	service string
 	doc     map[string]any
@@ -62,6 +63,9 @@ type eventLog struct {
 	seq    uint64
 	last   time.Time
 	now    func() time.Time
+	// late and lateBy: the next late events recorded become visible lateBy after the lag.
+	late   int
+	lateBy time.Duration
 	orgID  string
 	actor  map[string]any // initiated_by of every change: the org's first administrator
 }
@@ -101,6 +105,10 @@ func (l *eventLog) insert(ts time.Time, service, eventType string, fields map[st
 		doc[k] = v
 	}
 	e := &simEvent{ts: ts, id: id, service: service, doc: doc}
+	if l.late > 0 {
+		l.late--
+		e.delay = l.lateBy
+	}
 	i, _ := slices.BinarySearchFunc(l.events, e, func(a, b *simEvent) int {
 		if a.before(b.ts.UnixMilli(), b.id) {
 			return -1

@@ -81,6 +81,16 @@ func (s *Server) SetInsightsFault(status int, d time.Duration) {
 	s.ik.faultCode, s.ik.faultEnd = status, time.Now().Add(d)
 }
 
+// DelayInsightsEvents makes the next n events recorded (changes or noise) visible only
+// extra after the lag: late ingestion, which puts them behind events recorded after them
+// and thus behind a reader's cursor, the case a reader's overlap window is for.
+func (s *Server) DelayInsightsEvents(n int, extra time.Duration) {
+	l := s.org.events
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.late, l.lateBy = max(0, n), max(0, extra)
+}
+
 // InsightsEvents is the number of events stored, noise included, visible or not.
 func (s *Server) InsightsEvents() int { return s.org.events.len() }
 
@@ -384,7 +394,7 @@ func parseCursor(raw json.RawMessage) (*cursor, string) {
 // visibleUntil: an event is visible once its timestamp is at or before it.
 func selectEvents(all []*simEvent, q insightsQuery, visibleUntil time.Time) []*simEvent {
 	match := func(e *simEvent) bool {
-		if e.ts.After(visibleUntil) || e.ts.Before(q.start) || (!q.end.IsZero() && !e.ts.Before(q.end)) {
+		if e.ts.Add(e.delay).After(visibleUntil) || e.ts.Before(q.start) || (!q.end.IsZero() && !e.ts.Before(q.end)) {
 			return false
 		}
 		if q.services != nil && !q.services[e.service] {

@@ -484,3 +484,32 @@ func TestInsightsSharesTheRateLimit(t *testing.T) {
 		t.Fatalf("events route after the budget is spent: %d %v", r.status, r.header)
 	}
 }
+
+// TestInsightsLateIngestion: an event ingested late appears behind events recorded after
+// it: a reader that resumes after its last cursor misses it, one that re-reads an overlap
+// window finds it.
+func TestInsightsLateIngestion(t *testing.T) {
+	ts, s := NewTestServer(t, smallOrg(), Options{APIKey: testKey})
+	start := time.Now().Add(-time.Second)
+	const late = 300 * time.Millisecond
+	s.DelayInsightsEvents(1, late)
+	var first, second string
+	s.Update(func(o *Org) { first = o.AddUser(jumpcloud.SystemUser{Username: "late.one"}) })
+	time.Sleep(5 * time.Millisecond)
+	s.Update(func(o *Org) { second = o.AddUser(jumpcloud.SystemUser{Username: "on.time"}) })
+	c := insightsClient(t, ts.URL, jumpcloud.Options{})
+	events, _ := readAll(t, c, start, 0)
+	if len(events) != 1 || events[0].Resource.ID != second {
+		t.Fatalf("before the late ingestion: %+v, want only %s", events, second)
+	}
+	cursor, _ := json.Marshal([]any{events[0].Timestamp.UnixMilli(), events[0].ID})
+	time.Sleep(late + 50*time.Millisecond)
+	p, err := c.InsightsEvents(context.Background(), jumpcloud.InsightsQuery{StartTime: start, SearchAfter: cursor})
+	if err != nil || len(p.Events) != 0 {
+		t.Fatalf("after the cursor: %+v %v; the late event sorts before it", p.Events, err)
+	}
+	events, _ = readAll(t, c, start, 0)
+	if len(events) != 2 || events[0].Resource.ID != first || events[1].Resource.ID != second {
+		t.Fatalf("overlap re-read: %+v", events)
+	}
+}
