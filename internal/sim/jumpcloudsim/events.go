@@ -22,8 +22,10 @@ const (
 	EventGroupUpdate       = "group_update"
 	EventGroupDelete       = "group_delete"
 	EventAppCreate         = "application_create"
+	EventAppUpdate         = "application_update"
 	EventAppDelete         = "application_delete"
 	EventAdminCreate       = "admin_create"
+	EventAdminUpdate       = "admin_update"
 	EventAdminDelete       = "admin_delete"
 	EventAssociationChange = "association_change"
 )

@@ -184,8 +184,11 @@ func TestInsightsMutationEvents(t *testing.T) {
 		o.UnbindGroup(a, newGroup)
 		o.RemoveGroup(newGroup)
 		newApp = o.AddApp(jumpcloud.Application{Name: "newapp", DisplayLabel: "New App"})
+		o.UpdateApp(newApp, func(x *jumpcloud.Application) { x.DisplayLabel = "Renamed App" })
 		o.RemoveApp(newApp)
 		newAdmin = o.AddAdmin(jumpcloud.Admin{Email: "new.admin@example.com", RoleName: "Read Only"})
+		o.UpdateAdmin(newAdmin, func(x *jumpcloud.Admin) { x.RoleName = "Administrator" })
+		o.UpdateAdmin(newAdmin, func(x *jumpcloud.Admin) { x.RoleName = "Administrator" }) // no change, no event
 		o.RemoveAdmin(newAdmin)
 		o.RemoveUser(newUser)
 	})
@@ -216,8 +219,10 @@ func TestInsightsMutationEvents(t *testing.T) {
 		{typ: EventAssociationChange, op: "remove", from: "application:" + a, to: "user_group:" + newGroup},
 		{typ: EventGroupDelete, res: "user_group:" + newGroup},
 		{typ: EventAppCreate, res: "application:" + newApp},
+		{typ: EventAppUpdate, res: "application:" + newApp},
 		{typ: EventAppDelete, res: "application:" + newApp},
 		{typ: EventAdminCreate, res: "admin:" + newAdmin},
+		{typ: EventAdminUpdate, res: "admin:" + newAdmin},
 		{typ: EventAdminDelete, res: "admin:" + newAdmin},
 		{typ: EventUserDelete, res: "user:" + newUser},
 	}
@@ -511,5 +516,50 @@ func TestInsightsLateIngestion(t *testing.T) {
 	events, _ = readAll(t, c, start, 0)
 	if len(events) != 2 || events[0].Resource.ID != first || events[1].Resource.ID != second {
 		t.Fatalf("overlap re-read: %+v", events)
+	}
+}
+
+// TestApplyChange: every kind of change records exactly one event of the matching type
+// about the object it reports, timestamped at the change's At.
+func TestApplyChange(t *testing.T) {
+	org := Generate(GenConfig{Seed: 21, Users: 40, Groups: 6, Admins: 2, Apps: 4, UserBindingsPerApp: 3, GroupBindingsPerApp: 2})
+	ts, s := NewTestServer(t, org, Options{APIKey: testKey})
+	c := insightsClient(t, ts.URL, jumpcloud.Options{})
+	start := time.Now().Add(-time.Second)
+	wantType := map[string]string{ChangeSuspendUser: EventUserUpdate, ChangeUnsuspendUser: EventUserUpdate,
+		ChangeUpdateUser: EventUserUpdate, ChangeCreateUser: EventUserCreate, ChangeDeleteUser: EventUserDelete,
+		ChangeDeleteGroup: EventGroupDelete, ChangeDeleteApp: EventAppDelete}
+	read := 0
+	for _, kind := range ChangeKinds {
+		ch, err := s.ApplyChange(kind, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		events, _ := readAll(t, c, start, 0)
+		if len(events) != read+1 {
+			t.Fatalf("%s: %d new events, want 1", kind, len(events)-read)
+		}
+		read++
+		e := events[len(events)-1]
+		if !e.Timestamp.Equal(ch.At) {
+			t.Errorf("%s: event at %v, change at %v", kind, e.Timestamp, ch.At)
+		}
+		if typ, ok := wantType[kind]; ok {
+			if e.EventType != typ || e.Resource.ID != ch.ID {
+				t.Errorf("%s: event %s about %s, want %s about %s", kind, e.EventType, e.Resource.ID, typ, ch.ID)
+			}
+			continue
+		}
+		a := e.Association
+		wantOp := "add"
+		if strings.HasPrefix(kind, "remove") || strings.HasPrefix(kind, "unbind") {
+			wantOp = "remove"
+		}
+		if e.EventType != EventAssociationChange || a == nil || a.Op != wantOp || a.FromID != ch.Target || a.ToID != ch.ID {
+			t.Errorf("%s: event %s %+v, want %s of %s → %s", kind, e.EventType, a, wantOp, ch.Target, ch.ID)
+		}
+	}
+	if _, err := s.ApplyChange("rename-org", 0); err == nil || !strings.Contains(err.Error(), "suspend-user") {
+		t.Fatalf("unknown kind: %v", err)
 	}
 }

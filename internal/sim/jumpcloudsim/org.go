@@ -19,8 +19,8 @@
 // Once an org is served (New), each mutation through its methods records the matching
 // event at the time of the change: AddUser (user_create), UpdateUser, SuspendUser and
 // UnsuspendUser (user_update with changes), RemoveUser (user_delete), AddGroup,
-// UpdateGroup, RemoveGroup (group_*), AddApp, RemoveApp (application_*), AddAdmin,
-// RemoveAdmin (admin_*), AddMember/RemoveMember and BindUser/UnbindUser,
+// UpdateGroup, RemoveGroup (group_*), AddApp, UpdateApp, RemoveApp (application_*),
+// AddAdmin, UpdateAdmin, RemoveAdmin (admin_*), AddMember/RemoveMember and BindUser/UnbindUser,
 // BindGroup/UnbindGroup (association_change, the group or the app as "from"). Changes made
 // by assigning fields directly record nothing. Knobs: SetInsightsLag, DelayInsightsEvents,
 // AddNoiseEvents, SetInsightsForbidden, SetInsightsFault; Counts().Insights counts the
