@@ -140,7 +140,7 @@ func (c *Client) InsightsEvents(ctx context.Context, q InsightsQuery) (InsightsP
 	}
 	var page InsightsPage
 	err = c.loop.Do(ctx, httpretry.Request{Method: http.MethodPost, Endpoint: InsightsEventsPath,
-		URL: c.insightsURL + InsightsEventsPath, Body: body, Idempotent: true,
+		URL: c.insightsURL + InsightsEventsPath, Body: body, Idempotent: true, Address: c.insightsAddress,
 		Decode: func(h http.Header, data []byte) error {
 			p, err := decodeInsightsPage(h, data, limit)
 			page = p

@@ -238,3 +238,23 @@ func TestInsightsBaseURL(t *testing.T) {
 		t.Fatalf("malformed InsightsBaseURL: %v", err)
 	}
 }
+
+// TestInsightsUnreachableNamesItsSetting: when the insights host cannot be reached, the
+// error points at the insights setting, not at the console's, which may be fine.
+func TestInsightsUnreachableNamesItsSetting(t *testing.T) {
+	org := jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 6, Users: 2})
+	ts, _ := jumpcloudsim.NewTestServer(t, org, jumpcloudsim.Options{APIKey: key})
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // a port nothing listens on any more
+	o := fast(ts.URL)
+	o.BaseURLSetting, o.MaxAttempts = "JUMPCLOUD_BASE_URL", 1
+	o.InsightsBaseURL, o.InsightsBaseURLSetting = closed.URL, "JUMPCLOUD_INSIGHTS_BASE_URL"
+	c := newClient(t, o)
+	if err := c.Validate(context.Background()); err != nil {
+		t.Fatalf("the console answers: %v", err)
+	}
+	_, err := c.InsightsEvents(context.Background(), jumpcloud.InsightsQuery{StartTime: time.Now().Add(-time.Minute)})
+	if err == nil || !strings.Contains(err.Error(), "check JUMPCLOUD_INSIGHTS_BASE_URL") || strings.Contains(err.Error(), "JUMPCLOUD_BASE_URL") {
+		t.Fatalf("err = %v", err)
+	}
+}
