@@ -122,6 +122,9 @@ func applyChange(o *Org, kind string, maxGroupMembers int) (id, target string, e
 			parents = appIDs(o)
 		}
 		parentKind := map[string]string{ChangeAddMember: "group", ChangeBindUser: "app"}[kind]
+		if len(parents) == 0 {
+			return none(parentKind)
+		}
 		for _, p := range parents {
 			if o.leftOut(parentKind, p) {
 				continue
