@@ -24,7 +24,8 @@
 // BindGroup/UnbindGroup (association_change, the group or the app as "from"). Changes made
 // by assigning fields directly record nothing. Knobs: SetInsightsLag, DelayInsightsEvents,
 // AddNoiseEvents, SetInsightsForbidden, SetInsightsFault; Counts().Insights counts the
-// route's requests.
+// route's requests. ApplyChange makes one change of a kind (ChangeKinds), picking its
+// object, and returns the time of its event.
 package jumpcloudsim
 
 import (
