@@ -17,7 +17,8 @@ import (
 //     ChurnMaxGroupMembers are never deleted.
 //   - POST /insights sets the events route's knobs, each optional: lag (a Go duration),
 //     forbidden (true/false), noise (a number of noise events to add now), fault (a status)
-//     with for (a Go duration; fault=0 ends it).
+//     with for (a Go duration; fault=0 ends it), hold (the next N events wait) and release
+//     (true: the held events are ingested now).
 func (c *Control) insightsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /change", func(w http.ResponseWriter, r *http.Request) {
 		ch, err := c.JC.ApplyChange(r.URL.Query().Get("kind"), ChurnMaxGroupMembers)
@@ -75,8 +76,24 @@ func (c *Control) setInsights(r *http.Request) error {
 		}
 		apply = append(apply, func(s *jumpcloudsim.Server) { s.SetInsightsFault(status, d) })
 	}
+	if v := q.Get("hold"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("hold=%q: want a non-negative number of events", v)
+		}
+		apply = append(apply, func(s *jumpcloudsim.Server) { s.HoldInsightsEvents(n) })
+	}
+	if v := q.Get("release"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("release=%q: want true or false", v)
+		}
+		if on {
+			apply = append(apply, func(s *jumpcloudsim.Server) { s.ReleaseInsightsEvents() })
+		}
+	}
 	if len(apply) == 0 {
-		return fmt.Errorf("nothing to set: give lag, forbidden, noise or fault (with for)")
+		return fmt.Errorf("nothing to set: give lag, forbidden, noise, fault (with for), hold or release")
 	}
 	for _, f := range apply {
 		f(c.JC)

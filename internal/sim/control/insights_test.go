@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,9 +60,29 @@ func TestChangeAndInsightsKnobs(t *testing.T) {
 	if _, err := c.InsightsEvents(context.Background(), jumpcloud.InsightsQuery{StartTime: start}); err == nil || jumpcloud.IsPermanent(err) {
 		t.Fatalf("fault=503: %v", err)
 	}
-	call(t, http.MethodPost, ts.URL+"/insights?fault=0&lag=1h")
+	call(t, http.MethodPost, ts.URL+"/insights?fault=0&hold=1")
+	held, _ := decodeChange(t, ts.URL, "create-user")
+	p, err = c.InsightsEvents(context.Background(), jumpcloud.InsightsQuery{StartTime: start})
+	if err != nil || len(p.Events) != 5 || slices.ContainsFunc(p.Events, func(e jumpcloud.InsightsEvent) bool { return e.Resource.ID == held.ID }) {
+		t.Fatalf("hold=1: %d events %v; want the 5 directory ones without the held %s", len(p.Events), err, held.ID)
+	}
+	call(t, http.MethodPost, ts.URL+"/insights?release=true")
+	if p, err = c.InsightsEvents(context.Background(), jumpcloud.InsightsQuery{StartTime: start}); err != nil || len(p.Events) != 6 {
+		t.Fatalf("release=true: %d events %v, want 6", len(p.Events), err)
+	}
+	call(t, http.MethodPost, ts.URL+"/insights?lag=1h")
 	p, err = c.InsightsEvents(context.Background(), jumpcloud.InsightsQuery{StartTime: start})
 	if err != nil || len(p.Events) != 0 {
 		t.Fatalf("lag=1h hides every event: %+v %v", p.Events, err)
 	}
+}
+
+// decodeChange makes one change through POST /change.
+func decodeChange(t *testing.T, base, kind string) (jumpcloudsim.Change, int) {
+	t.Helper()
+	status, body := call(t, http.MethodPost, base+"/change?kind="+kind)
+	if status != 200 {
+		t.Fatalf("POST /change?kind=%s: %d %s", kind, status, body)
+	}
+	return decode[jumpcloudsim.Change](t, body), status
 }

@@ -41,8 +41,8 @@ const (
 // simEvent is one stored Directory Insights event: its document as served, and the values
 // the route sorts and filters by.
 type simEvent struct {
-	ts      time.Time     // millisecond precision, UTC
-	delay   time.Duration // ingestion later than the route's lag (DelayInsightsEvents)
+	ts      time.Time // millisecond precision, UTC
+	held    bool      // not ingested until ReleaseInsightsEvents (HoldInsightsEvents)
 	id      string
 	service string
 	doc     map[string]any
@@ -65,11 +65,10 @@ type eventLog struct {
 	seq    uint64
 	last   time.Time
 	now    func() time.Time
-	// late and lateBy: the next late events recorded become visible lateBy after the lag.
-	late   int
-	lateBy time.Duration
-	orgID  string
-	actor  map[string]any // initiated_by of every change: the org's first administrator
+	// hold is the number of next events recorded that wait for ReleaseInsightsEvents.
+	hold  int
+	orgID string
+	actor map[string]any // initiated_by of every change: the org's first administrator
 }
 
 func newEventLog(orgID string, actor map[string]any) *eventLog {
@@ -107,9 +106,9 @@ func (l *eventLog) insert(ts time.Time, service, eventType string, fields map[st
 		doc[k] = v
 	}
 	e := &simEvent{ts: ts, id: id, service: service, doc: doc}
-	if l.late > 0 {
-		l.late--
-		e.delay = l.lateBy
+	if l.hold > 0 {
+		l.hold--
+		e.held = true
 	}
 	i, _ := slices.BinarySearchFunc(l.events, e, func(a, b *simEvent) int {
 		if a.before(b.ts.UnixMilli(), b.id) {

@@ -81,14 +81,27 @@ func (s *Server) SetInsightsFault(status int, d time.Duration) {
 	s.ik.faultCode, s.ik.faultEnd = status, time.Now().Add(d)
 }
 
-// DelayInsightsEvents makes the next n events recorded (changes or noise) visible only
-// extra after the lag: late ingestion, which puts them behind events recorded after them
-// and thus behind a reader's cursor, the case a reader's overlap window is for.
-func (s *Server) DelayInsightsEvents(n int, extra time.Duration) {
+// HoldInsightsEvents holds back the next n events recorded (changes or noise) until
+// ReleaseInsightsEvents: late ingestion, which puts them behind events recorded after them
+// and so behind a reader's cursor, the case a reader's overlap window is for. Their
+// timestamps stay those of their changes.
+func (s *Server) HoldInsightsEvents(n int) {
 	l := s.org.events
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.late, l.lateBy = max(0, n), max(0, extra)
+	l.hold = max(0, n)
+}
+
+// ReleaseInsightsEvents ingests every held event now (they are served once the lag has
+// passed since their timestamps, which it usually has) and stops holding the next ones.
+func (s *Server) ReleaseInsightsEvents() {
+	l := s.org.events
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hold = 0
+	for _, e := range l.events {
+		e.held = false
+	}
 }
 
 // InsightsEvents is the number of events stored, noise included, visible or not.
@@ -394,7 +407,7 @@ func parseCursor(raw json.RawMessage) (*cursor, string) {
 // visibleUntil: an event is visible once its timestamp is at or before it.
 func selectEvents(all []*simEvent, q insightsQuery, visibleUntil time.Time) []*simEvent {
 	match := func(e *simEvent) bool {
-		if e.ts.Add(e.delay).After(visibleUntil) || e.ts.Before(q.start) || (!q.end.IsZero() && !e.ts.Before(q.end)) {
+		if e.held || e.ts.After(visibleUntil) || e.ts.Before(q.start) || (!q.end.IsZero() && !e.ts.Before(q.end)) {
 			return false
 		}
 		if q.services != nil && !q.services[e.service] {

@@ -496,11 +496,9 @@ func TestInsightsSharesTheRateLimit(t *testing.T) {
 func TestInsightsLateIngestion(t *testing.T) {
 	ts, s := NewTestServer(t, smallOrg(), Options{APIKey: testKey})
 	start := time.Now().Add(-time.Second)
-	const late = 300 * time.Millisecond
-	s.DelayInsightsEvents(1, late)
+	s.HoldInsightsEvents(1)
 	var first, second string
 	s.Update(func(o *Org) { first = o.AddUser(jumpcloud.SystemUser{Username: "late.one"}) })
-	time.Sleep(5 * time.Millisecond)
 	s.Update(func(o *Org) { second = o.AddUser(jumpcloud.SystemUser{Username: "on.time"}) })
 	c := insightsClient(t, ts.URL, jumpcloud.Options{})
 	events, _ := readAll(t, c, start, 0)
@@ -508,7 +506,7 @@ func TestInsightsLateIngestion(t *testing.T) {
 		t.Fatalf("before the late ingestion: %+v, want only %s", events, second)
 	}
 	cursor, _ := json.Marshal([]any{events[0].Timestamp.UnixMilli(), events[0].ID})
-	time.Sleep(late + 50*time.Millisecond)
+	s.ReleaseInsightsEvents()
 	p, err := c.InsightsEvents(context.Background(), jumpcloud.InsightsQuery{StartTime: start, SearchAfter: cursor})
 	if err != nil || len(p.Events) != 0 {
 		t.Fatalf("after the cursor: %+v %v; the late event sorts before it", p.Events, err)

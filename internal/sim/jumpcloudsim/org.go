@@ -22,7 +22,7 @@
 // UpdateGroup, RemoveGroup (group_*), AddApp, UpdateApp, RemoveApp (application_*),
 // AddAdmin, UpdateAdmin, RemoveAdmin (admin_*), AddMember/RemoveMember and BindUser/UnbindUser,
 // BindGroup/UnbindGroup (association_change, the group or the app as "from"). Changes made
-// by assigning fields directly record nothing. Knobs: SetInsightsLag, DelayInsightsEvents,
+// by assigning fields directly record nothing. Knobs: SetInsightsLag, HoldInsightsEvents and ReleaseInsightsEvents,
 // AddNoiseEvents, SetInsightsForbidden, SetInsightsFault; Counts().Insights counts the
 // route's requests. ApplyChange makes one change of a kind (ChangeKinds), picking its
 // object, and returns the time of its event.
