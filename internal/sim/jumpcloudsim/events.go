@@ -45,7 +45,7 @@ type simEvent struct {
 	held    bool      // not ingested until ReleaseInsightsEvents (HoldInsightsEvents)
 	id      string
 	service string
-	doc     map[string]any
+	raw     []byte // the document as served; decoded again only to filter or project
 }
 
 // before is the route's order: timestamp, then id.
@@ -54,6 +54,16 @@ func (e *simEvent) before(ms int64, id string) bool {
 		return m < ms
 	}
 	return e.id < id
+}
+
+// maxStoredEvents bounds the store; the oldest events beyond it are forgotten.
+const maxStoredEvents = 200_000
+
+// doc decodes the event's document, for search_term and fields.
+func (e *simEvent) doc() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(e.raw, &m)
+	return m
 }
 
 // eventLog is the org's Directory Insights store, kept in the route's order. It has its own
@@ -67,12 +77,13 @@ type eventLog struct {
 	now    func() time.Time
 	// hold is the number of next events recorded that wait for ReleaseInsightsEvents.
 	hold  int
+	max   int // events kept (maxStoredEvents)
 	orgID string
 	actor map[string]any // initiated_by of every change: the org's first administrator
 }
 
 func newEventLog(orgID string, actor map[string]any) *eventLog {
-	return &eventLog{now: time.Now, orgID: orgID, actor: actor}
+	return &eventLog{now: time.Now, orgID: orgID, actor: actor, max: maxStoredEvents}
 }
 
 // add stores an event of the current time. Timestamps never go backwards, and ids grow
@@ -105,7 +116,11 @@ func (l *eventLog) insert(ts time.Time, service, eventType string, fields map[st
 	for k, v := range fields {
 		doc[k] = v
 	}
-	e := &simEvent{ts: ts, id: id, service: service, doc: doc}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		panic(fmt.Sprintf("jumpcloudsim: event %s does not encode: %v", eventType, err)) // a simulator bug
+	}
+	e := &simEvent{ts: ts, id: id, service: service, raw: raw}
 	if l.hold > 0 {
 		l.hold--
 		e.held = true
@@ -120,6 +135,11 @@ func (l *eventLog) insert(ts time.Time, service, eventType string, fields map[st
 		return 0
 	})
 	l.events = slices.Insert(l.events, i, e)
+	if len(l.events) > l.max+l.max/8 {
+		// Forget the oldest, as JumpCloud forgets events after 90 days: a long churn would
+		// otherwise grow the simulator without bound.
+		l.events = slices.Clone(l.events[len(l.events)-l.max:])
+	}
 	return e
 }
 

@@ -210,10 +210,20 @@ func (s *Server) serveInsights(w http.ResponseWriter, r *http.Request) {
 	}
 	visibleUntil := time.Now().Add(-lag)
 	page := selectEvents(s.org.events.snapshot(), q, visibleUntil)
-	docs := make([]any, len(page))
+	var buf bytes.Buffer
+	buf.WriteByte('[')
 	for i, e := range page {
-		docs[i] = projectEvent(e.doc, q.fields)
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if len(q.fields) == 0 {
+			buf.Write(e.raw)
+			continue
+		}
+		b, _ := json.Marshal(projectEvent(e.doc(), q.fields))
+		buf.Write(b)
 	}
+	buf.WriteByte(']')
 	sa := q.requestedSA
 	if len(page) > 0 {
 		last := page[len(page)-1]
@@ -231,7 +241,7 @@ func (s *Server) serveInsights(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Limit", strconv.Itoa(q.limit))
 	h.Set("X-Sort", sort)
 	h.Set("X-Search_after", string(sa))
-	s.writeJSON(w, r, http.StatusOK, docs)
+	s.writeBytes(w, r, http.StatusOK, buf.Bytes())
 }
 
 // parseInsightsQuery validates the body as the route does: a JSON object with "service"
@@ -413,7 +423,7 @@ func selectEvents(all []*simEvent, q insightsQuery, visibleUntil time.Time) []*s
 		if q.services != nil && !q.services[e.service] {
 			return false
 		}
-		return q.term == nil || q.term.match(e.doc)
+		return q.term == nil || q.term.match(e.doc())
 	}
 	var out []*simEvent
 	skip := q.skip
@@ -467,9 +477,6 @@ func selectEvents(all []*simEvent, q insightsQuery, visibleUntil time.Time) []*s
 
 // projectEvent keeps the listed fields of an event (a dotted name keeps its parent whole).
 func projectEvent(doc map[string]any, fields []string) map[string]any {
-	if len(fields) == 0 {
-		return doc
-	}
 	out := map[string]any{}
 	for _, f := range fields {
 		top, _, _ := strings.Cut(f, ".")

@@ -561,3 +561,24 @@ func TestApplyChange(t *testing.T) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 }
+
+// TestInsightsStoreIsBounded: past its bound the store forgets the oldest events, so a long
+// churn cannot grow the simulator without limit; the newest stay readable in order.
+func TestInsightsStoreIsBounded(t *testing.T) {
+	ts, s := NewTestServer(t, smallOrg(), Options{APIKey: testKey})
+	s.org.events.max = 40
+	start := time.Now().Add(-time.Second)
+	s.AddNoiseEvents(45) // 40 + 40/8 stored: at the bound, nothing forgotten
+	if n := s.InsightsEvents(); n != 45 {
+		t.Fatalf("%d events stored, want 45", n)
+	}
+	s.AddNoiseEvents(1)
+	if n := s.InsightsEvents(); n != 40 {
+		t.Fatalf("%d events stored past the bound, want the newest 40", n)
+	}
+	events, _ := readAll(t, insightsClient(t, ts.URL, jumpcloud.Options{}), start, 0)
+	all := s.org.events.snapshot()
+	if last := all[len(all)-1]; events[len(events)-1].ID != last.id {
+		t.Fatalf("the newest event %s is not the last served (%s)", last.id, events[len(events)-1].ID)
+	}
+}
