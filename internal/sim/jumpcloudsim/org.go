@@ -1,5 +1,31 @@
 // Package jumpcloudsim is a faithful fake of the JumpCloud API (an http.Handler) with a seeded
 // org generator, fault injection and request counters, for tests, the demo and benchmarks.
+//
+// # Directory Insights
+//
+// The server also answers POST /insights/directory/v1/events (InsightsPath), which the real
+// API serves on its API host; here it shares the console routes' address, authentication
+// (x-api-key or a service account's bearer token, x-org-id, one header per org allowed),
+// latency, rate limit and faults. It validates the body as the vendor's swagger and
+// documentation describe (service and start_time required, known services only, RFC 3339
+// times, start not in the future, end after start, typed fields, fields naming a known
+// field, search_after as [milliseconds, id], search_term of and/or/not), answering 400
+// with {"message": ...}; a nonsensical limit or sort falls back to 1000 and ASC as
+// documented, and unknown body fields are ignored. Events are ordered by timestamp, then
+// id, start inclusive, end exclusive (UNCONFIRMED: the vendor does not say), and paged by
+// search_after with X-Result-Count, X-Limit, X-Sort, X-Search_after (always sent) and
+// X-Request-Id.
+//
+// Once an org is served (New), each mutation through its methods records the matching
+// event at the time of the change: AddUser (user_create), UpdateUser, SuspendUser and
+// UnsuspendUser (user_update with changes), RemoveUser (user_delete), AddGroup,
+// UpdateGroup, RemoveGroup (group_*), AddApp, UpdateApp, RemoveApp (application_*),
+// AddAdmin, UpdateAdmin, RemoveAdmin (admin_*), AddMember/RemoveMember and BindUser/UnbindUser,
+// BindGroup/UnbindGroup (association_change, the group or the app as "from"). Changes made
+// by assigning fields directly record nothing. Knobs: SetInsightsLag, HoldInsightsEvents and ReleaseInsightsEvents,
+// AddNoiseEvents, SetInsightsForbidden, SetInsightsFault; Counts().Insights counts the
+// route's requests. ApplyChange makes one change of a kind (ChangeKinds), picking its
+// object, and returns the time of its event.
 package jumpcloudsim
 
 import (
@@ -48,6 +74,10 @@ type Org struct {
 	idRand *rand.Rand
 
 	userIdx, groupIdx, appIdx, adminIdx map[string]int
+
+	// events is the Directory Insights store, set when the org is served (New): mutations
+	// from then on record their event.
+	events *eventLog
 }
 
 // NewOrg returns an empty org whose ids derive from seed.
@@ -149,6 +179,7 @@ func (o *Org) AddUser(u jumpcloud.SystemUser) string {
 	}
 	o.Users = append(o.Users, u)
 	o.userIdx[u.ID] = len(o.Users) - 1
+	o.record(EventUserCreate, map[string]any{"resource": userResource(&u)})
 	return u.ID
 }
 
@@ -159,6 +190,9 @@ func (o *Org) RemoveUser(id string) bool {
 	if !ok {
 		return false
 	}
+	// Deleting a user records user_delete alone, no association removals (assumed: the
+	// vendor does not say).
+	o.record(EventUserDelete, map[string]any{"resource": userResource(&o.Users[i])})
 	o.Users = slices.Delete(o.Users, i, i+1)
 	for g, ms := range o.Members {
 		o.Members[g] = without(ms, id)
@@ -178,6 +212,7 @@ func (o *Org) AddGroup(g jumpcloud.UserGroup) string {
 	}
 	o.Groups = append(o.Groups, g)
 	o.groupIdx[g.ID] = len(o.Groups) - 1
+	o.record(EventGroupCreate, map[string]any{"resource": groupResource(&g)})
 	return g.ID
 }
 
@@ -188,6 +223,7 @@ func (o *Org) RemoveGroup(id string) bool {
 	if !ok {
 		return false
 	}
+	o.record(EventGroupDelete, map[string]any{"resource": groupResource(&o.Groups[i])})
 	o.Groups = slices.Delete(o.Groups, i, i+1)
 	delete(o.Members, id)
 	delete(o.NestedGroups, id)
@@ -216,6 +252,7 @@ func (o *Org) AddMember(groupID, userID string) bool {
 		return false
 	}
 	o.Members[groupID] = append(o.Members[groupID], userID)
+	o.recordMember("add", groupID, userID)
 	return true
 }
 
@@ -224,6 +261,8 @@ func (o *Org) RemoveMember(groupID, userID string) bool {
 	if !slices.Contains(o.Members[groupID], userID) {
 		return false
 	}
+	o.ensureIndex()
+	o.recordMember("remove", groupID, userID)
 	o.Members[groupID] = without(o.Members[groupID], userID)
 	return true
 }
@@ -241,6 +280,7 @@ func (o *Org) BindUser(appID, userID string) bool {
 		return false
 	}
 	o.AppUsers[appID] = append(o.AppUsers[appID], userID)
+	o.recordBinding("add", appID, resUser, userID)
 	return true
 }
 
@@ -249,6 +289,8 @@ func (o *Org) UnbindUser(appID, userID string) bool {
 	if !slices.Contains(o.AppUsers[appID], userID) {
 		return false
 	}
+	o.ensureIndex()
+	o.recordBinding("remove", appID, resUser, userID)
 	o.AppUsers[appID] = without(o.AppUsers[appID], userID)
 	return true
 }
@@ -266,6 +308,7 @@ func (o *Org) BindGroup(appID, groupID string) bool {
 		return false
 	}
 	o.AppGroups[appID] = append(o.AppGroups[appID], groupID)
+	o.recordBinding("add", appID, resGroup, groupID)
 	return true
 }
 
@@ -274,6 +317,8 @@ func (o *Org) UnbindGroup(appID, groupID string) bool {
 	if !slices.Contains(o.AppGroups[appID], groupID) {
 		return false
 	}
+	o.ensureIndex()
+	o.recordBinding("remove", appID, resGroup, groupID)
 	o.AppGroups[appID] = without(o.AppGroups[appID], groupID)
 	return true
 }
