@@ -111,6 +111,12 @@ func startTemporal(opts testsuite.DevServerOptions) (*Temporal, error) {
 var DevServerArgs = []string{
 	"--dynamic-config-value", "matching.wv.VersionDrainageStatusRefreshInterval=\"1s\"",
 	"--dynamic-config-value", "matching.wv.VersionDrainageStatusVisibilityGracePeriod=\"1s\"",
+	// A package's tests share one dev server and one deployment version (the test binary's),
+	// each test on task queues of its own: three per worker (an integration's queue, its
+	// checks queue, the base queue), past the server's default of 100 per version within a
+	// package's run. Production deployments keep the default (docs/upgrades.md, Limits).
+	"--dynamic-config-value", "matching.maxTaskQueuesInDeployment=10000",
+	"--dynamic-config-value", "matching.maxTaskQueuesInDeploymentVersion=10000",
 }
 
 // Stop stops the dev server.
