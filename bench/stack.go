@@ -34,6 +34,9 @@ type stack struct {
 	queue    string
 	pprofURL string
 	logw     io.Writer
+	// restartArgs and restartEnv start one more worker as the first was started, without
+	// the profiler: a worker restarted after a kill (crash.go).
+	restartArgs, restartEnv []string
 }
 
 // startStack starts the processes of scenario sc and waits until they answer.
@@ -89,6 +92,10 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 		"AUTHOMIZE_TOKEN=" + benchToken, "AUTHOMIZE_BASE_URL=http://" + azAddr, "AUTHOMIZE_APP_ID=" + benchApp,
 		"AUTHOMIZE_INTEGRATION_NAME=" + benchIntegration, "JUMPCLOUD_ADMIN_EMAIL=", "AUTHOMIZE_OWNER_EMAIL=",
 	}
+	if sc.WorkerIdentity != "" {
+		env = append(env, "JCSYNC_WORKER_IDENTITY="+sc.WorkerIdentity)
+	}
+	st.restartArgs, st.restartEnv = args[:len(args)-2], env
 	// The first worker serves the profiler; the others of a fleet run without it.
 	for i := range max(1, sc.Workers) {
 		if i == 1 {
