@@ -43,8 +43,14 @@ func claimIdentity(set string, log *logrus.Logger) (*takeover.Claim, error) {
 		return nil, err
 	}
 	if err != nil {
-		log.WithError(err).WithField("worker_identity", host).
-			Warn("cannot check that no other worker process of this machine uses this worker identity: make sure none does")
+		// A set identity is the operator's word that it is unique (a pod's name, with a
+		// read-only file system); the host name is shared by every process of the machine.
+		l := log.WithError(err).WithField("worker_identity", host)
+		if set != "" {
+			l.Info("worker identity taken without a lock file; it must not be shared by another running worker")
+		} else {
+			l.Warn("cannot check that no other worker process of this machine uses its host name as worker identity: run one worker per host, or set --worker-identity")
+		}
 		return &takeover.Claim{Host: host}, nil
 	}
 	return c, nil
