@@ -71,8 +71,8 @@ type Outcome struct {
 // Run describes each workflow of workflowIDs that is running (the integrations' syncs) and
 // fails every started attempt of its activities that an earlier process of this host left
 // running. Workflows that do not exist or have ended are passed over. It returns what it
-// decided about every attempt of this host's earlier processes; an error ends the run with
-// what was done until then.
+// decided about every attempt of this host's earlier processes, and the errors met, each of
+// which leaves one workflow's attempts to their heartbeat timeout.
 func Run(ctx context.Context, cfg Config, workflowIDs []string) ([]Outcome, error) {
 	if cfg.FailureConverter == nil {
 		cfg.FailureConverter = temporal.GetDefaultFailureConverter()
@@ -87,6 +87,7 @@ func Run(ctx context.Context, cfg Config, workflowIDs []string) ([]Outcome, erro
 		cfg.Now = time.Now
 	}
 	var out []Outcome
+	var errs []error
 	for _, id := range workflowIDs {
 		desc, err := cfg.Client.DescribeWorkflow(ctx, id, "")
 		var notFound *serviceerror.NotFound
@@ -94,7 +95,8 @@ func Run(ctx context.Context, cfg Config, workflowIDs []string) ([]Outcome, erro
 			continue
 		}
 		if err != nil {
-			return out, fmt.Errorf("describe workflow %s: %w", id, err)
+			errs = append(errs, fmt.Errorf("describe workflow %s: %w", id, err))
+			continue
 		}
 		d := desc.RawResponse
 		info := d.GetWorkflowExecutionInfo()
@@ -116,25 +118,28 @@ func Run(ctx context.Context, cfg Config, workflowIDs []string) ([]Outcome, erro
 				o.Skipped = skipReason(pa, cfg.Now(), cfg.Margin)
 			}
 			if o.Skipped == "" && !unstuck {
+				// Without it the run's next workflow task waits 5 s more; the takeover
+				// itself goes on.
 				if err := resetSticky(ctx, cfg, o); err != nil {
-					return out, err
+					errs = append(errs, err)
 				}
 				unstuck = true
 			}
 			if o.Skipped == "" {
-				if err := fail(ctx, cfg, o, pa); err != nil {
-					if !errors.As(err, &notFound) {
-						return append(out, o), err
-					}
+				switch err := fail(ctx, cfg, o, pa); {
+				case errors.As(err, &notFound):
 					o.Skipped = "the attempt ended before it was failed"
-				} else {
+				case err != nil:
+					o.Skipped = "failing it failed"
+					errs = append(errs, err)
+				default:
 					o.Failed = true
 				}
 			}
 			out = append(out, o)
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // skipReason says why a pending attempt of an earlier process of this host is left alone, or
