@@ -113,7 +113,7 @@ func Run(ctx context.Context, cfg Config, workflowIDs []string) ([]Outcome, erro
 			o := Outcome{WorkflowID: id, RunID: info.GetExecution().GetRunId(), ActivityID: pa.GetActivityId(),
 				ActivityType: pa.GetActivityType().GetName(), Attempt: pa.GetAttempt(), Predecessor: pa.GetLastWorkerIdentity()}
 			if !runs {
-				o.Skipped = "the run is pinned to another build, which this worker cannot run"
+				o.Skipped = "the run is not pinned to this worker's build, so this worker may not run it"
 			} else {
 				o.Skipped = skipReason(pa, cfg.Now(), cfg.Margin)
 			}
@@ -180,8 +180,9 @@ func resetSticky(ctx context.Context, cfg Config, o Outcome) error {
 	return nil
 }
 
-// fail ends the attempt with ErrTypeWorkerRestarted, keeping its last heartbeat (the
-// checkpoint the next attempt resumes from): a failure without details would replace it.
+// fail ends the attempt with ErrTypeWorkerRestarted. It sends the attempt's last heartbeat
+// (the checkpoint the next attempt resumes from) back with the failure: Server 1.29 keeps it
+// for a failure without details too, but that is not a documented promise.
 func fail(ctx context.Context, cfg Config, o Outcome, pa *workflowpb.PendingActivityInfo) error {
 	cause := temporal.NewApplicationErrorWithOptions(fmt.Sprintf(
 		"the worker process %s that ran attempt %d died (killed, out of memory or crashed); %s, the next process of host %s, failed the attempt so that the next one resumes from its checkpoint at once",
