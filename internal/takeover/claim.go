@@ -34,7 +34,7 @@ func (c *Claim) Release() {
 	}
 }
 
-// Claim takes host for this process. It fails with ErrHeld (naming the holder's PID) when a
+// ClaimHost takes host for this process. It fails with ErrHeld (naming the holder's PID) when a
 // live process of this machine holds it.
 func ClaimHost(host string) (*Claim, error) {
 	if err := CheckHost(host); err != nil {
