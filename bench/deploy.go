@@ -94,9 +94,7 @@ func (st *stack) deployedSync(ctx context.Context, o options, id string, in work
 	case <-time.After(deployAfter):
 	}
 	old := st.worker
-	args := []string{"--temporal-address", st.temporalAddr, "--task-queue", st.queue, "--metrics-address", "", "--log-level", "warn",
-		"--jumpcloud-max-rps", fmt.Sprint(deployOrg.RPS), "--page-concurrency", fmt.Sprint(deployOrg.PageConcurrency)}
-	if _, err := st.startWorker(o.bin, args, st.env); err != nil {
+	if _, err := st.startWorker(o.bin, st.restartArgs, st.restartEnv); err != nil {
 		return err
 	}
 	// A rolling update waits for the new pod's readiness: here, its polls on the queue.

@@ -2,11 +2,12 @@
 // server, a real worker process and both simulators in a process of their own. It prints one
 // table per scenario, and reports a figure only for a sync whose result is exact.
 //
-//	go run ./bench                                  # large, huge-memory, churn, unknown-limit, latency-only, fleet, many-orgs
+//	go run ./bench                                  # large, huge-memory, churn, unknown-limit, latency-only, fleet, crash, many-orgs
 //	go run ./bench --scenario large                 # one of them
 //	go run ./bench --scenario unknown-limit --org medium --limits 20,50
 //	go run ./bench --scenario fleet --org medium    # three workers, one org
 //	go run ./bench --scenario many-orgs --orgs 10   # ten orgs at once
+//	go run ./bench --scenario crash --org medium    # time lost per SIGKILL of the worker, restarted at once
 //
 // The churn scenario syncs the large org once while it is still, then ten times back to back
 // while it changes, and checks after each sync that Authomize holds everything that existed
@@ -47,7 +48,8 @@ type report interface {
 //
 // fleet (fleet.go) runs several workers on one task queue against one org, whose pacers must
 // share its limit; many-orgs (manyorgs.go) runs many integrations, each its own org and
-// limit, at once on two workers.
+// limit, at once on two workers. crash (crash.go) SIGKILLs the worker mid-phase and restarts
+// it at once, and measures the sync time each kill costs.
 type suite struct {
 	name string
 	run  func(ctx context.Context, o options) (report, error)
@@ -65,6 +67,7 @@ func suites() []suite {
 		suite{name: "unknown-limit", run: runUnknownLimit},
 		suite{name: "latency-only", run: runLatencyOnly},
 		suite{name: "fleet", run: runFleet},
+		suite{name: "crash", run: runCrash},
 		suite{name: "many-orgs", run: runManyOrgs},
 		suite{name: "deploy", run: runDeploy},
 	)
@@ -103,10 +106,10 @@ func main() {
 		all = append(all, s.name)
 	}
 	pflag.StringVar(&profileDir, "profile", "", "write the worker's CPU profile (first 30 s of the sync) and heap profile (at the end) to this directory")
-	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "fleet", "many-orgs", "deploy"}, "scenarios to run: "+strings.Join(all, ", "))
+	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "fleet", "crash", "many-orgs", "deploy"}, "scenarios to run: "+strings.Join(all, ", "))
 	pflag.StringVar(&o.bin, "bin", "bin", "directory holding temporal, worker and sim")
 	pflag.StringVar(&jsonOut, "json", "", "also write the rows as JSON to this file")
-	pflag.StringVar(&org, "org", "large", "org of unknown-limit, latency-only and fleet: large, medium or small")
+	pflag.StringVar(&org, "org", "large", "org of unknown-limit, latency-only, fleet and crash: large, medium or small")
 	pflag.Float64SliceVar(&o.limits, "limits", []float64{5, 20, 50, 200}, "JumpCloud's hidden limits (req/s) that unknown-limit runs against")
 	pflag.IntVar(&o.orgs, "orgs", 50, "integrations that many-orgs syncs at once, each its own org")
 	pflag.IntVar(&o.orgUsers, "org-users", 2000, "users of each org of many-orgs")

@@ -24,6 +24,8 @@ type scenario struct {
 	PageConcurrency int
 	// Workers is the number of worker processes on the task queue; 0 means one.
 	Workers int
+	// WorkerIdentity is the worker's --worker-identity; empty leaves its default.
+	WorkerIdentity string `json:",omitempty"`
 	// ChurnSyncs, when set, makes the scenario a churn run (runChurn): one sync of the still
 	// org, then this many back to back while the org changes once every ChurnEvery.
 	ChurnSyncs int

@@ -33,10 +33,10 @@ type stack struct {
 	ctl      string // the simulators' admin endpoint
 	queue    string
 	pprofURL string
-	// temporalAddr and env are what the workers were started with, for one started later.
-	temporalAddr string
-	env          []string
-	logw         io.Writer
+	logw     io.Writer
+	// restartArgs and restartEnv start one more worker as the first was started, without
+	// the profiler: a worker restarted after a kill (crash.go).
+	restartArgs, restartEnv []string
 }
 
 // startStack starts the processes of scenario sc and waits until they answer.
@@ -49,7 +49,7 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	jcAddr, azAddr, ctlAddr := fmt.Sprintf("127.0.0.1:%d", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2]), fmt.Sprintf("127.0.0.1:%d", ports[3])
 
-	st = &stack{ctl: "http://" + ctlAddr, queue: "bench-" + sc.Name, temporalAddr: temporalAddr,
+	st = &stack{ctl: "http://" + ctlAddr, queue: "bench-" + sc.Name,
 		pprofURL: fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", ports[4]), logw: logw}
 	defer func() {
 		if err != nil {
@@ -92,7 +92,10 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 		"AUTHOMIZE_TOKEN=" + benchToken, "AUTHOMIZE_BASE_URL=http://" + azAddr, "AUTHOMIZE_APP_ID=" + benchApp,
 		"AUTHOMIZE_INTEGRATION_NAME=" + benchIntegration, "JUMPCLOUD_ADMIN_EMAIL=", "AUTHOMIZE_OWNER_EMAIL=",
 	}
-	st.env = env
+	if sc.WorkerIdentity != "" {
+		env = append(env, "JCSYNC_WORKER_IDENTITY="+sc.WorkerIdentity)
+	}
+	st.restartArgs, st.restartEnv = args[:len(args)-2], env
 	// The first worker serves the profiler; the others of a fleet run without it.
 	for i := range max(1, sc.Workers) {
 		if i == 1 {

@@ -31,6 +31,7 @@ import (
 	"jcsync/internal/logging"
 	"jcsync/internal/metrics"
 	"jcsync/internal/searchattrs"
+	"jcsync/internal/takeover"
 	"jcsync/internal/temporalnames"
 	"jcsync/internal/versioning"
 	"jcsync/routing"
@@ -49,11 +50,12 @@ const (
 	envCodecCORSOrigins        = "JCSYNC_CODEC_CORS_ORIGINS"
 	envCodecAuthToken          = "JCSYNC_CODEC_AUTH_TOKEN"
 	envPprofAddress            = "JCSYNC_PPROF_ADDRESS"
+	envWorkerIdentity          = "JCSYNC_WORKER_IDENTITY"
 )
 
 // workerEnvVars are the variables the worker reads besides the integration's and Temporal's.
 var workerEnvVars = append([]string{envConfig, envMaxConcurrentActivities, envPageConcurrency, envHeartbeatInterval, envJumpCloudMaxRPS, envJumpCloudRPS, envMetricsAddress,
-	envCodecAddress, envCodecCORSOrigins, envCodecAuthToken, envPprofAddress, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}, config.DeploymentEnvVars...)
+	envCodecAddress, envCodecCORSOrigins, envCodecAuthToken, envPprofAddress, envWorkerIdentity, config.EnvInsecureHTTP, "LOG_LEVEL", "LOG_FORMAT"}, config.DeploymentEnvVars...)
 
 // stopTimeout is how long running activities get, after SIGTERM, to end before the worker
 // cancels them and exits. A phase does not use it: it watches the worker's stop, records its
@@ -98,7 +100,13 @@ type workerConfig struct {
 	codecAuthToken string
 	// PprofAddress serves Go's profiler, for performance work; empty (the default) is off.
 	PprofAddress string
-	Log          logging.Options
+	// WorkerIdentity is the host part of the worker's identity in Temporal: stable across
+	// restarts of this worker, never shared by two live ones (a pod's name). A process that
+	// starts under it fails the attempts a dead earlier process under it left running, so
+	// they resume at once (internal/takeover). Empty: this machine's host name, or the first
+	// of host-2, host-3, ... that no live worker process of this machine holds.
+	WorkerIdentity string
+	Log            logging.Options
 }
 
 func main() {
@@ -143,6 +151,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	}
 	fs.StringSliceVar(&c.CodecCORSOrigins, "codec-cors-origins", origins, "Web UI origins allowed to call the codec endpoint (env "+envCodecCORSOrigins+"); its bearer token comes from "+envCodecAuthToken)
 	c.codecAuthToken = strings.TrimSpace(getenv(envCodecAuthToken))
+	fs.StringVar(&c.WorkerIdentity, "worker-identity", getenv(envWorkerIdentity), "this worker's identity in Temporal, stable across its restarts and never shared by two running workers (on Kubernetes the pod's name); a worker restarted after a crash under it takes over at once the phases its dead predecessor left running; default: the host name, or host-2, host-3, ... when another worker of this machine holds it (env "+envWorkerIdentity+")")
 	fs.StringVar(&c.PprofAddress, "pprof-address", getenv(envPprofAddress), "address of Go's profiler (/debug/pprof/); empty disables it (env "+envPprofAddress+")")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -173,6 +182,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (wo
 	}
 	if err := checkCodecAccess(c.CodecAddress, c.codecAuthToken); err != nil {
 		return c, err
+	}
+	if c.WorkerIdentity != "" {
+		if err := takeover.CheckHost(c.WorkerIdentity); err != nil {
+			return c, fmt.Errorf("--worker-identity (%s): %w", envWorkerIdentity, err)
+		}
 	}
 	if err := c.Temporal.Resolve(); err != nil {
 		return c, err
@@ -355,6 +369,18 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	if err != nil {
 		return err
 	}
+	claim, err := claimIdentity(c.WorkerIdentity, log)
+	if err != nil {
+		return err
+	}
+	defer claim.Release()
+	self, err := takeover.New(claim.Host)
+	if err != nil {
+		return err
+	}
+	// Every poll and attempt of this process is recorded under it; the next process of
+	// this host tells from its start token that this one is gone.
+	opts.Identity = self.String()
 	if c.CodecAddress != "" {
 		stop, _, err := serveCodec(c, log)
 		if err != nil {
@@ -410,6 +436,8 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	if err := ws.Start(); err != nil {
 		return err
 	}
+	// After Start: the retries of the attempts taken over may come straight back here.
+	go takeOver(ctx, tc, c, self, opts.FailureConverter, ins.Names(), log)
 	// Every task queue this process polls: the version must hold them all before it is
 	// made current, or a queue's new syncs would wait for a build that does not poll it.
 	if err := settleVersion(ctx, tc, c.Deployment, ws.Queues(), log); err != nil {
@@ -423,7 +451,7 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 	})
 	log.WithFields(logrus.Fields{
 		"temporal": c.Temporal.Address, "namespace": c.Temporal.Namespace, "task_queue": c.Temporal.TaskQueue,
-		"integrations": ins.Names(), "polls": ws.Queues(), "deployment": c.Deployment.Name, "build_id": c.Deployment.BuildID,
+		"integrations": ins.Names(), "polls": ws.Queues(), "identity": self.String(), "deployment": c.Deployment.Name, "build_id": c.Deployment.BuildID,
 	}).Info("worker started: each integration's syncs on its own task queue, runs started on the base queue handed over to it")
 	<-ctx.Done()
 	health.Stopping()
