@@ -102,8 +102,14 @@ func (p *Pacer) closeEventLocked(now time.Time) {
 	}
 	p.estimate = p.clamp(est)
 	p.sure = sure
+	if ev.slowStart && p.burst == 0 {
+		// What the server accepted from the first send to the refused one beyond its limit
+		// over that time: the burst it had in store (a full bucket, or a window's budget).
+		accepted := float64(p.succeeded) - float64(ev.ok) // answers of the requests before the window
+		p.burst = max(0, int(math.Round(accepted-p.estimate*ev.from.Sub(p.firstSend).Seconds())))
+	}
 	p.setRateLocked(share * est)
-	p.lastCut = now
+	p.lastCut, p.learnedAt = now, now
 	p.tickStart, p.tickSent, p.tickThrottled = now, 0, false
 }
 
@@ -149,6 +155,7 @@ func (p *Pacer) adjustLocked(now time.Time) {
 			r += rate * max(p.estimate, p.rate) * dt
 			p.setRateLocked(r)
 		}
+		p.learnedAt = now
 	}
 	p.tickStart, p.tickSent, p.tickThrottled = now, 0, false
 	p.limit = p.inFlightLimit()

@@ -200,6 +200,16 @@ type Pacer struct {
 	throttled, failed        int64
 	congestions, pauses      int64
 	paused                   time.Duration
+	retryAfters              int64 // 429s that carried Retry-After
+	// What a seed (State) brought of the limiter's earlier 429s, and the burst measured by
+	// the first slow-start event (or seeded).
+	seenThrottled, seenRetryAfter int64
+	burst                         int
+	firstSend                     time.Time
+	// learnedAt is when the pacer last learned of the limit: a congestion event settled, a
+	// raise of the rate, or a seed (the state's time). Zero while it knows only its start.
+	learnedAt time.Time
+	origin    string // names this pacer in its State
 }
 
 type waiter struct {
@@ -242,7 +252,7 @@ func New(opts Options) (*Pacer, error) {
 	p := &Pacer{
 		clock: opts.Clock, min: opts.Min, max: opts.Max,
 		minInFlight: opts.MinInFlight, maxInFlight: opts.MaxInFlight, maxPause: opts.MaxPause,
-		slowStart: true,
+		slowStart: true, origin: newOrigin(),
 	}
 	if p.clock == nil {
 		p.clock = RealClock{}

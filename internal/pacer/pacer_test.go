@@ -48,6 +48,8 @@ type simConfig struct {
 	// refuse answers 429 to this share of the requests whatever the rate (a faulty server,
 	// not a limit), drawn from a seeded source so that runs repeat.
 	refuse float64
+	// seed, when set, is what the pacer starts from (Pacer.Seed) instead of DefaultInitial.
+	seed *State
 }
 
 type simResult struct {
@@ -56,6 +58,7 @@ type simResult struct {
 	throttled int
 	sends     []time.Time // send time of every request, in order
 	snap      Snapshot
+	state     State // what the pacer learned, at the end
 	converged time.Duration // time of the last congestion event (the rate has settled since)
 }
 
@@ -69,6 +72,9 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 	}
 	p.parked = clk.notify
 	clk.blocked = p.waiting
+	if cfg.seed != nil && !p.Seed(*cfg.seed) {
+		t.Fatalf("the pacer refused the seed %+v", *cfg.seed)
+	}
 	start := clk.Now()
 	var (
 		mu     sync.Mutex
@@ -128,6 +134,7 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 	})
 	res.wall = clk.Now().Sub(start)
 	res.snap = p.Snapshot()
+	res.state = p.State()
 	return res
 }
 
