@@ -58,7 +58,7 @@ type simResult struct {
 	throttled int
 	sends     []time.Time // send time of every request, in order
 	snap      Snapshot
-	state     State // what the pacer learned, at the end
+	state     State         // what the pacer learned, at the end
 	converged time.Duration // time of the last congestion event (the rate has settled since)
 }
 
