@@ -109,6 +109,9 @@ func runLimiterShapes(ctx context.Context, o options) (report, error) {
 				return rep, fmt.Errorf("%s at %g req/s: %w", shape.Name, limit, err)
 			}
 			rep.Rows = append(rep.Rows, row)
+			fmt.Fprintf(o.logw, "bench: %s: first %.3f (%d 429s, %.2f %%), known %.3f (%d 429s, %.2f %%), started at %.1f req/s\n",
+				sc.Name, row.First.Ratio, row.First.Status429, 100*row.First.Share429,
+				row.Known.Ratio, row.Known.Status429, 100*row.Known.Share429, row.Known.Pacing.JumpCloud.Start)
 		}
 	}
 	return rep, nil
@@ -122,7 +125,9 @@ func runShape(ctx context.Context, bin string, sc scenario) (shapeRow, error) {
 	}
 	defer st.close()
 	id := temporalnames.SyncID(benchIntegration)
-	in := workflows.SyncInput{Integration: benchIntegration}
+	// The second sync follows the first within seconds: with the default 2-minute sweep
+	// margin it would wait out the rest of the margin before writing (see churn).
+	in := workflows.SyncInput{Integration: benchIntegration, SweepMargin: time.Millisecond}
 	first, _, err := st.measure(ctx, sc, id, in)
 	if err != nil {
 		return row, fmt.Errorf("the first sync: %w", err)

@@ -134,6 +134,9 @@ func (p *Pacer) setRateLocked(r float64) {
 func (p *Pacer) adjustLocked(now time.Time) {
 	elapsed := now.Sub(p.tickStart)
 	tick := max(minTick, time.Duration(tickSends*float64(time.Second)/p.rate))
+	if p.slowStart {
+		tick = max(tick, slowStartTick)
+	}
 	if elapsed < tick {
 		return
 	}

@@ -54,9 +54,17 @@ const (
 const (
 	// minTick is the shortest adjustment interval: the rate changes at most this often.
 	// 100 ms is a few round trips at typical latency, so the answers to the requests sent
-	// at a rate arrive within the interval that judges that rate, and slow start from 10
-	// reaches 200 req/s in about half a second of doubling at the higher rates.
+	// at a rate arrive within the interval that judges that rate. Slow start doubles at
+	// most every slowStartTick.
 	minTick = 100 * time.Millisecond
+	// slowStartTick is the shortest interval between two doublings of slow start. A server
+	// with a burst hides its limit until the burst is spent, which takes burst ÷ (rate −
+	// limit): doubling every minTick, a bucket holding a second's requests is spent only
+	// once the rate is seven times the limit or more, and every request in flight at that
+	// rate is refused at once (24 429s at once at 50 req/s, 40 ms). A quarter second keeps
+	// that overshoot near three times, and still reaches 50 req/s from 10 in about 0.6 s,
+	// 200 req/s in about 1.1 s.
+	slowStartTick = 250 * time.Millisecond
 	// tickSends stretches the interval at low rates to at least this many requests, so a
 	// rate is never raised on the evidence of one request (at 10 req/s: 400 ms).
 	tickSends = 3

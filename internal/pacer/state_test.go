@@ -112,3 +112,68 @@ func TestSeedStartsWhereTheStateSays(t *testing.T) {
 		t.Errorf("a pacer refused a newer state: rate %.1f", p.Rate())
 	}
 }
+
+// limiterShapes are the shapes of the server's limit the first sync of an org is measured
+// against: token buckets of burst a tenth of the rate, the rate and twice it, and a fixed
+// one-second window, each with Retry-After on every 429, every second one and none.
+var limiterShapes = []struct {
+	name         string
+	burstPerRate float64 // 0: the window
+	raEvery      int
+}{
+	{"bucket r/10, RA all", 0.1, 0}, {"bucket r/10, RA half", 0.1, 2}, {"bucket r/10, RA none", 0.1, -1},
+	{"bucket r, RA all", 1, 0}, {"bucket r, RA half", 1, 2}, {"bucket r, RA none", 1, -1},
+	{"bucket 2r, RA all", 2, 0}, {"bucket 2r, RA half", 2, 2}, {"bucket 2r, RA none", 2, -1},
+	{"window 1s, RA all", 0, 0}, {"window 1s, RA half", 0, 2}, {"window 1s, RA none", 0, -1},
+}
+
+// shapeMisses are the shapes on which the pacer misses a target in
+// TestFirstSyncOnLimiterShapes, and why: the test logs their figures and holds every other
+// shape to the targets.
+var shapeMisses = map[string]string{
+	// A bucket of a second's requests or more, never a Retry-After: slow start overshoots
+	// past the burst, and without pauses the requests in flight at the overshot rate are
+	// refused again as they are retried.
+	"50/bucket r, RA none": "429 share", "50/bucket 2r, RA none": "429 share",
+	// A fixed window refills all at once at each second: an event's window measures its
+	// edges, not its rate, and each Retry-After costs the rest of a window.
+	"50/window 1s, RA all": "ratio, 429 share", "50/window 1s, RA half": "ratio, 429 share",
+	"50/window 1s, RA none": "ratio, 429 share; known org ratio",
+	// Every 429 is a one-second pause, and a tenth of a second's burst refills little of it.
+	"50/bucket r/10, RA all": "ratio",
+}
+
+// TestFirstSyncOnLimiterShapes runs a sync of 650 requests' worth (the 10,000-user org of
+// the benchmark's limiter-shapes) on a fresh pacer against every limiter shape at 20 and 50
+// req/s, 40 ms latency, and then again from what the first learned. A fresh pacer stays
+// within 1.25 of the bound (items ÷ limit) with at most 3 % of 429s, a seeded one within
+// 1.15, except on shapeMisses. The simulated time is exact: no wall clock is involved.
+func TestFirstSyncOnLimiterShapes(t *testing.T) {
+	const items = 650
+	for _, limit := range []float64{20, 50} {
+		for _, sh := range limiterShapes {
+			t.Run(fmt.Sprintf("%v/%s", limit, sh.name), func(t *testing.T) {
+				cfg := simConfig{limit: limit, retryAfter: time.Second, latency: 40 * time.Millisecond, callers: 16, items: items,
+					burst: max(1, sh.burstPerRate*limit), window: sh.burstPerRate == 0, raEvery: sh.raEvery}
+				bound := time.Duration(float64(items) / limit * float64(time.Second))
+				fresh := simulate(t, cfg)
+				cfg.seed = &fresh.state
+				known := simulate(t, cfg)
+				ratio, share := float64(fresh.wall)/float64(bound), float64(fresh.throttled)/float64(fresh.requests)
+				kratio, kshare := float64(known.wall)/float64(bound), float64(known.throttled)/float64(known.requests)
+				t.Logf("%v req/s, %s: first %.3f, %d 429s (%.1f %%), estimate %.1f; known %.3f, %d 429s (%.1f %%)",
+					limit, sh.name, ratio, fresh.throttled, 100*share, fresh.state.Estimate, kratio, known.throttled, 100*kshare)
+				if miss, ok := shapeMisses[fmt.Sprintf("%v/%s", limit, sh.name)]; ok {
+					t.Logf("a known miss (%s)", miss)
+					return
+				}
+				if ratio > 1.25 || share > 0.03 {
+					t.Errorf("first sync: %.3f of the bound, %.1f %% of 429s; want ≤ 1.25 and ≤ 3 %%", ratio, 100*share)
+				}
+				if kratio > 1.15 || kshare > 0.03 {
+					t.Errorf("known org: %.3f of the bound, %.1f %% of 429s; want ≤ 1.15 and ≤ 3 %%", kratio, 100*kshare)
+				}
+			})
+		}
+	}
+}
