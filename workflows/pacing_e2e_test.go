@@ -48,7 +48,7 @@ func TestE2ELearnedRateSurvivesWorkerRestart(t *testing.T) {
 	if learned.Org != activities.OrgKey(integ) || learned.JumpCloud.Estimate <= 0 {
 		t.Fatalf("the first run's pacing record %+v: want the org %q and the limit it met", learned, activities.OrgKey(integ))
 	}
-	want := min(learned.JumpCloud.Rate, 0.95*learned.JumpCloud.Estimate)
+	want := 0.95 * min(learned.JumpCloud.Rate, learned.JumpCloud.Estimate)
 
 	sims.JC.ResetCounts()
 	testenv.StartWorkerWith(t, tc.Client, queue, integrations, nil, worker.Options{})

@@ -57,8 +57,8 @@ func (p *Pacer) State() State {
 // learned after s was taken knows better). A few requests that taught it nothing (a
 // credential check before the sync) do not count.
 //
-// A server that refused before starts just below its estimate (settle × the estimate, or the
-// recorded rate if lower) and probes from there as after any congestion event; one that
+// A server that refused before starts just below its estimate (settle × the lower of the
+// estimate and the recorded rate) and probes from there as after any congestion event; one that
 // never refused starts at the recorded rate, still in slow start. The recorded latency sizes
 // the in-flight limit at once. Seeding resets no counter: Snapshot's figures stay this
 // pacer's own.
@@ -78,7 +78,11 @@ func (p *Pacer) Seed(s State) bool {
 	rate := s.Rate
 	if s.Estimate > 0 {
 		p.estimate, p.sure, p.slowStart = p.clamp(s.Estimate), s.Sure, false
-		rate = min(rate, settle*s.Estimate)
+		// Below both: the rate may have been probing past the limit when the state was
+		// taken, and the estimate errs by a request or two of its window. A 429 costs a
+		// second's pause when the server sends Retry-After; starting a twentieth low costs
+		// a twentieth of the first seconds, until approach and probe take it up.
+		rate = settle * min(rate, s.Estimate)
 	} else {
 		p.estimate, p.sure, p.slowStart = 0, false, true
 	}
