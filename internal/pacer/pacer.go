@@ -201,6 +201,7 @@ type Pacer struct {
 	tickSent                 int
 	tickThrottled            bool
 	lastCut                  time.Time // 429s of requests sent before it belong to an earlier event
+	slowGuess                bool      // the estimate is slow start's guess: no event since
 	ev                       *event
 	recent                   [recentSize]completion
 	recentN                  int
