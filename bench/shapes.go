@@ -9,6 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
 	"jcsync/internal/temporalnames"
 	"jcsync/workflows"
 )
@@ -128,12 +131,20 @@ func runShape(ctx context.Context, bin string, sc scenario) (shapeRow, error) {
 	// The second sync follows the first within seconds: with the default 2-minute sweep
 	// margin it would wait out the rest of the margin before writing (see churn).
 	in := workflows.SyncInput{Integration: benchIntegration, SweepMargin: time.Millisecond}
+	queue := temporalnames.IntegrationQueue(st.queue, benchIntegration)
+	seen, err := waitForPoller(ctx, st.client, queue, nil)
+	if err != nil {
+		return row, err
+	}
 	first, _, err := st.measure(ctx, sc, id, in)
 	if err != nil {
 		return row, fmt.Errorf("the first sync: %w", err)
 	}
 	row.First = shapeFigures(first, sc.RPS)
 	if err := st.restartWorker(); err != nil {
+		return row, err
+	}
+	if _, err := waitForPoller(ctx, st.client, queue, seen); err != nil {
 		return row, err
 	}
 	known, _, err := st.measure(ctx, sc, id, in)
@@ -170,4 +181,37 @@ func (r *shapesReport) print(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(w, "  targets: first ratio ≤ %.2f, known ratio ≤ %.2f, 429 share ≤ %.0f %% in both; bound = minimum requests ÷ limit; RA = Retry-After\n\n",
 		targetFirstRatio, targetKnownRatio, 100*targetShare429)
+}
+
+// waitForPoller waits until a worker whose identity is not in seen polls queue for both
+// workflow and activity tasks, and returns the identities polling then. Each sync is measured
+// from a worker that polls: a worker process's start (connecting, joining its deployment
+// version) is not the sync's time, and Temporal lists a stopped worker's polls for minutes.
+func waitForPoller(ctx context.Context, c client.Client, queue string, seen map[string]bool) (map[string]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		now := map[string]bool{}
+		fresh := map[enumspb.TaskQueueType]bool{}
+		for _, kind := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
+			resp, err := c.DescribeTaskQueue(ctx, queue, kind)
+			if err != nil {
+				return nil, fmt.Errorf("ask Temporal which workers poll %s: %w", queue, err)
+			}
+			for _, p := range resp.GetPollers() {
+				now[p.GetIdentity()] = true
+				if !seen[p.GetIdentity()] {
+					fresh[kind] = true
+				}
+			}
+		}
+		if len(fresh) == 2 {
+			return now, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no new worker polls %s: %w", queue, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
