@@ -84,7 +84,10 @@ type figures struct {
 	PagesRefetched    int              `json:"pagesRefetched"`
 	// Pacing is JumpCloud's and Authomize's pace at the end of the longest stage.
 	Pacing activities.StagePacing `json:"pacing"`
-	Churn  *churnReport           `json:"churn,omitempty"`
+	// Start is the org's JumpCloud rate when the sync's first stage started: 10 req/s on a
+	// worker that never met the org, else what was learned before.
+	Start float64      `json:"start"`
+	Churn *churnReport `json:"churn,omitempty"`
 }
 
 // churnReport is a churn run's figures: the sync of the still org, then the syncs that ran

@@ -114,7 +114,7 @@ func runLimiterShapes(ctx context.Context, o options) (report, error) {
 			rep.Rows = append(rep.Rows, row)
 			fmt.Fprintf(o.logw, "bench: %s: first %.3f (%d 429s, %.2f %%), known %.3f (%d 429s, %.2f %%), started at %.1f req/s\n",
 				sc.Name, row.First.Ratio, row.First.Status429, 100*row.First.Share429,
-				row.Known.Ratio, row.Known.Status429, 100*row.Known.Share429, row.Known.Pacing.JumpCloud.Start)
+				row.Known.Ratio, row.Known.Status429, 100*row.Known.Share429, row.Known.Start)
 		}
 	}
 	return rep, nil
@@ -168,18 +168,19 @@ func (r *shapesReport) print(w io.Writer) {
 		"  first = the org's first sync on a fresh worker; known = the next sync, on a new worker process\n",
 		orgText(r.Org), r.Org.Latency)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  limit\tlimiter\tminimum\tbound\tfirst: wall\tratio\t429s\tshare\tknown: wall\tratio\t429s\tshare\tsettled at\ttargets\t\n")
+	fmt.Fprintf(tw, "  limit\tlimiter\tminimum\tbound\tfirst: wall\tratio\t429s\tshare\tknown: start\twall\tratio\t429s\tshare\ttargets\t\n")
 	for _, x := range r.Rows {
 		ok := x.First.Ratio <= targetFirstRatio && x.First.Share429 <= targetShare429 &&
 			x.Known.Ratio <= targetKnownRatio && x.Known.Share429 <= targetShare429
-		fmt.Fprintf(tw, "  %g\t%s\t%d\t%s\t%s\t%.3f\t%d\t%.2f %%\t%s\t%.3f\t%d\t%.2f %%\t%.1f\t%s\t\n",
+		fmt.Fprintf(tw, "  %g\t%s\t%d\t%s\t%s\t%.3f\t%d\t%.2f %%\t%.1f\t%s\t%.3f\t%d\t%.2f %%\t%s\t\n",
 			x.Limit, x.Shape.Name, x.First.MinRequests, x.First.Bound.Round(100*time.Millisecond),
 			x.First.Wall.Round(100*time.Millisecond), x.First.Ratio, x.First.Status429, 100*x.First.Share429,
-			x.Known.Wall.Round(100*time.Millisecond), x.Known.Ratio, x.Known.Status429, 100*x.Known.Share429,
-			x.Known.Pacing.JumpCloud.Rate, verdict(ok))
+			x.Known.Start, x.Known.Wall.Round(100*time.Millisecond), x.Known.Ratio, x.Known.Status429, 100*x.Known.Share429,
+			verdict(ok))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "  targets: first ratio ≤ %.2f, known ratio ≤ %.2f, 429 share ≤ %.0f %% in both; bound = minimum requests ÷ limit; RA = Retry-After\n\n",
+	fmt.Fprintf(w, "  targets: first ratio ≤ %.2f, known ratio ≤ %.2f, 429 share ≤ %.0f %% in both; bound = minimum requests ÷ limit; RA = Retry-After;\n"+
+		"  known: start = the org's rate (req/s) when the known sync's first stage started\n\n",
 		targetFirstRatio, targetKnownRatio, 100*targetShare429)
 }
 
