@@ -21,6 +21,10 @@ type StagePacing struct {
 // the 429s of this stage's own requests over all its attempts; Pauses and Paused are the
 // Retry-After pauses of the pacer while this attempt ran, whichever stage's request drew them.
 type PacingSummary struct {
+	// Start is the pacer's rate when the stage started: on a worker that had not paced the
+	// org yet, the rate learned by an earlier phase or sync (OrgPacing), else the pacer's
+	// first rate (pacer.DefaultInitial).
+	Start         float64       `json:"start,omitempty"`
 	Rate          float64       `json:"rate"`
 	Estimate      float64       `json:"estimate,omitempty"`
 	Ceiling       float64       `json:"ceiling"`
@@ -30,9 +34,12 @@ type PacingSummary struct {
 	Paused        time.Duration `json:"paused,omitempty"`
 }
 
-// String reads e.g. "47.5 req/s (limit ≈ 50.2, ceiling 1000), 8 in flight, 12 × 429, 3 pauses (3s)".
+// String reads e.g. "47.5 req/s from 45.0 (limit ≈ 50.2, ceiling 1000), 8 in flight, 12 × 429, 3 pauses (3s)".
 func (p PacingSummary) String() string {
 	s := fmt.Sprintf("%.1f req/s", p.Rate)
+	if p.Start > 0 {
+		s += fmt.Sprintf(" from %.1f", p.Start)
+	}
 	if p.Estimate > 0 {
 		s += fmt.Sprintf(" (limit ≈ %.1f, ceiling %g)", p.Estimate, p.Ceiling)
 	} else {
@@ -47,7 +54,7 @@ func (p PacingSummary) String() string {
 
 func summarise(now, before pacer.Snapshot, throttled int) PacingSummary {
 	return PacingSummary{
-		Rate: now.Rate, Estimate: now.Estimate, Ceiling: now.Max, InFlightLimit: now.InFlightLimit,
+		Start: before.Rate, Rate: now.Rate, Estimate: now.Estimate, Ceiling: now.Max, InFlightLimit: now.InFlightLimit,
 		Throttled: throttled, Pauses: now.Pauses - before.Pauses, Paused: now.Paused - before.Paused,
 	}
 }

@@ -40,11 +40,16 @@ var errWorkerStopping = errors.New("the worker is stopping")
 type PhaseInput struct {
 	Stages []string   `json:"stages"`
 	Stage  StageInput `json:"stage"`
+	// Pacing is what the phase before learned of the org's limit, to start from on whichever
+	// worker runs this one; nil for the first phase, which looks up the last sync's record.
+	Pacing *OrgPacing `json:"pacing,omitempty"`
 }
 
 // PhaseResult is the result of every stage of a phase, in the order of PhaseInput.Stages.
 type PhaseResult struct {
 	Stages []StageResult `json:"stages"`
+	// Pacing is the org pacer's state at the phase's end, for the next phase and the next sync.
+	Pacing *OrgPacing `json:"pacing,omitempty"`
 }
 
 // PhaseFailure is the detail of a failed phase's error: the stage whose error it is, and the
@@ -52,6 +57,8 @@ type PhaseResult struct {
 type PhaseFailure struct {
 	Stage string        `json:"stage"`
 	Done  []StageResult `json:"done,omitempty"`
+	// Pacing is the org pacer's state when the phase failed: what it learned is kept.
+	Pacing *OrgPacing `json:"pacing,omitempty"`
 }
 
 // stageFunc is the stage activity of a stage, or nil for an unknown stage.
@@ -104,6 +111,7 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 		// Attempts that died (a killed worker) returned no error: they count here.
 		return PhaseResult{}, err
 	}
+	a.seedOrgPacer(ctx, in.Stage.Integration, in.Pacing)
 	// No heartbeat before a stage has one: the SDK sends the first at once and holds the next
 	// for its throttle interval, so the first had better carry progress. A retry's details
 	// stay on the server until this attempt records its own.
@@ -178,10 +186,11 @@ func (a *Activities) Phase(ctx context.Context, in PhaseInput) (PhaseResult, err
 		// (a stage that failed on its own before is retried anyway): hand the phase over.
 		return PhaseResult{}, a.phaseStopped(ctx, in, attempt, mux)
 	}
+	pacing := a.phasePacing(in)
 	if len(failures) > 0 {
-		return PhaseResult{}, phaseFailed(ctx, in, attempt, mux, final, failures)
+		return PhaseResult{}, phaseFailed(ctx, in, attempt, mux, final, failures, pacing)
 	}
-	var res PhaseResult
+	res := PhaseResult{Pacing: pacing}
 	for _, stage := range in.Stages {
 		res.Stages = append(res.Stages, final.Done[stage])
 	}
@@ -331,7 +340,7 @@ func phaseStalled(in PhaseInput, cp PhaseCheckpoint, last int) error {
 // the sync's error, naming its stage. Otherwise the attempt is retried, unless the phase has
 // spent its budget of attempts without progress, after a wait that grows only with attempts
 // in a row without progress (as a stage's does: see stageRun.failed).
-func phaseFailed(ctx context.Context, in PhaseInput, attempt int, mux *heartbeatMux, cp PhaseCheckpoint, failures []stageFailure) error {
+func phaseFailed(ctx context.Context, in PhaseInput, attempt int, mux *heartbeatMux, cp PhaseCheckpoint, failures []stageFailure, pacing *OrgPacing) error {
 	f := failures[0]
 	for _, g := range failures {
 		if isFinal(g.err) {
@@ -339,7 +348,7 @@ func phaseFailed(ctx context.Context, in PhaseInput, attempt int, mux *heartbeat
 			break
 		}
 	}
-	detail := PhaseFailure{Stage: f.stage}
+	detail := PhaseFailure{Stage: f.stage, Pacing: pacing}
 	for _, stage := range in.Stages {
 		if r, ok := cp.Done[stage]; ok {
 			detail.Done = append(detail.Done, r)
@@ -371,6 +380,16 @@ func phaseFailed(ctx context.Context, in PhaseInput, attempt int, mux *heartbeat
 	}
 	return temporal.NewApplicationErrorWithOptions(msg, errType(f.err),
 		temporal.ApplicationErrorOptions{NextRetryDelay: min(wait, time.Minute), Details: []any{detail}})
+}
+
+// phasePacing is the org pacer's state at the end of the phase; nil when the integration is
+// unknown (the phase fails with that).
+func (a *Activities) phasePacing(in PhaseInput) *OrgPacing {
+	integ, err := a.integration(in.Stage.Integration)
+	if err != nil {
+		return nil
+	}
+	return a.orgPacing(integ)
 }
 
 // errMessage is an error's message without the SDK's decoration of application errors.

@@ -2,10 +2,11 @@
 // server, a real worker process and both simulators in a process of their own. It prints one
 // table per scenario, and reports a figure only for a sync whose result is exact.
 //
-//	go run ./bench                                  # large, huge-memory, churn, unknown-limit, latency-only, fleet, crash, many-orgs
+//	go run ./bench                                  # large, huge-memory, churn, unknown-limit, latency-only, limiter-shapes, fleet, crash, many-orgs, deploy
 //	go run ./bench --scenario large                 # one of them
 //	go run ./bench --scenario unknown-limit --org medium --limits 20,50
 //	go run ./bench --scenario fleet --org medium    # three workers, one org
+//	go run ./bench --scenario limiter-shapes --shapes window --shape-limits 20
 //	go run ./bench --scenario many-orgs --orgs 10   # ten orgs at once
 //	go run ./bench --scenario crash --org medium    # time lost per SIGKILL of the worker, restarted at once
 //
@@ -34,6 +35,11 @@ type options struct {
 	logw   io.Writer
 	org    scenario  // the org of the pacing scenarios (--org)
 	limits []float64 // JumpCloud's hidden limits for unknown-limit (--limits)
+	// shapeOrg, shapeLimits and shapeNames are limiter-shapes' org, limits and the shapes it
+	// runs (empty: all).
+	shapeOrg    scenario
+	shapeLimits []float64
+	shapeNames  []string
 	// orgs and orgUsers are many-orgs' integrations synced at once and each org's users.
 	orgs, orgUsers int
 }
@@ -66,6 +72,7 @@ func suites() []suite {
 	return append(list,
 		suite{name: "unknown-limit", run: runUnknownLimit},
 		suite{name: "latency-only", run: runLatencyOnly},
+		suite{name: "limiter-shapes", run: runLimiterShapes},
 		suite{name: "fleet", run: runFleet},
 		suite{name: "crash", run: runCrash},
 		suite{name: "many-orgs", run: runManyOrgs},
@@ -106,17 +113,25 @@ func main() {
 		all = append(all, s.name)
 	}
 	pflag.StringVar(&profileDir, "profile", "", "write the worker's CPU profile (first 30 s of the sync) and heap profile (at the end) to this directory")
-	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "fleet", "crash", "many-orgs", "deploy"}, "scenarios to run: "+strings.Join(all, ", "))
+	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "limiter-shapes", "fleet", "crash", "many-orgs", "deploy"}, "scenarios to run: "+strings.Join(all, ", "))
 	pflag.StringVar(&o.bin, "bin", "bin", "directory holding temporal, worker and sim")
 	pflag.StringVar(&jsonOut, "json", "", "also write the rows as JSON to this file")
 	pflag.StringVar(&org, "org", "large", "org of unknown-limit, latency-only, fleet and crash: large, medium or small")
 	pflag.Float64SliceVar(&o.limits, "limits", []float64{5, 20, 50, 200}, "JumpCloud's hidden limits (req/s) that unknown-limit runs against")
+	var shapeOrg string
+	pflag.StringVar(&shapeOrg, "shape-org", "first-sync", "org of limiter-shapes: first-sync (10,000 users), large, medium or small")
+	pflag.Float64SliceVar(&o.shapeLimits, "shape-limits", []float64{20, 50}, "JumpCloud's hidden limits (req/s) that limiter-shapes runs against")
+	pflag.StringSliceVar(&o.shapeNames, "shapes", nil, "limiter-shapes' limiters to run, by a part of their name (\"bucket r/10\", \"window\", \"RA none\"); empty: all")
 	pflag.IntVar(&o.orgs, "orgs", 50, "integrations that many-orgs syncs at once, each its own org")
 	pflag.IntVar(&o.orgUsers, "org-users", 2000, "users of each org of many-orgs")
 	pflag.Parse()
 	var ok bool
 	if o.org, ok = orgs[org]; !ok {
 		fmt.Fprintf(os.Stderr, "bench: unknown org %q: large, medium or small\n", org)
+		os.Exit(2)
+	}
+	if o.shapeOrg, ok = orgs[shapeOrg]; !ok {
+		fmt.Fprintf(os.Stderr, "bench: unknown org %q for --shape-org: first-sync, large, medium or small\n", shapeOrg)
 		os.Exit(2)
 	}
 	var run []suite
@@ -152,6 +167,17 @@ func main() {
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// wantShape says whether limiter-shapes runs the shape: every --shapes part must be in its
+// name.
+func (o options) wantShape(s limitShape) bool {
+	for _, part := range o.shapeNames {
+		if !strings.Contains(s.Name, part) {
+			return false
+		}
+	}
+	return true
 }
 
 func findSuite(name string) (suite, bool) {

@@ -142,6 +142,9 @@ func (st *stack) measure(ctx context.Context, sc scenario, id string, in workflo
 			fmt.Fprintf(st.logw, "bench: %s: stage %s took %s; JumpCloud %s; Authomize %s\n", sc.Name, r.Stage,
 				r.Duration.Round(time.Millisecond), r.Pacing.JumpCloud, r.Pacing.Authomize)
 		}
+		if r.Pacing != nil && row.Start == 0 {
+			row.Start = r.Pacing.JumpCloud.Start
+		}
 		if r.Pacing != nil && r.Duration >= longest {
 			longest, row.Pacing = r.Duration, *r.Pacing
 		}

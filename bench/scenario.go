@@ -22,6 +22,9 @@ type scenario struct {
 	Unknown bool
 	// PageConcurrency is the worker's --page-concurrency; 0 leaves its default.
 	PageConcurrency int
+	// Shape, when set, is the shape of JumpCloud's limit at RPS (limiter-shapes); nil is a
+	// token bucket of burst RPS/10 whose every 429 carries Retry-After: 1.
+	Shape *limitShape
 	// Workers is the number of worker processes on the task queue; 0 means one.
 	Workers int
 	// WorkerIdentity is the worker's --worker-identity; empty leaves its default.
@@ -52,8 +55,13 @@ var small = scenario{Name: "small", Users: 500, Groups: 40, Admins: 8, Apps: 12,
 var medium = scenario{Name: "medium", Users: 5000, Groups: 250, Admins: 25, Apps: 75, MaxGroupSize: 500, AvgGroupSize: 40,
 	UserBindingsPerApp: 10, GroupBindingsPerApp: 3, Latency: 40 * time.Millisecond}
 
+// firstSync is the org of limiter-shapes: a 10,000-user org whose sync at 50 req/s is
+// about 13 s of requests, so that the first seconds of pacing weigh in the figure.
+var firstSync = scenario{Name: "first-sync", Users: 10000, Groups: 300, Admins: 25, Apps: 100, MaxGroupSize: 500, AvgGroupSize: 40,
+	UserBindingsPerApp: 10, GroupBindingsPerApp: 3, Latency: 40 * time.Millisecond}
+
 // orgs are the org sizes the pacing scenarios take (--org).
-var orgs = map[string]scenario{"large": large, "medium": medium, "small": small}
+var orgs = map[string]scenario{"large": large, "medium": medium, "small": small, "first-sync": firstSync}
 
 // withChurn makes sc a churn run named name: syncs syncs while the org changes once per every.
 func withChurn(sc scenario, name string, syncs int, every time.Duration) scenario {
@@ -78,7 +86,10 @@ type figures struct {
 	PagesRefetched    int              `json:"pagesRefetched"`
 	// Pacing is JumpCloud's and Authomize's pace at the end of the longest stage.
 	Pacing activities.StagePacing `json:"pacing"`
-	Churn  *churnReport           `json:"churn,omitempty"`
+	// Start is the org's JumpCloud rate when the sync's first stage started: 10 req/s on a
+	// worker that never met the org, else what was learned before.
+	Start float64      `json:"start"`
+	Churn *churnReport `json:"churn,omitempty"`
 }
 
 // churnReport is a churn run's figures: the sync of the still org, then the syncs that ran

@@ -37,6 +37,11 @@ type stack struct {
 	// restartArgs and restartEnv start one more worker as the first was started, without
 	// the profiler: a worker restarted after a kill (crash.go).
 	restartArgs, restartEnv []string
+	// binDir, workerArgs and workerEnv start a worker as the first was started (without the
+	// profiler), for restartWorker.
+	binDir     string
+	workerArgs []string
+	workerEnv  []string
 }
 
 // startStack starts the processes of scenario sc and waits until they answer.
@@ -96,6 +101,7 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 		env = append(env, "JCSYNC_WORKER_IDENTITY="+sc.WorkerIdentity)
 	}
 	st.restartArgs, st.restartEnv = args[:len(args)-2], env
+	st.binDir, st.workerArgs, st.workerEnv = binDir, args[:len(args)-2], env
 	// The first worker serves the profiler; the others of a fleet run without it.
 	for i := range max(1, sc.Workers) {
 		if i == 1 {
@@ -108,9 +114,29 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 	return st, nil
 }
 
+// restartWorker stops the first worker (SIGTERM, as a deploy does) and starts a new process
+// in its place: a worker that knows nothing of the orgs it paced, but what Temporal keeps.
+func (st *stack) restartWorker() error {
+	old := st.worker
+	stop(old)
+	st.worker = nil
+	for i, w := range st.workers {
+		if w == old {
+			st.workers = append(st.workers[:i], st.workers[i+1:]...)
+			break
+		}
+	}
+	w, err := st.startWorker(st.binDir, st.workerArgs, st.workerEnv)
+	if err != nil {
+		return err
+	}
+	st.worker = w
+	return nil
+}
+
 // simArgs are the simulator's flags for org sc, generated from seed, on the addresses given.
 func simArgs(sc scenario, jcAddr, azAddr, ctlAddr string, seed int) []string {
-	return []string{
+	return append([]string{
 		"--jumpcloud-address", jcAddr, "--authomize-address", azAddr, "--control-address", ctlAddr,
 		"--users", strconv.Itoa(sc.Users), "--groups", strconv.Itoa(sc.Groups), "--admins", strconv.Itoa(sc.Admins),
 		"--apps", strconv.Itoa(sc.Apps), "--max-group-size", strconv.Itoa(sc.MaxGroupSize),
@@ -118,7 +144,7 @@ func simArgs(sc scenario, jcAddr, azAddr, ctlAddr string, seed int) []string {
 		"--group-bindings", strconv.Itoa(sc.GroupBindingsPerApp), "--latency", sc.Latency.String(),
 		"--rate-limit", strconv.FormatFloat(sc.RPS, 'f', -1, 64), "--seed", strconv.Itoa(seed),
 		"--api-key", benchKey, "--token", benchToken, "--app-id", benchApp,
-	}
+	}, sc.Shape.simArgs(sc.RPS)...)
 }
 
 // startSim starts one simulator process.

@@ -45,8 +45,15 @@ type options struct {
 	rateLimit                   float64
 	rateBurst                   int
 	noRetryAfter, identities    bool
+	rateWindow                  bool
+	retryAfterShare             float64
 	apiKey, token, appID        string
 	oauth                       oauthOptions
+}
+
+// limit is the shape of JumpCloud's rate limit the flags ask for.
+func (o options) limit() jumpcloudsim.Limit {
+	return jumpcloudsim.Limit{RPS: o.rateLimit, Burst: o.rateBurst, Window: o.rateWindow, RetryAfter: o.retryAfterShare}
 }
 
 func main() {
@@ -88,7 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.insightsLag, "insights-lag", defaultInsightsLag, "Directory Insights ingestion lag: an event is served this long after its change")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "JumpCloud requests per second before 429s (0: unlimited)")
 	fs.IntVar(&o.rateBurst, "rate-burst", 0, "requests JumpCloud accepts above the rate in a burst (0: a tenth of --rate-limit)")
-	fs.BoolVar(&o.noRetryAfter, "no-retry-after", false, "answer 429 without a Retry-After header")
+	fs.BoolVar(&o.rateWindow, "rate-window", false, "limit by a fixed one-second window of --rate-limit requests instead of a token bucket")
+	fs.Float64Var(&o.retryAfterShare, "retry-after-share", 1, "share of 429s that carry Retry-After: 1, spread evenly (0.5: every second one)")
+	fs.BoolVar(&o.noRetryAfter, "no-retry-after", false, "answer 429 without a Retry-After header (--retry-after-share 0)")
 	fs.StringVar(&o.controlAddr, "control-address", "", "listen address of the admin endpoint (/counts, /verify, /reset, /churn/start, /churn/stop, /window/begin, /window/check, /change, /insights); empty: off")
 	fs.BoolVar(&o.identities, "identities", false, "whether the connector under test uploads identities (for /verify)")
 	fs.StringVar(&o.apiKey, "api-key", demoJumpCloudKey, "the one JumpCloud API key the simulator accepts")
@@ -100,6 +109,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.users < 0 || o.groups < 0 || o.admins < 0 || o.apps < 0 || o.latency < 0 || o.authomizeLatency < 0 || o.insightsLag < 0 || o.rateLimit < 0 || o.rateBurst < 0 {
 		return o, errors.New("sizes, latencies and rates must not be negative")
+	}
+	if o.noRetryAfter {
+		o.retryAfterShare = 0
+	}
+	if err := o.limit().Validate(); err != nil {
+		return o, fmt.Errorf("--rate-limit, --rate-burst, --rate-window, --retry-after-share: %w", err)
 	}
 	return o, nil
 }
@@ -131,13 +146,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.authomizeLatency > 0 {
 		az.SetLatency(o.authomizeLatency)
 	}
-	if o.rateLimit > 0 {
-		burst := o.rateBurst
-		if burst == 0 {
-			burst = max(1, int(o.rateLimit/10))
-		}
-		jc.SetRateLimit(o.rateLimit, burst, !o.noRetryAfter)
-	}
+	jc.SetLimit(o.limit())
 	jcLn, err := net.Listen("tcp", o.jcAddr)
 	if err != nil {
 		fmt.Fprintf(stderr, "sim: JumpCloud simulator: listen on %s: %v\n", o.jcAddr, err)

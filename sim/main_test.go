@@ -7,8 +7,11 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"jcsync/internal/sim/jumpcloudsim"
 )
 
 func TestServesBothSimulators(t *testing.T) {
@@ -74,5 +77,30 @@ func TestInsightsLagFlag(t *testing.T) {
 	}
 	if _, err = parseFlags([]string{"--insights-lag", "-1s"}, io.Discard); err == nil {
 		t.Fatal("a negative lag was accepted")
+	}
+}
+
+// The limiter flags give the shape of JumpCloud's limit; bad values are refused with the
+// flags named.
+func TestLimitFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want jumpcloudsim.Limit
+	}{
+		{[]string{"--rate-limit", "50"}, jumpcloudsim.Limit{RPS: 50, RetryAfter: 1}},
+		{[]string{"--rate-limit", "20", "--rate-burst", "40", "--retry-after-share", "0.5"}, jumpcloudsim.Limit{RPS: 20, Burst: 40, RetryAfter: 0.5}},
+		{[]string{"--rate-limit", "50", "--rate-window", "--no-retry-after"}, jumpcloudsim.Limit{RPS: 50, Window: true}},
+	} {
+		o, err := parseFlags(tc.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := o.limit(); got != tc.want {
+			t.Errorf("%v: limit %+v, want %+v", tc.args, got, tc.want)
+		}
+	}
+	_, err := parseFlags([]string{"--rate-limit", "50", "--retry-after-share", "2"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--retry-after-share") {
+		t.Errorf("a share of 2: %v", err)
 	}
 }

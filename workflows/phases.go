@@ -20,6 +20,10 @@ type stages struct {
 	progress *Progress
 	result   *SyncResult
 	in       activities.StageInput
+	// pacing is what the last phase learned of the org's JumpCloud limit: the next phase
+	// starts from it, on whichever worker runs it, and the run's memo keeps it for the next
+	// sync (see keepPacing).
+	pacing *activities.OrgPacing
 }
 
 func newStages(ctx workflow.Context, p *Progress, r *SyncResult, in activities.StageInput) *stages {
@@ -64,7 +68,7 @@ func (s *stages) run(phase ...string) error {
 	in.Earlier = activities.DroppedOf(s.result.Stages)
 	var r activities.PhaseResult
 	err := workflow.ExecuteActivity(withSummary(ctx, phaseSummary(phase)), activities.ActivityPhase,
-		activities.PhaseInput{Stages: phase, Stage: in}).Get(ctx, &r)
+		activities.PhaseInput{Stages: phase, Stage: in, Pacing: s.pacing}).Get(ctx, &r)
 	now := workflow.Now(ctx)
 	if err != nil {
 		var failure activities.PhaseFailure
@@ -72,6 +76,7 @@ func (s *stages) run(phase ...string) error {
 		if errors.As(err, &appErr) && appErr.HasDetails() {
 			_ = appErr.Details(&failure) // without details, every stage shows failed
 		}
+		s.keepPacing(failure.Pacing)
 		done := map[string]activities.StageResult{}
 		for _, r := range failure.Done {
 			done[r.Stage] = r
@@ -95,6 +100,7 @@ func (s *stages) run(phase ...string) error {
 		p.publish()
 		return fmt.Errorf("phase %s: %w", name, err)
 	}
+	s.keepPacing(r.Pacing)
 	if len(r.Stages) != len(phase) {
 		return fmt.Errorf("phase %s: %d stage results for %d stages", name, len(r.Stages), len(phase))
 	}
@@ -106,4 +112,18 @@ func (s *stages) run(phase ...string) error {
 	}
 	p.publish()
 	return nil
+}
+
+// keepPacing records what a phase learned of the org's limit: in the workflow, for the next
+// phase, and in the run's memo (activities.MemoPacing), where the next sync's first phase
+// finds it through visibility. Temporal keeps it, not the customer's Authomize app, and
+// reading it costs no JumpCloud request. A memo that cannot be written only loses the start.
+func (s *stages) keepPacing(p *activities.OrgPacing) {
+	if p == nil {
+		return
+	}
+	s.pacing = p
+	if err := workflow.UpsertMemo(s.ctx, map[string]any{activities.MemoPacing: p}); err != nil {
+		workflow.GetLogger(s.ctx).Warn("the org's learned JumpCloud rate was not kept in the memo", "error", err)
+	}
 }

@@ -93,7 +93,19 @@ func (p *Pacer) closeEventLocked(now time.Time) {
 		if ev.n >= 2 && w > 0 && !unpaced {
 			est = min(max(float64(ev.ok)/w, ev.rate*minShare), est)
 		}
+	} else if refused := ev.n - ev.ok; p.slowGuess && p.retryAfters > 0 && refused >= 2 && 2*ev.ok <= ev.n {
+		// The first event after slow start's, and most of its window refused: the rate is
+		// not just above the limit, as a gentle climb would leave it, but well past it
+		// (slow start's guess was high: a burst or a window's fresh budget hid the limit).
+		// A tenth off per event, each with its 429s and pause, would take many events to
+		// come down; slow start's own cut does it in one, and probes fast from there. Only
+		// once: later, a window limiter refuses most of an event's window whatever the rate.
+		// Only when the server sends Retry-After, whose pauses make each event cost a
+		// second; without it a 429 costs a retry, and a window limiter's edges would cut
+		// far too deep.
+		est, sure = ev.rate*slowStartGuess, false
 	}
+	p.slowGuess = ev.slowStart
 	if ev.ok >= minSamples && w > 0 && !unpaced {
 		// Accepted requests per second of the window; half a request off centres the
 		// count, which a limiter refilling at its limit makes floor or floor+1.
@@ -102,8 +114,14 @@ func (p *Pacer) closeEventLocked(now time.Time) {
 	}
 	p.estimate = p.clamp(est)
 	p.sure = sure
+	if ev.slowStart && p.burst == 0 {
+		// What the server accepted from the first send to the refused one beyond its limit
+		// over that time: the burst it had in store (a full bucket, or a window's budget).
+		accepted := float64(p.succeeded) - float64(ev.ok) // answers of the requests before the window
+		p.burst = max(0, int(math.Round(accepted-p.estimate*ev.from.Sub(p.firstSend).Seconds())))
+	}
 	p.setRateLocked(share * est)
-	p.lastCut = now
+	p.lastCut, p.learnedAt = now, now
 	p.tickStart, p.tickSent, p.tickThrottled = now, 0, false
 }
 
@@ -128,6 +146,9 @@ func (p *Pacer) setRateLocked(r float64) {
 func (p *Pacer) adjustLocked(now time.Time) {
 	elapsed := now.Sub(p.tickStart)
 	tick := max(minTick, time.Duration(tickSends*float64(time.Second)/p.rate))
+	if p.slowStart {
+		tick = max(tick, slowStartTick)
+	}
 	if elapsed < tick {
 		return
 	}
@@ -149,6 +170,7 @@ func (p *Pacer) adjustLocked(now time.Time) {
 			r += rate * max(p.estimate, p.rate) * dt
 			p.setRateLocked(r)
 		}
+		p.learnedAt = now
 	}
 	p.tickStart, p.tickSent, p.tickThrottled = now, 0, false
 	p.limit = p.inFlightLimit()

@@ -54,9 +54,17 @@ const (
 const (
 	// minTick is the shortest adjustment interval: the rate changes at most this often.
 	// 100 ms is a few round trips at typical latency, so the answers to the requests sent
-	// at a rate arrive within the interval that judges that rate, and slow start from 10
-	// reaches 200 req/s in about half a second of doubling at the higher rates.
+	// at a rate arrive within the interval that judges that rate. Slow start doubles at
+	// most every slowStartTick.
 	minTick = 100 * time.Millisecond
+	// slowStartTick is the shortest interval between two doublings of slow start. A server
+	// with a burst hides its limit until the burst is spent, which takes burst ÷ (rate −
+	// limit): doubling every minTick, a bucket holding a second's requests is spent only
+	// once the rate is seven times the limit or more, and every request in flight at that
+	// rate is refused at once (24 429s at once at 50 req/s, 40 ms). A quarter second keeps
+	// that overshoot near three times, and still reaches 50 req/s from 10 in about 0.6 s,
+	// 200 req/s in about 1.1 s.
+	slowStartTick = 250 * time.Millisecond
 	// tickSends stretches the interval at low rates to at least this many requests, so a
 	// rate is never raised on the evidence of one request (at 10 req/s: 400 ms).
 	tickSends = 3
@@ -193,6 +201,7 @@ type Pacer struct {
 	tickSent                 int
 	tickThrottled            bool
 	lastCut                  time.Time // 429s of requests sent before it belong to an earlier event
+	slowGuess                bool      // the estimate is slow start's guess: no event since
 	ev                       *event
 	recent                   [recentSize]completion
 	recentN                  int
@@ -200,6 +209,16 @@ type Pacer struct {
 	throttled, failed        int64
 	congestions, pauses      int64
 	paused                   time.Duration
+	retryAfters              int64 // 429s that carried Retry-After
+	// What a seed (State) brought of the limiter's earlier 429s, and the burst measured by
+	// the first slow-start event (or seeded).
+	seenThrottled, seenRetryAfter int64
+	burst                         int
+	firstSend                     time.Time
+	// learnedAt is when the pacer last learned of the limit: a congestion event settled, a
+	// raise of the rate, or a seed (the state's time). Zero while it knows only its start.
+	learnedAt time.Time
+	origin    string // names this pacer in its State
 }
 
 type waiter struct {
@@ -242,7 +261,7 @@ func New(opts Options) (*Pacer, error) {
 	p := &Pacer{
 		clock: opts.Clock, min: opts.Min, max: opts.Max,
 		minInFlight: opts.MinInFlight, maxInFlight: opts.MaxInFlight, maxPause: opts.MaxPause,
-		slowStart: true,
+		slowStart: true, origin: newOrigin(),
 	}
 	if p.clock == nil {
 		p.clock = RealClock{}

@@ -19,6 +19,9 @@ type bucket struct {
 	burst  float64
 	tokens float64
 	last   time.Time
+	// window makes it a fixed one-second window of limit requests instead.
+	window   bool
+	windowAt time.Time
 }
 
 func newBucket(limit float64, now time.Time) *bucket {
@@ -27,6 +30,16 @@ func newBucket(limit float64, now time.Time) *bucket {
 }
 
 func (b *bucket) allow(now time.Time) bool {
+	if b.window {
+		if w := now.Truncate(time.Second); !w.Equal(b.windowAt) {
+			b.windowAt, b.tokens = w, b.limit
+		}
+		if b.tokens >= 1 {
+			b.tokens--
+			return true
+		}
+		return false
+	}
 	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.limit)
 	b.last = now
 	if b.tokens >= 1 {
@@ -48,6 +61,14 @@ type simConfig struct {
 	// refuse answers 429 to this share of the requests whatever the rate (a faulty server,
 	// not a limit), drawn from a seeded source so that runs repeat.
 	refuse float64
+	// burst, when set, replaces the bucket's burst; window makes the server a fixed
+	// one-second window; raEvery, when set, puts retryAfter on only every raEvery-th 429
+	// (-1: on none).
+	burst   float64
+	window  bool
+	raEvery int
+	// seed, when set, is what the pacer starts from (Pacer.Seed) instead of DefaultInitial.
+	seed *State
 }
 
 type simResult struct {
@@ -56,6 +77,7 @@ type simResult struct {
 	throttled int
 	sends     []time.Time // send time of every request, in order
 	snap      Snapshot
+	state     State         // what the pacer learned, at the end
 	converged time.Duration // time of the last congestion event (the rate has settled since)
 }
 
@@ -69,15 +91,23 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 	}
 	p.parked = clk.notify
 	clk.blocked = p.waiting
+	if cfg.seed != nil && !p.Seed(*cfg.seed) {
+		t.Fatalf("the pacer refused the seed %+v", *cfg.seed)
+	}
 	start := clk.Now()
 	var (
 		mu     sync.Mutex
 		srv    = newBucket(cfg.limit, start)
+		nth429 int
 		next   int
 		res    simResult
 		events int64
 		rnd    = rand.New(rand.NewPCG(7, 11))
 	)
+	if cfg.burst > 0 {
+		srv.burst, srv.tokens = cfg.burst, cfg.burst
+	}
+	srv.window = cfg.window
 	clk.run(cfg.callers, func(int) {
 		ctx := context.Background()
 		for {
@@ -113,8 +143,13 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 				}
 				mu.Lock()
 				res.throttled++
+				nth429++
+				ra := cfg.retryAfter
+				if cfg.raEvery < 0 || (cfg.raEvery > 0 && nth429%cfg.raEvery != 0) {
+					ra = 0
+				}
 				mu.Unlock()
-				tk.Throttled(cfg.retryAfter)
+				tk.Throttled(ra)
 				if s := p.Snapshot(); s.Congestions != events {
 					mu.Lock()
 					if s.Congestions > events {
@@ -128,6 +163,7 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 	})
 	res.wall = clk.Now().Sub(start)
 	res.snap = p.Snapshot()
+	res.state = p.State()
 	return res
 }
 

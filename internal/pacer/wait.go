@@ -100,6 +100,9 @@ func (p *Pacer) pace(ctx context.Context) (*Ticket, error) {
 }
 
 func (p *Pacer) sendLocked(now time.Time) *Ticket {
+	if p.requests == 0 {
+		p.firstSend = now
+	}
 	p.requests++
 	p.tickSent++
 	p.sentOut++
@@ -149,6 +152,7 @@ func (t *Ticket) finish(o outcome, retryAfter time.Duration) {
 		p.throttled++
 		p.tickThrottled = true
 		if retryAfter > 0 {
+			p.retryAfters++
 			p.pauseLocked(now, min(retryAfter, p.maxPause))
 		}
 	case outcomeFailed:

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Random configures random faults. Each rate is a probability per request in [0, 1]. The
@@ -106,13 +104,12 @@ type Engine struct {
 	match Match
 	draws Draws
 
-	mu         sync.Mutex
-	latency    time.Duration
-	limiter    *rate.Limiter
-	retryAfter bool
-	random     Random
-	rng        *rand.Rand // nil until SetRandom: no random faults
-	rules      []*rule
+	mu      sync.Mutex
+	latency time.Duration
+	limiter *limiter // nil: no rate limit
+	random  Random
+	rng     *rand.Rand // nil until SetRandom: no random faults
+	rules   []*rule
 }
 
 // New returns an engine whose rules select paths with match and whose random faults come
@@ -128,17 +125,26 @@ func (e *Engine) SetLatency(d time.Duration) {
 	e.latency = d
 }
 
-// SetRateLimit answers 429 beyond rps (burst), with Retry-After: 1 when retryAfter.
-// rps <= 0 removes the limit.
+// SetRateLimit answers 429 beyond rps (a token bucket of burst requests), with
+// Retry-After: 1 when retryAfter. rps <= 0 removes the limit.
 func (e *Engine) SetRateLimit(rps float64, burst int, retryAfter bool) {
+	share := 0.0
+	if retryAfter {
+		share = 1
+	}
+	e.SetLimit(Limit{RPS: rps, Burst: max(1, burst), RetryAfter: share})
+}
+
+// SetLimit sets the rate limit's shape (see Limit), starting full: a token bucket with its
+// whole burst, a fixed window at the start of its first second. RPS <= 0 removes the limit.
+func (e *Engine) SetLimit(l Limit) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if rps <= 0 {
+	if l.RPS <= 0 {
 		e.limiter = nil
 		return
 	}
-	e.limiter = rate.NewLimiter(rate.Limit(rps), max(1, burst))
-	e.retryAfter = retryAfter
+	e.limiter = newLimiter(l, time.Now())
 }
 
 // SetRandom replaces the random faults and reseeds their generator, so one Seed gives one
@@ -218,9 +224,11 @@ func (e *Engine) Decide(path string) Decision {
 	if applied {
 		return d
 	}
-	if e.limiter != nil && !e.limiter.Allow() {
-		d.Status, d.RetryAfter = http.StatusTooManyRequests, e.retryAfter
-		return d
+	if e.limiter != nil {
+		if ok, retryAfter := e.limiter.allow(time.Now()); !ok {
+			d.Status, d.RetryAfter = http.StatusTooManyRequests, retryAfter
+			return d
+		}
 	}
 	if e.rng == nil {
 		return d

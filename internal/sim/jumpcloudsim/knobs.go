@@ -92,6 +92,13 @@ func (s *Server) SetRateLimit(rps float64, burst int, retryAfter bool) {
 	s.faults.SetRateLimit(rps, burst, retryAfter)
 }
 
+// Limit is the shape of JumpCloud's rate limit: token bucket or fixed window, its burst, and
+// the share of 429s that carry Retry-After.
+type Limit = faults.Limit
+
+// SetLimit sets the shape of the rate limit (see Limit); RPS <= 0 removes it.
+func (s *Server) SetLimit(l Limit) { s.faults.SetLimit(l) }
+
 // SetFaults replaces the random faults.
 func (s *Server) SetFaults(f Faults) { s.faults.SetRandom(f) }
 

@@ -333,3 +333,30 @@ func mustReq(t *testing.T, url string) *http.Request {
 	req.Header.Set("x-api-key", testKey)
 	return req
 }
+
+// A limit whose 429s carry Retry-After on half of them: JumpCloud's body on every 429, the
+// header on every second one. (The shapes themselves are tested in faults, on a clock of
+// their own.)
+func TestLimitShapesOverHTTP(t *testing.T) {
+	ts, srv := NewTestServer(t, smallOrg(), Options{APIKey: testKey})
+	key := map[string]string{"x-api-key": testKey}
+	srv.SetLimit(Limit{RPS: 0.001, RetryAfter: 0.5})
+	if r := do(t, "GET", ts.URL+"/api/v2/ldapservers", key, ""); r.status != 200 {
+		t.Fatalf("the first request: %d", r.status)
+	}
+	var headers []string
+	for range 4 {
+		r := do(t, "GET", ts.URL+"/api/v2/ldapservers", key, "")
+		if r.status != 429 || r.body != bodyTooMany {
+			t.Fatalf("over the limit: %d %q", r.status, r.body)
+		}
+		headers = append(headers, r.header.Get("Retry-After"))
+	}
+	if headers[0] != "" || headers[1] != "1" || headers[2] != "" || headers[3] != "1" {
+		t.Errorf("Retry-After on the 429s: %q, want on every second one", headers)
+	}
+	srv.SetLimit(Limit{})
+	if r := do(t, "GET", ts.URL+"/api/v2/ldapservers", key, ""); r.status != 200 {
+		t.Errorf("no limit: %d", r.status)
+	}
+}
