@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"jcsync/internal/config"
 	"jcsync/internal/jumpcloud"
 	"jcsync/internal/temporalnames"
 )
@@ -198,7 +199,7 @@ func (a *Activities) WatchPoll(ctx context.Context, in WatchPollInput) (WatchPol
 	switch {
 	case errors.Is(err, jumpcloud.ErrInsightsForbidden):
 		out.State = WatchDegraded
-		out.Reason = fmt.Sprintf("the JumpCloud credential may not read Directory Insights (%v): changes reach Authomize with the scheduled syncs only; give the credential access to Directory Insights, then restart the watcher (`starter watch --integration %s`)", err, in.Integration)
+		out.Reason = fmt.Sprintf("the JumpCloud credential may not read Directory Insights (%v): changes reach Authomize with the scheduled syncs only; give the credential access to Directory Insights, then restart a worker that holds the integration: it starts the watcher again", err)
 		return out, nil
 	case err != nil && ctx.Err() != nil:
 		return out, err
@@ -364,4 +365,26 @@ func (a *Activities) StartTriggeredSync(ctx context.Context, in StartTriggeredSy
 // pruneSeen keeps the seen events at or after from.
 func pruneSeen(seen []SeenEvent, from time.Time) []SeenEvent {
 	return slices.DeleteFunc(slices.Clone(seen), func(s SeenEvent) bool { return s.At.Before(from) })
+}
+
+// InsightsWarning is the warning of a credential the change watcher cannot work with: one
+// that may not read Directory Insights (a 401/403 on the events route), "" when it may or
+// when watching is off. One JumpCloud request, for the last minute's events.
+func InsightsWarning(ctx context.Context, a *Activities, integ config.Integration) string {
+	if integ.Watch.Off {
+		return ""
+	}
+	jc, err := a.jumpCloud(integ)
+	if err != nil {
+		return ""
+	}
+	now := time.Now()
+	_, err = jc.InsightsEvents(ctx, jumpcloud.InsightsQuery{StartTime: now.Add(-time.Minute), EndTime: now, Services: []string{"directory"}, Limit: 1})
+	switch {
+	case errors.Is(err, jumpcloud.ErrInsightsForbidden):
+		return fmt.Sprintf("the JumpCloud credential may not read Directory Insights (%v): the change watcher degrades to schedule-only, and changes reach Authomize with the scheduled syncs alone. Give it access, or turn watching off (watch.off) to silence this", err)
+	case err != nil:
+		return fmt.Sprintf("Directory Insights could not be read (%v): the change watcher starts a full sync when it cannot read the events", err)
+	}
+	return ""
 }
