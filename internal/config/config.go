@@ -76,6 +76,10 @@ type JumpCloud struct {
 	ClientSecret     string    `json:"-"`
 	ClientSecretFrom SecretRef `json:"client_secret"`
 	TokenURL         string    `json:"token_url,omitempty"`
+
+	// InsightsBaseURL is the Directory Insights host (its events route). Empty: derived
+	// from BaseURL (EffectiveInsightsBaseURL).
+	InsightsBaseURL string `json:"insights_base_url,omitempty"`
 }
 
 // Authomize is the Authomize side of an integration.

@@ -84,9 +84,10 @@ func fromEnv(getenv func(string) string, pol Policy) (Integration, bool, error) 
 	in := Integration{
 		Name: getenv(EnvIntegrationName),
 		JumpCloud: JumpCloud{
-			BaseURL:    getenv(EnvJumpCloudBaseURL),
-			OrgID:      getenv(EnvJumpCloudOrgID),
-			AdminEmail: getenv(EnvJumpCloudAdminEmail),
+			BaseURL:         getenv(EnvJumpCloudBaseURL),
+			InsightsBaseURL: getenv(EnvJumpCloudInsightsBaseURL),
+			OrgID:           getenv(EnvJumpCloudOrgID),
+			AdminEmail:      getenv(EnvJumpCloudAdminEmail),
 		},
 		Authomize: Authomize{
 			BaseURL:    getenv(EnvAuthomizeBaseURL),
@@ -122,6 +123,9 @@ func fromEnv(getenv func(string) string, pol Policy) (Integration, bool, error) 
 		problems = append(problems, msg)
 	}
 	if msg := checkBaseURL(EnvAuthomizeBaseURL, in.Authomize.BaseURL, pol.InsecureHTTP, insecureFix); msg != "" {
+		problems = append(problems, msg)
+	}
+	if msg := checkBaseURL(EnvJumpCloudInsightsBaseURL, in.JumpCloud.InsightsBaseURL, pol.InsecureHTTP, insecureFix); msg != "" {
 		problems = append(problems, msg)
 	}
 	if len(problems) > 0 {

@@ -236,6 +236,9 @@ func checkIntegration(p string, in Integration, pol Policy) []string {
 	if msg := checkBaseURL(p+".authomize.base_url", in.Authomize.BaseURL, insecure, fix); msg != "" {
 		problems = append(problems, msg)
 	}
+	if msg := checkBaseURL(p+".jumpcloud.insights_base_url", in.JumpCloud.InsightsBaseURL, insecure, fix); msg != "" {
+		problems = append(problems, msg)
+	}
 	if in.JumpCloud.RPS < 0 {
 		problems = append(problems, p+".jumpcloud.rps: must not be negative")
 	}

@@ -18,7 +18,7 @@ func TestConfigErrorsNameThePlaceAndPath(t *testing.T) {
   {"name": "acme",
    "jumpcloud": {"api_key": {"env": "K"}, "baseurl": "https://console.jumpcloud.com"},
    "authomize": {"token": {"env": "T"}}}]}`,
-			`line 3, column 43: integrations[0].jumpcloud.baseurl: unknown field "baseurl" (did you mean "base_url"?); known fields: base_url, org_id, admin_email, api_key, rps, client_id, client_secret, token_url`},
+			`line 3, column 43: integrations[0].jumpcloud.baseurl: unknown field "baseurl" (did you mean "base_url"?); known fields: base_url, org_id, admin_email, api_key, rps, client_id, client_secret, token_url, insights_base_url`},
 		{"unknown field without a near name, in the second integration", `{"integrations": [
   {"name": "a", "jumpcloud": {"api_key": {"env": "K"}}, "authomize": {"token": {"env": "T"}}},
   {"name": "b",

@@ -59,6 +59,10 @@ type Options struct {
 	// BaseURLSetting names the setting that holds BaseURL (JUMPCLOUD_BASE_URL, or a field of
 	// the config file): a request that cannot reach the host says to check it.
 	BaseURLSetting string
+	// InsightsBaseURL is the Directory Insights host. Default: the API host of the console
+	// in BaseURL (DefaultInsightsBaseURL, or EUInsightsBaseURL for EUBaseURL), or BaseURL
+	// itself when that is not a JumpCloud console (a proxy or a simulator).
+	InsightsBaseURL string
 }
 
 // String keeps the key out of any %v / %+v of the options.
@@ -77,12 +81,14 @@ type Stats = httpretry.Stats
 
 // Client talks to one JumpCloud organization. It is safe for concurrent use.
 type Client struct {
-	baseURL  string // scheme://host[/prefix], no trailing slash
-	pageSize int
-	key      string // empty for a service account, whose token the transport adds
-	orgID    string
-	loop     *httpretry.Loop
-	pacer    *pacer.Pacer // nil when paced at a fixed rate
+	baseURL string // scheme://host[/prefix], no trailing slash
+	// insightsURL is the Directory Insights host, in the same form.
+	insightsURL string
+	pageSize    int
+	key         string // empty for a service account, whose token the transport adds
+	orgID       string
+	loop        *httpretry.Loop
+	pacer       *pacer.Pacer // nil when paced at a fixed rate
 }
 
 // New validates opts and builds a Client.
@@ -118,6 +124,9 @@ func New(opts Options) (*Client, error) {
 		lim = rate.NewLimiter(rate.Limit(rps), burst)
 	}
 	c := &Client{baseURL: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), pageSize: opts.PageSize, key: opts.APIKey, orgID: opts.OrgID, pacer: opts.Pacer}
+	if c.insightsURL, err = parseInsightsBase(InsightsBaseURLFor(opts.InsightsBaseURL, c.baseURL)); err != nil {
+		return nil, err
+	}
 	if c.pageSize <= 0 || c.pageSize > MaxPageSize {
 		c.pageSize = MaxPageSize
 	}

@@ -28,6 +28,8 @@ type Counts struct {
 	// Pages counts successful (2xx) list responses per page, so a test can see which pages
 	// were fetched more than once.
 	Pages map[PageKey]int64
+	// Insights counts requests to the Directory Insights events route, whatever their answer.
+	Insights int64
 }
 
 // Refetched is the number of pages served successfully more than once.
@@ -70,6 +72,9 @@ func (cs *counters) record(tmpl string, status int) {
 	cs.c.ByEndpoint[tmpl]++
 	cs.c.ByStatus[status]++
 	cs.c.ByEndpointStatus[EndpointStatus{tmpl, status}]++
+	if tmpl == InsightsPath {
+		cs.c.Insights++
+	}
 }
 
 func (cs *counters) page(k PageKey) {
@@ -84,6 +89,7 @@ func (s *Server) Counts() Counts {
 	defer s.cnt.mu.Unlock()
 	out := newCounts()
 	out.Total = s.cnt.c.Total
+	out.Insights = s.cnt.c.Insights
 	for k, v := range s.cnt.c.ByEndpoint {
 		out.ByEndpoint[k] = v
 	}

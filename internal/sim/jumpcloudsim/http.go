@@ -91,7 +91,22 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
 	if r.URL.Path == "/api/organizations" {
 		return true
 	}
-	org := r.Header.Get("x-org-id")
+	orgs := r.Header.Values("x-org-id")
+	if len(orgs) > 1 && r.URL.Path == InsightsPath {
+		// Directory Insights takes one x-org-id header per org an MSP reads; the simulator
+		// serves one org, so each must name it.
+		for _, org := range orgs {
+			if !s.checkOrg(w, r, org) {
+				return false
+			}
+		}
+		return true
+	}
+	return s.checkOrg(w, r, r.Header.Get("x-org-id"))
+}
+
+// checkOrg judges one x-org-id value.
+func (s *Server) checkOrg(w http.ResponseWriter, r *http.Request, org string) bool {
 	switch {
 	case org == "" && s.opts.MultiTenant:
 		s.writeRaw(w, r, http.StatusUnauthorized, bodyNoOrg)

@@ -48,6 +48,10 @@ type Org struct {
 	idRand *rand.Rand
 
 	userIdx, groupIdx, appIdx, adminIdx map[string]int
+
+	// events is the Directory Insights store, set when the org is served (New): mutations
+	// from then on record their event.
+	events *eventLog
 }
 
 // NewOrg returns an empty org whose ids derive from seed.
@@ -149,6 +153,7 @@ func (o *Org) AddUser(u jumpcloud.SystemUser) string {
 	}
 	o.Users = append(o.Users, u)
 	o.userIdx[u.ID] = len(o.Users) - 1
+	o.record(EventUserCreate, map[string]any{"resource": userResource(&u)})
 	return u.ID
 }
 
@@ -159,6 +164,9 @@ func (o *Org) RemoveUser(id string) bool {
 	if !ok {
 		return false
 	}
+	// Deleting a user records user_delete alone, no association removals (assumed: the
+	// vendor does not say).
+	o.record(EventUserDelete, map[string]any{"resource": userResource(&o.Users[i])})
 	o.Users = slices.Delete(o.Users, i, i+1)
 	for g, ms := range o.Members {
 		o.Members[g] = without(ms, id)
@@ -178,6 +186,7 @@ func (o *Org) AddGroup(g jumpcloud.UserGroup) string {
 	}
 	o.Groups = append(o.Groups, g)
 	o.groupIdx[g.ID] = len(o.Groups) - 1
+	o.record(EventGroupCreate, map[string]any{"resource": groupResource(&g)})
 	return g.ID
 }
 
@@ -188,6 +197,7 @@ func (o *Org) RemoveGroup(id string) bool {
 	if !ok {
 		return false
 	}
+	o.record(EventGroupDelete, map[string]any{"resource": groupResource(&o.Groups[i])})
 	o.Groups = slices.Delete(o.Groups, i, i+1)
 	delete(o.Members, id)
 	delete(o.NestedGroups, id)
@@ -216,6 +226,7 @@ func (o *Org) AddMember(groupID, userID string) bool {
 		return false
 	}
 	o.Members[groupID] = append(o.Members[groupID], userID)
+	o.recordMember("add", groupID, userID)
 	return true
 }
 
@@ -224,6 +235,8 @@ func (o *Org) RemoveMember(groupID, userID string) bool {
 	if !slices.Contains(o.Members[groupID], userID) {
 		return false
 	}
+	o.ensureIndex()
+	o.recordMember("remove", groupID, userID)
 	o.Members[groupID] = without(o.Members[groupID], userID)
 	return true
 }
@@ -241,6 +254,7 @@ func (o *Org) BindUser(appID, userID string) bool {
 		return false
 	}
 	o.AppUsers[appID] = append(o.AppUsers[appID], userID)
+	o.recordBinding("add", appID, resUser, userID)
 	return true
 }
 
@@ -249,6 +263,8 @@ func (o *Org) UnbindUser(appID, userID string) bool {
 	if !slices.Contains(o.AppUsers[appID], userID) {
 		return false
 	}
+	o.ensureIndex()
+	o.recordBinding("remove", appID, resUser, userID)
 	o.AppUsers[appID] = without(o.AppUsers[appID], userID)
 	return true
 }
@@ -266,6 +282,7 @@ func (o *Org) BindGroup(appID, groupID string) bool {
 		return false
 	}
 	o.AppGroups[appID] = append(o.AppGroups[appID], groupID)
+	o.recordBinding("add", appID, resGroup, groupID)
 	return true
 }
 
@@ -274,6 +291,8 @@ func (o *Org) UnbindGroup(appID, groupID string) bool {
 	if !slices.Contains(o.AppGroups[appID], groupID) {
 		return false
 	}
+	o.ensureIndex()
+	o.recordBinding("remove", appID, resGroup, groupID)
 	o.AppGroups[appID] = without(o.AppGroups[appID], groupID)
 	return true
 }

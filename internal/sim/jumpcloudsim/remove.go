@@ -9,6 +9,8 @@ func (o *Org) RemoveApp(id string) bool {
 	if !ok {
 		return false
 	}
+	// Like a user's, an app's deletion records no removal of its bindings (assumed).
+	o.record(EventAppDelete, map[string]any{"resource": appResource(&o.Apps[i])})
 	o.Apps = slices.Delete(o.Apps, i, i+1)
 	delete(o.AppUsers, id)
 	delete(o.AppGroups, id)
@@ -23,6 +25,7 @@ func (o *Org) RemoveAdmin(id string) bool {
 	if !ok {
 		return false
 	}
+	o.record(EventAdminDelete, map[string]any{"resource": adminResource(&o.Admins[i])})
 	o.Admins = slices.Delete(o.Admins, i, i+1)
 	o.reindex()
 	return true

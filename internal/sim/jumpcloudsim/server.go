@@ -36,6 +36,7 @@ type Server struct {
 	k      knobs
 	cnt    counters
 	arr    arrivals
+	ik     insightsKnobs
 }
 
 // Bodies JumpCloud is observed to send (see the API notes, §5).
@@ -70,6 +71,13 @@ func New(org *Org, opts Options) *Server {
 		s.orgID = org.ID
 	}
 	s.cnt.c = newCounts()
+	if org.events == nil {
+		var actor map[string]any
+		if len(org.Admins) > 0 {
+			actor = map[string]any{"id": org.Admins[0].ID, "type": resAdmin, "email": org.Admins[0].Email}
+		}
+		org.events = newEventLog(s.orgID, actor)
+	}
 	s.routes()
 	return s
 }
@@ -140,4 +148,6 @@ func (s *Server) routes() {
 	s.handle("/api/v2/applications/{id}/users", s.listAppUsers)
 	s.handle("/api/v2/applications/{id}/usergroups", s.listAppGroups)
 	s.handle("/api/v2/ldapservers", s.listLDAP)
+	// Directory Insights reads with a POST and takes no org lock: its store has its own.
+	s.mux.HandleFunc(InsightsPath, s.serveInsights)
 }
