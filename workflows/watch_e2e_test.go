@@ -247,3 +247,186 @@ func (w *watchEnv) waitIdle() {
 	}
 	w.t.Fatal("the watcher's full sync did not end")
 }
+
+// At the watcher's defaults, as an operator runs it (a 30 s poll): an idle org costs at
+// most 4 JumpCloud requests a minute, logins and other noise included, and a suspension
+// still reaches Authomize within its target.
+func TestE2EWatcherAtItsDefaults(t *testing.T) {
+	w := newWatchEnv(t, 302, config.Watch{}, workflows.SyncInput{}, nil)
+	w.waitPolled(1)
+	w.sims.JC.AddNoiseEvents(200)
+	w.sims.JC.ResetCounts()
+	rest := time.Now()
+	time.Sleep(70 * time.Second)
+	n, elapsed := w.sims.JC.Counts().Total, time.Since(rest)
+	budget := int64(4 * elapsed.Minutes())
+	t.Logf("at rest: %d JumpCloud requests in %s (%.1f a minute)", n, elapsed.Round(time.Second), float64(n)/elapsed.Minutes())
+	if n > budget || n == 0 {
+		t.Errorf("at rest the watcher made %d JumpCloud requests in %s: want between 1 and %d", n, elapsed.Round(time.Second), budget)
+	}
+	var user string
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = o.Users[3].ID })
+	at := w.mutate(func(o *jumpcloudsim.Org) { o.SuspendUser(user) })
+	took := w.waitFor("user suspended", at, changeTarget, func(s authomizesim.Snapshot) bool { return userStatus(s, user) == "Suspended" })
+	t.Logf("user suspended at the default poll interval: in Authomize %s after the event", took.Round(100*time.Millisecond))
+	if st, _ := w.state(); st.EventsSeen != 1 {
+		t.Errorf("the watcher counted %d changes, want 1 (the 200 noise events left aside)", st.EventsSeen)
+	}
+}
+
+// waitPolled waits until the watcher has polled n times.
+func (w *watchEnv) waitPolled(n int64) workflows.WatchState {
+	w.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, running := w.state()
+		if st.Polls >= n || !running {
+			return st
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("the watcher polled %d times, want %d: %+v", st.Polls, n, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A worker stopped while the watcher runs loses nothing: the changes made while no worker
+// ran reach Authomize once one starts again, from the cursor Temporal kept.
+func TestE2EWatcherWorkerStoppedLosesNothing(t *testing.T) {
+	w := newWatchEnv(t, 303, config.Watch{PollInterval: "1s", SyncInterval: "10s"}, workflows.SyncInput{SweepMargin: time.Millisecond}, nil)
+	w.waitPolled(2)
+	w.workers.Stop()
+	var a, b string
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { a, b = o.Users[4].ID, o.Users[5].ID })
+	at := w.mutate(func(o *jumpcloudsim.Org) {
+		o.SuspendUser(a)
+		o.UpdateUser(b, func(u *jumpcloud.SystemUser) { u.Department = "Moved while no worker ran" })
+	})
+	time.Sleep(3 * time.Second)
+	w.startWorker()
+	w.waitFor("changes made while no worker ran", at, changeTarget, func(s authomizesim.Snapshot) bool {
+		return userStatus(s, a) == "Suspended" && strings.Contains(string(s.Users[b]), "Moved while no worker ran")
+	})
+}
+
+// The events route failing for a while (503 beyond the client's retries) falls back to a
+// full sync, started by the watcher; once the route answers again, changes flow as before.
+func TestE2EWatcherEventsRouteFailingFallsBackToAFullSync(t *testing.T) {
+	w := newWatchEnv(t, 304, config.Watch{PollInterval: "1s", SyncInterval: "10s"}, workflows.SyncInput{SweepMargin: time.Millisecond}, testenv.FastRetries)
+	w.waitPolled(1)
+	w.sims.JC.SetInsightsFault(503, 8*time.Second)
+	var member, group string
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { group, member, _ = firstOf(o) })
+	// A removal the watcher cannot see while the route fails: the full sync removes it.
+	at := w.mutate(func(o *jumpcloudsim.Org) { o.RemoveMember(group, member) })
+	took := w.waitFor("member removed while the events route failed", at, changeTarget, func(s authomizesim.Snapshot) bool {
+		_, still := s.Memberships[[2]string{member, group}]
+		return !still
+	})
+	t.Logf("removal while the events route failed: gone from Authomize %s later", took.Round(100*time.Millisecond))
+	st, _ := w.state()
+	if len(st.Triggered) == 0 || !strings.Contains(st.Triggered[0].Reason, "could not be read") {
+		t.Fatalf("the watcher started no full sync for the failing route: %+v", st.Triggered)
+	}
+	var user string
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = o.Users[6].ID })
+	at = w.mutate(func(o *jumpcloudsim.Org) { o.SuspendUser(user) })
+	w.waitFor("user suspended after the route recovered", at, changeTarget, func(s authomizesim.Snapshot) bool { return userStatus(s, user) == "Suspended" })
+}
+
+// A credential without access to Directory Insights degrades the watcher once: it ends,
+// degraded, after one request to the route, and `starter validate`'s check warns.
+func TestE2EWatcherCredentialWithoutAccessDegradesOnce(t *testing.T) {
+	tc := devServer(t)
+	sims := testenv.StartSims(t, jumpcloudsim.Generate(jumpcloudsim.GenConfig{Seed: 305, Users: 20, Groups: 2, Admins: 1, Apps: 1}))
+	sims.JC.SetInsightsForbidden(true)
+	name := "watchdegraded"
+	queue := "e2e-" + name
+	integ := sims.Integration(name, false)
+	integ.Watch = config.Watch{PollInterval: "1s"}
+	testenv.StartWorker(t, tc.Client, queue, config.Integrations{name: integ}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := tc.Client.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:     temporalnames.ScheduleID(name),
+		Spec:   client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
+		Action: &client.ScheduleWorkflowAction{ID: temporalnames.SyncID(name), Workflow: temporalnames.SyncWorkflow, TaskQueue: temporalnames.IntegrationQueue(queue, name), Args: []any{workflows.SyncInput{Integration: name}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Delete(context.Background()) })
+	if _, err := routing.StartWatcher(ctx, tc.Client, queue, name); err != nil {
+		t.Fatal(err)
+	}
+	var st workflows.WatchState
+	if err := tc.Client.GetWorkflow(ctx, temporalnames.WatchID(name), "").Get(ctx, &st); err != nil {
+		t.Fatalf("the watcher ended with an error: %v", err)
+	}
+	if st.Status != activities.WatchDegraded || !strings.Contains(st.Reason, "Directory Insights") {
+		t.Fatalf("watcher ended %q (%s), want degraded", st.Status, st.Reason)
+	}
+	time.Sleep(3 * time.Second) // three polls' worth: none comes
+	if n := sims.JC.Counts().Insights; n != 1 {
+		t.Errorf("the events route was asked %d times, want once", n)
+	}
+	run, err := tc.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: temporalnames.ValidateID(name, time.Now()), TaskQueue: temporalnames.IntegrationQueue(queue, name)}, temporalnames.ValidateWorkflow, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v activities.ValidateResult
+	if err := run.Get(ctx, &v); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(v.Warnings, "\n"), "may not read Directory Insights") {
+		t.Errorf("validate gave no warning about Directory Insights: %q", v.Warnings)
+	}
+}
+
+// The watcher follows the schedule: under a dry-run schedule it writes nothing; while the
+// schedule is paused it reads nothing; once the schedule is deleted it ends.
+func TestE2EWatcherFollowsTheSchedule(t *testing.T) {
+	w := newWatchEnv(t, 306, config.Watch{PollInterval: "1s", SyncInterval: "10s"}, workflows.SyncInput{DryRun: true}, nil)
+	var user string
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = o.Users[7].ID })
+	w.mutate(func(o *jumpcloudsim.Org) { o.SuspendUser(user) })
+	for {
+		st := w.waitPolled(1)
+		if len(st.Recent) > 0 {
+			if !st.Recent[0].DryRun || st.Recent[0].ID != user {
+				t.Fatalf("under a dry-run schedule the watcher applied %+v", st.Recent)
+			}
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := userStatus(w.sims.AZ.Snapshot(testenv.AppID), user); got == "Suspended" {
+		t.Fatal("a dry-run schedule's watcher wrote the suspension to Authomize")
+	}
+
+	h := w.c.ScheduleClient().GetHandle(context.Background(), temporalnames.ScheduleID(w.name))
+	if err := h.Pause(context.Background(), client.SchedulePauseOptions{Note: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for st, _ := w.state(); st.Status != activities.WatchPaused; st, _ = w.state() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	w.sims.JC.ResetCounts()
+	time.Sleep(3 * time.Second)
+	if n := w.sims.JC.Counts().Insights; n != 0 {
+		t.Errorf("a paused schedule's watcher read the events %d times", n)
+	}
+
+	if err := h.Delete(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var st workflows.WatchState
+	if err := w.c.GetWorkflow(ctx, temporalnames.WatchID(w.name), "").Get(ctx, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != activities.WatchStopped {
+		t.Errorf("after the schedule was deleted the watcher ended %q, want stopped", st.Status)
+	}
+}
