@@ -158,6 +158,17 @@ func hasPermission(snap authomizesim.Snapshot, userID, appID string) bool {
 	return false
 }
 
+// activeUsers returns the ids of n active, unsuspended users.
+func activeUsers(o *jumpcloudsim.Org, n int) []string {
+	var ids []string
+	for _, u := range o.Users {
+		if len(ids) < n && u.State == jumpcloud.StateActivated && !u.Suspended {
+			ids = append(ids, u.ID)
+		}
+	}
+	return ids
+}
+
 // firstOf returns the first user, group and app of the org, and a member of the group.
 func firstOf(o *jumpcloudsim.Org) (group, member, app string) {
 	for _, g := range o.Groups {
@@ -176,7 +187,8 @@ func TestE2EWatcherAppliesChangesWithinTheirTarget(t *testing.T) {
 	w := newWatchEnv(t, 301, config.Watch{PollInterval: "1s", SyncInterval: "10s"}, workflows.SyncInput{SweepMargin: time.Millisecond}, nil)
 	var suspended, deleted, group, member, app string
 	w.sims.JC.Update(func(o *jumpcloudsim.Org) {
-		suspended, deleted = o.Users[1].ID, o.Users[2].ID
+		ids := activeUsers(o, 2)
+		suspended, deleted = ids[0], ids[1]
 		group, member, app = firstOf(o)
 	})
 	created := w.sims.Org.NewID()
@@ -265,7 +277,7 @@ func TestE2EWatcherAtItsDefaults(t *testing.T) {
 		t.Errorf("at rest the watcher made %d JumpCloud requests in %s: want between 1 and %d", n, elapsed.Round(time.Second), budget)
 	}
 	var user string
-	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = o.Users[3].ID })
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = activeUsers(o, 1)[0] })
 	at := w.mutate(func(o *jumpcloudsim.Org) { o.SuspendUser(user) })
 	took := w.waitFor("user suspended", at, changeTarget, func(s authomizesim.Snapshot) bool { return userStatus(s, user) == "Suspended" })
 	t.Logf("user suspended at the default poll interval: in Authomize %s after the event", took.Round(100*time.Millisecond))
@@ -297,7 +309,7 @@ func TestE2EWatcherWorkerStoppedLosesNothing(t *testing.T) {
 	w.waitPolled(2)
 	w.workers.Stop()
 	var a, b string
-	w.sims.JC.Update(func(o *jumpcloudsim.Org) { a, b = o.Users[4].ID, o.Users[5].ID })
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { ids := activeUsers(o, 2); a, b = ids[0], ids[1] })
 	at := w.mutate(func(o *jumpcloudsim.Org) {
 		o.SuspendUser(a)
 		o.UpdateUser(b, func(u *jumpcloud.SystemUser) { u.Department = "Moved while no worker ran" })
@@ -329,7 +341,7 @@ func TestE2EWatcherEventsRouteFailingFallsBackToAFullSync(t *testing.T) {
 		t.Fatalf("the watcher started no full sync for the failing route: %+v", st.Triggered)
 	}
 	var user string
-	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = o.Users[6].ID })
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = activeUsers(o, 1)[0] })
 	at = w.mutate(func(o *jumpcloudsim.Org) { o.SuspendUser(user) })
 	w.waitFor("user suspended after the route recovered", at, changeTarget, func(s authomizesim.Snapshot) bool { return userStatus(s, user) == "Suspended" })
 }
@@ -388,7 +400,7 @@ func TestE2EWatcherCredentialWithoutAccessDegradesOnce(t *testing.T) {
 func TestE2EWatcherFollowsTheSchedule(t *testing.T) {
 	w := newWatchEnv(t, 306, config.Watch{PollInterval: "1s", SyncInterval: "10s"}, workflows.SyncInput{DryRun: true}, nil)
 	var user string
-	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = o.Users[7].ID })
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = activeUsers(o, 1)[0] })
 	w.mutate(func(o *jumpcloudsim.Org) { o.SuspendUser(user) })
 	for {
 		st := w.waitPolled(1)
