@@ -17,6 +17,9 @@ import (
 type WatchInput struct {
 	Integration string     `json:"integration"`
 	State       WatchState `json:"state,omitzero"`
+	// PollsPerRun is the polls one run makes before it continues as new; 0 takes
+	// watchRunPolls. It is carried to the next run.
+	PollsPerRun int `json:"pollsPerRun,omitempty"`
 }
 
 // WatchState is the whole state of a watcher: its cursor, the sync it owes, what it did.
@@ -98,7 +101,11 @@ func WatchWorkflow(ctx workflow.Context, in WatchInput) (*WatchState, error) {
 			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
 		},
 	})
-	for polls := 0; polls < watchRunPolls && !workflow.GetInfo(ctx).GetContinueAsNewSuggested(); polls++ {
+	runPolls := in.PollsPerRun
+	if runPolls <= 0 {
+		runPolls = watchRunPolls
+	}
+	for polls := 0; polls < runPolls && !workflow.GetInfo(ctx).GetContinueAsNewSuggested(); polls++ {
 		var r activities.WatchPollResult
 		err := workflow.ExecuteActivity(pollCtx, activities.ActivityWatchPoll, activities.WatchPollInput{
 			Integration: in.Integration, ReadUntil: st.ReadUntil, Seen: st.Seen,
@@ -127,7 +134,7 @@ func WatchWorkflow(ctx workflow.Context, in WatchInput) (*WatchState, error) {
 	next := workflow.WithWorkflowTaskQueue(ctx, workflow.GetInfo(ctx).TaskQueueName)
 	return nil, workflow.NewContinueAsNewErrorWithOptions(next, workflow.ContinueAsNewErrorOptions{
 		InitialVersioningBehavior: workflow.ContinueAsNewVersioningBehaviorAutoUpgrade,
-	}, temporalnames.WatchWorkflow, WatchInput{Integration: in.Integration, State: st})
+	}, temporalnames.WatchWorkflow, WatchInput{Integration: in.Integration, State: st, PollsPerRun: in.PollsPerRun})
 }
 
 // record folds one poll into the state.

@@ -442,3 +442,38 @@ func TestE2EWatcherFollowsTheSchedule(t *testing.T) {
 		t.Errorf("after the schedule was deleted the watcher ended %q, want stopped", st.Status)
 	}
 }
+
+// The watcher continues as new (on the current build) with its cursor and totals: changes
+// made across the hand-over are applied once.
+func TestE2EWatcherContinuesAsNewWithItsCursor(t *testing.T) {
+	w := newWatchEnv(t, 307, config.Watch{PollInterval: "1s", SyncInterval: "10s"}, workflows.SyncInput{SweepMargin: time.Millisecond}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// Replace the watcher with one that continues as new every 3 polls.
+	if err := w.c.TerminateWorkflow(ctx, temporalnames.WatchID(w.name), "", "test: shorter runs"); err != nil {
+		t.Fatal(err)
+	}
+	first, err := w.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: temporalnames.WatchID(w.name), TaskQueue: temporalnames.IntegrationQueue(w.queue, w.name)},
+		temporalnames.WatchWorkflow, workflows.WatchInput{Integration: w.name, PollsPerRun: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []string
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { users = activeUsers(o, 4) })
+	for _, u := range users {
+		at := w.mutate(func(o *jumpcloudsim.Org) { o.SuspendUser(u) })
+		w.waitFor("user suspended", at, changeTarget, func(s authomizesim.Snapshot) bool { return userStatus(s, u) == "Suspended" })
+		time.Sleep(2 * time.Second)
+	}
+	d, err := w.c.DescribeWorkflow(ctx, temporalnames.WatchID(w.name), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.WorkflowExecution.RunID == first.GetRunID() {
+		t.Fatal("the watcher did not continue as new")
+	}
+	st, _ := w.state()
+	if st.Applied != int64(len(users)) {
+		t.Errorf("across its runs the watcher applied %d changes, want %d (each once): %+v", st.Applied, len(users), st.Recent)
+	}
+}
