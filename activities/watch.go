@@ -123,6 +123,12 @@ type SyncRun struct {
 	StartedAt time.Time `json:"startedAt"`
 }
 
+// WatchObserver is an Observer that also hears of each poll of a change watcher (metrics:
+// events seen, changes applied and their latency, degradation).
+type WatchObserver interface {
+	WatchPolled(integration string, r WatchPollResult)
+}
+
 // WatchPoll is one poll of the change watcher:
 //  1. It follows the schedule (gone → stopped; paused → paused; its dry run → write nothing)
 //     and the worker's settings (watching off → stopped). These cost no JumpCloud request.
@@ -136,7 +142,16 @@ type SyncRun struct {
 // not an error: the watcher starts a full sync for it. A 401/403 there degrades the watcher.
 func (a *Activities) WatchPoll(ctx context.Context, in WatchPollInput) (WatchPollResult, error) {
 	defer stayAlive(ctx)()
-	out := WatchPollResult{ReadUntil: in.ReadUntil, Seen: in.Seen}
+	r, err := a.watchPoll(ctx, in)
+	if wo, ok := a.Observer.(WatchObserver); ok && err == nil {
+		wo.WatchPolled(in.Integration, r)
+	}
+	return r, err
+}
+
+// watchPoll is WatchPoll but for the observer.
+func (a *Activities) watchPoll(ctx context.Context, in WatchPollInput) (out WatchPollResult, err error) {
+	out = WatchPollResult{ReadUntil: in.ReadUntil, Seen: in.Seen}
 	integ, err := a.integration(in.Integration)
 	if err != nil {
 		return out, err
