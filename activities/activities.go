@@ -226,17 +226,18 @@ func (a *Activities) jumpCloud(in config.Integration) (*jumpcloud.Client, error)
 		return nil, err
 	}
 	return newClient(in, "JumpCloud", jumpcloud.New, jumpcloud.Options{
-		BaseURL:         in.JumpCloud.BaseURL,
-		InsightsBaseURL: in.JumpCloud.InsightsBaseURL,
-		APIKey:          in.JumpCloud.APIKey,
-		ServiceAccount:  sa,
-		OrgID:           in.JumpCloud.OrgID,
-		BaseURLSetting:  in.Setting("jumpcloud.base_url"),
-		HTTPClient:      a.httpClient(),
-		Pacer:           p,
-		MaxAttempts:     a.Retries.MaxAttempts,
-		BaseBackoff:     a.Retries.BaseBackoff,
-		MaxRetryWait:    a.Retries.MaxRetryWait,
+		BaseURL:                in.JumpCloud.BaseURL,
+		InsightsBaseURL:        in.JumpCloud.InsightsBaseURL,
+		InsightsBaseURLSetting: in.Setting("jumpcloud.insights_base_url"),
+		APIKey:                 in.JumpCloud.APIKey,
+		ServiceAccount:         sa,
+		OrgID:                  in.JumpCloud.OrgID,
+		BaseURLSetting:         in.Setting("jumpcloud.base_url"),
+		HTTPClient:             a.httpClient(),
+		Pacer:                  p,
+		MaxAttempts:            a.Retries.MaxAttempts,
+		BaseBackoff:            a.Retries.BaseBackoff,
+		MaxRetryWait:           a.Retries.MaxRetryWait,
 		OnRequest: func(info jumpcloud.RequestInfo) {
 			if a.Observer != nil {
 				a.Observer.JumpCloudRequest(in.Name, info)

@@ -29,6 +29,9 @@ const (
 	demoAuthomizeApp  = "demo-jumpcloud-app"
 	defaultUsers      = 2000
 	readHeaderTimeout = 10 * time.Second
+	// defaultInsightsLag is a realistic ingestion delay of Directory Insights (JumpCloud
+	// does not document it; seconds are typical), so the demo shows the watcher's lag.
+	defaultInsightsLag = 5 * time.Second
 )
 
 type options struct {
@@ -38,6 +41,7 @@ type options struct {
 	userBindings, groupBindings int
 	seed                        int64
 	latency, authomizeLatency   time.Duration
+	insightsLag                 time.Duration
 	rateLimit                   float64
 	rateBurst                   int
 	noRetryAfter, identities    bool
@@ -81,10 +85,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.seed, "seed", 1, "generator seed: the same seed gives the same org")
 	fs.DurationVar(&o.latency, "latency", 0, "added latency of every JumpCloud request")
 	fs.DurationVar(&o.authomizeLatency, "authomize-latency", 0, "added latency of every Authomize request")
+	fs.DurationVar(&o.insightsLag, "insights-lag", defaultInsightsLag, "Directory Insights ingestion lag: an event is served this long after its change")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "JumpCloud requests per second before 429s (0: unlimited)")
 	fs.IntVar(&o.rateBurst, "rate-burst", 0, "requests JumpCloud accepts above the rate in a burst (0: a tenth of --rate-limit)")
 	fs.BoolVar(&o.noRetryAfter, "no-retry-after", false, "answer 429 without a Retry-After header")
-	fs.StringVar(&o.controlAddr, "control-address", "", "listen address of the admin endpoint (/counts, /verify, /reset, /churn/start, /churn/stop, /window/begin, /window/check); empty: off")
+	fs.StringVar(&o.controlAddr, "control-address", "", "listen address of the admin endpoint (/counts, /verify, /reset, /churn/start, /churn/stop, /window/begin, /window/check, /change, /insights); empty: off")
 	fs.BoolVar(&o.identities, "identities", false, "whether the connector under test uploads identities (for /verify)")
 	fs.StringVar(&o.apiKey, "api-key", demoJumpCloudKey, "the one JumpCloud API key the simulator accepts")
 	fs.StringVar(&o.token, "token", demoAuthomizeKey, "the one Authomize token the simulator accepts")
@@ -93,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.users < 0 || o.groups < 0 || o.admins < 0 || o.apps < 0 || o.latency < 0 || o.authomizeLatency < 0 || o.rateLimit < 0 || o.rateBurst < 0 {
+	if o.users < 0 || o.groups < 0 || o.admins < 0 || o.apps < 0 || o.latency < 0 || o.authomizeLatency < 0 || o.insightsLag < 0 || o.rateLimit < 0 || o.rateBurst < 0 {
 		return o, errors.New("sizes, latencies and rates must not be negative")
 	}
 	return o, nil
@@ -122,6 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.latency > 0 {
 		jc.SetLatency(o.latency)
 	}
+	jc.SetInsightsLag(o.insightsLag)
 	if o.authomizeLatency > 0 {
 		az.SetLatency(o.authomizeLatency)
 	}

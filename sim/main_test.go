@@ -61,3 +61,18 @@ func TestServesBothSimulators(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// TestInsightsLagFlag: the Directory Insights lag defaults to a realistic 5 s, can be set,
+// and a negative one is refused.
+func TestInsightsLagFlag(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil || o.insightsLag != 5*time.Second {
+		t.Fatalf("default: %v, %v", o.insightsLag, err)
+	}
+	if o, err = parseFlags([]string{"--insights-lag", "0"}, io.Discard); err != nil || o.insightsLag != 0 {
+		t.Fatalf("--insights-lag 0: %v, %v", o.insightsLag, err)
+	}
+	if _, err = parseFlags([]string{"--insights-lag", "-1s"}, io.Discard); err == nil {
+		t.Fatal("a negative lag was accepted")
+	}
+}

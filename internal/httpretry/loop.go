@@ -72,6 +72,9 @@ type Request struct {
 	Idempotent bool
 	// Decode reads a 2xx body; nil ignores it.
 	Decode func(http.Header, []byte) error
+	// Address, when set, replaces Policy.Address for this request: a route served by
+	// another host than the rest, configured by a setting of its own.
+	Address string
 	// Stream, when set, reads a 2xx body as it arrives instead of buffering it, for answers
 	// as large as the data behind them. Its failure counts as a transport failure.
 	Stream func(io.Reader) error
@@ -298,7 +301,10 @@ func (l *Loop) reqErr(req Request, op string, err error, permanent bool) *Reques
 	re := NewRequestError(l.Policy.API, req.Method, req.Endpoint, op, err, permanent, l.Policy.Secret)
 	if why, ok := Unreachable(err); ok && op == "send request" {
 		re.Hint = why
-		if l.Policy.Address != "" {
+		switch {
+		case req.Address != "":
+			re.Hint += ": check " + req.Address
+		case l.Policy.Address != "":
 			re.Hint += ": check " + l.Policy.Address
 		}
 	}

@@ -63,6 +63,10 @@ type Options struct {
 	// in BaseURL (DefaultInsightsBaseURL, or EUInsightsBaseURL for EUBaseURL), or BaseURL
 	// itself when that is not a JumpCloud console (a proxy or a simulator).
 	InsightsBaseURL string
+	// InsightsBaseURLSetting names the setting that holds InsightsBaseURL
+	// (JUMPCLOUD_INSIGHTS_BASE_URL, or a field of the config file), for errors that say the
+	// host cannot be reached.
+	InsightsBaseURLSetting string
 }
 
 // String keeps the key out of any %v / %+v of the options.
@@ -84,11 +88,13 @@ type Client struct {
 	baseURL string // scheme://host[/prefix], no trailing slash
 	// insightsURL is the Directory Insights host, in the same form.
 	insightsURL string
-	pageSize    int
-	key         string // empty for a service account, whose token the transport adds
-	orgID       string
-	loop        *httpretry.Loop
-	pacer       *pacer.Pacer // nil when paced at a fixed rate
+	// insightsAddress names insightsURL and its setting, for unreachable-host errors.
+	insightsAddress string
+	pageSize        int
+	key             string // empty for a service account, whose token the transport adds
+	orgID           string
+	loop            *httpretry.Loop
+	pacer           *pacer.Pacer // nil when paced at a fixed rate
 }
 
 // New validates opts and builds a Client.
@@ -127,6 +133,14 @@ func New(opts Options) (*Client, error) {
 	if c.insightsURL, err = parseInsightsBase(InsightsBaseURLFor(opts.InsightsBaseURL, c.baseURL)); err != nil {
 		return nil, err
 	}
+	insightsSetting := opts.InsightsBaseURLSetting
+	if insightsSetting == "" {
+		insightsSetting = "the Directory Insights base URL"
+	}
+	if opts.InsightsBaseURL == "" {
+		insightsSetting += ", unset: derived from the JumpCloud base URL"
+	}
+	c.insightsAddress = fmt.Sprintf("%s (%q)", insightsSetting, c.insightsURL)
 	if c.pageSize <= 0 || c.pageSize > MaxPageSize {
 		c.pageSize = MaxPageSize
 	}

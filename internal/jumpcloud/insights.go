@@ -73,7 +73,9 @@ type InsightsAssociation struct {
 	FromType, FromID, ToType, ToID string
 }
 
-// InsightsQuery selects events. StartTime is inclusive.
+// InsightsQuery selects events. The route takes whole seconds ("yyyy-mm-ddTHH:mm:ssZ" in
+// its documentation), so the window sent is widened to them: StartTime rounded down,
+// EndTime up. A reader de-duplicates by event id anyway (windows overlap on purpose).
 type InsightsQuery struct {
 	StartTime, EndTime time.Time       // EndTime zero: up to now (the field is left out)
 	Services           []string        // default ["directory"]
@@ -87,6 +89,9 @@ type InsightsPage struct {
 	// SearchAfter is the cursor for the next page (the X-Search_after header); nil when this
 	// page was the last (fewer events than the limit).
 	SearchAfter json.RawMessage
+	// Skipped counts the elements of the answer that were not JSON objects, left out of
+	// Events. Paging still counts them: the page was full if JumpCloud sent limit elements.
+	Skipped int
 }
 
 // insightsRequest is the JSON body of the events route.
@@ -118,13 +123,13 @@ func (c *Client) InsightsEvents(ctx context.Context, q InsightsQuery) (InsightsP
 		limit = InsightsDefaultLimit
 	}
 	limit = min(limit, InsightsMaxLimit)
-	req := insightsRequest{Service: q.Services, StartTime: q.StartTime.UTC().Format(time.RFC3339Nano),
+	req := insightsRequest{Service: q.Services, StartTime: wholeSecond(q.StartTime, false),
 		Limit: limit, Sort: "ASC", SearchAfter: q.SearchAfter}
 	if len(req.Service) == 0 {
 		req.Service = []string{ServiceDirectory}
 	}
 	if !q.EndTime.IsZero() {
-		req.EndTime = q.EndTime.UTC().Format(time.RFC3339Nano)
+		req.EndTime = wholeSecond(q.EndTime, true)
 	}
 	if isNull(req.SearchAfter) {
 		req.SearchAfter = nil
@@ -135,7 +140,7 @@ func (c *Client) InsightsEvents(ctx context.Context, q InsightsQuery) (InsightsP
 	}
 	var page InsightsPage
 	err = c.loop.Do(ctx, httpretry.Request{Method: http.MethodPost, Endpoint: InsightsEventsPath,
-		URL: c.insightsURL + InsightsEventsPath, Body: body, Idempotent: true,
+		URL: c.insightsURL + InsightsEventsPath, Body: body, Idempotent: true, Address: c.insightsAddress,
 		Decode: func(h http.Header, data []byte) error {
 			p, err := decodeInsightsPage(h, data, limit)
 			page = p
@@ -149,6 +154,15 @@ func (c *Client) InsightsEvents(ctx context.Context, q InsightsQuery) (InsightsP
 		return InsightsPage{}, err
 	}
 	return page, nil
+}
+
+// wholeSecond formats t in UTC as RFC 3339 without fractions, rounded down, or up when up.
+func wholeSecond(t time.Time, up bool) string {
+	s := t.UTC().Truncate(time.Second)
+	if up && s.Before(t) {
+		s = s.Add(time.Second)
+	}
+	return s.Format(time.RFC3339)
 }
 
 // InsightsSince reads every event from start up to now, page after page, handing each page
@@ -184,10 +198,11 @@ func decodeInsightsPage(h http.Header, data []byte, limit int) (InsightsPage, er
 		return InsightsPage{}, errors.New("the body is null, not a list of events")
 	}
 	p := InsightsPage{Events: make([]InsightsEvent, 0, len(raws))}
-	for i, raw := range raws {
-		ev, err := decodeInsightsEvent(raw)
-		if err != nil {
-			return InsightsPage{}, fmt.Errorf("event %d: %w", i, err)
+	for _, raw := range raws {
+		ev, ok := decodeInsightsEvent(raw)
+		if !ok {
+			p.Skipped++
+			continue
 		}
 		p.Events = append(p.Events, ev)
 	}
@@ -213,6 +228,9 @@ func decodeInsightsPage(h http.Header, data []byte, limit int) (InsightsPage, er
 	}
 	// No header on a full page: continue after the last event's own sort values (timestamp
 	// in milliseconds, id), which is what the route sorts by.
+	if len(p.Events) == 0 {
+		return InsightsPage{}, errors.New("a full page without X-Search_after holds no event to continue after")
+	}
 	last := p.Events[len(p.Events)-1]
 	if last.ID == "" || last.Timestamp.IsZero() {
 		return InsightsPage{}, errors.New("a full page without X-Search_after ends with an event without id or timestamp")
@@ -234,12 +252,12 @@ type wireEvent struct {
 	Association json.RawMessage `json:"association"`
 }
 
-// decodeInsightsEvent decodes one event leniently: only an element that is not a JSON
-// object is an error; a field of the wrong type is left empty.
-func decodeInsightsEvent(raw json.RawMessage) (InsightsEvent, error) {
+// decodeInsightsEvent decodes one event leniently: a field of the wrong type is left
+// empty; ok is false only for an element that is not a JSON object.
+func decodeInsightsEvent(raw json.RawMessage) (InsightsEvent, bool) {
 	var w wireEvent
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return InsightsEvent{}, shapeErr(err, "not a JSON object")
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &w) != nil {
+		return InsightsEvent{}, false
 	}
 	ev := InsightsEvent{ID: str(w.ID), EventType: str(w.EventType), Service: str(w.Service), Raw: raw}
 	if ts := str(w.Timestamp); ts != "" {
@@ -252,16 +270,20 @@ func decodeInsightsEvent(raw json.RawMessage) (InsightsEvent, error) {
 		ev.Resource = InsightsResource{ID: str(res["id"]), Type: str(res["type"]), Username: str(res["username"]),
 			Email: str(res["email"]), Name: str(res["name"])}
 	}
-	var changes []map[string]json.RawMessage
+	var changes []json.RawMessage
 	if json.Unmarshal(w.Changes, &changes) == nil {
-		for _, ch := range changes {
+		for _, raw := range changes {
+			var ch map[string]json.RawMessage
+			if json.Unmarshal(raw, &ch) != nil {
+				continue
+			}
 			if f := str(ch["field"]); f != "" {
 				ev.Changes = append(ev.Changes, InsightsChange{Field: f, From: ch["from"], To: ch["to"]})
 			}
 		}
 	}
 	ev.Association = decodeAssociation(w.Association)
-	return ev, nil
+	return ev, true
 }
 
 // decodeAssociation reads {op, connection: {from: {type, object_id}, to: {type, object_id}}};

@@ -18,8 +18,9 @@ import (
 	"jcsync/internal/sim/simcheck"
 )
 
-// Control serves GET /counts, GET /arrivals, GET /verify and POST /reset, and the churn endpoints:
-// POST /churn/start, POST /churn/stop, POST /window/begin and GET /window/check.
+// Control serves GET /counts, GET /arrivals, GET /verify and POST /reset, the churn endpoints:
+// POST /churn/start, POST /churn/stop, POST /window/begin and GET /window/check, and the
+// Directory Insights ones: POST /change and POST /insights (insights.go).
 type Control struct {
 	JC    *jumpcloudsim.Server
 	AZ    *authomizesim.Server
@@ -98,6 +99,7 @@ func (c *Control) Handler() http.Handler {
 	mux.HandleFunc("GET /verify", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, c.Verify()) })
 	c.oauthRoutes(mux)
 	c.arrivalRoutes(mux)
+	c.insightsRoutes(mux)
 	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, r *http.Request) {
 		c.JC.ResetCounts()
 		c.AZ.ResetCounts()

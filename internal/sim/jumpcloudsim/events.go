@@ -22,8 +22,10 @@ const (
 	EventGroupUpdate       = "group_update"
 	EventGroupDelete       = "group_delete"
 	EventAppCreate         = "application_create"
+	EventAppUpdate         = "application_update"
 	EventAppDelete         = "application_delete"
 	EventAdminCreate       = "admin_create"
+	EventAdminUpdate       = "admin_update"
 	EventAdminDelete       = "admin_delete"
 	EventAssociationChange = "association_change"
 )
@@ -40,9 +42,10 @@ const (
 // the route sorts and filters by.
 type simEvent struct {
 	ts      time.Time // millisecond precision, UTC
+	held    bool      // not ingested until ReleaseInsightsEvents (HoldInsightsEvents)
 	id      string
 	service string
-	doc     map[string]any
+	raw     []byte // the document as served; decoded again only to filter or project
 }
 
 // before is the route's order: timestamp, then id.
@@ -51,6 +54,16 @@ func (e *simEvent) before(ms int64, id string) bool {
 		return m < ms
 	}
 	return e.id < id
+}
+
+// maxStoredEvents bounds the store; the oldest events beyond it are forgotten.
+const maxStoredEvents = 200_000
+
+// doc decodes the event's document, for search_term and fields.
+func (e *simEvent) doc() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(e.raw, &m)
+	return m
 }
 
 // eventLog is the org's Directory Insights store, kept in the route's order. It has its own
@@ -62,12 +75,15 @@ type eventLog struct {
 	seq    uint64
 	last   time.Time
 	now    func() time.Time
-	orgID  string
-	actor  map[string]any // initiated_by of every change: the org's first administrator
+	// hold is the number of next events recorded that wait for ReleaseInsightsEvents.
+	hold  int
+	max   int // events kept (maxStoredEvents)
+	orgID string
+	actor map[string]any // initiated_by of every change: the org's first administrator
 }
 
 func newEventLog(orgID string, actor map[string]any) *eventLog {
-	return &eventLog{now: time.Now, orgID: orgID, actor: actor}
+	return &eventLog{now: time.Now, orgID: orgID, actor: actor, max: maxStoredEvents}
 }
 
 // add stores an event of the current time. Timestamps never go backwards, and ids grow
@@ -100,7 +116,15 @@ func (l *eventLog) insert(ts time.Time, service, eventType string, fields map[st
 	for k, v := range fields {
 		doc[k] = v
 	}
-	e := &simEvent{ts: ts, id: id, service: service, doc: doc}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		panic(fmt.Sprintf("jumpcloudsim: event %s does not encode: %v", eventType, err)) // a simulator bug
+	}
+	e := &simEvent{ts: ts, id: id, service: service, raw: raw}
+	if l.hold > 0 {
+		l.hold--
+		e.held = true
+	}
 	i, _ := slices.BinarySearchFunc(l.events, e, func(a, b *simEvent) int {
 		if a.before(b.ts.UnixMilli(), b.id) {
 			return -1
@@ -111,6 +135,11 @@ func (l *eventLog) insert(ts time.Time, service, eventType string, fields map[st
 		return 0
 	})
 	l.events = slices.Insert(l.events, i, e)
+	if len(l.events) > l.max+l.max/8 {
+		// Forget the oldest, as JumpCloud forgets events after 90 days: a long churn would
+		// otherwise grow the simulator without bound.
+		l.events = slices.Clone(l.events[len(l.events)-l.max:])
+	}
 	return e
 }
 

@@ -81,6 +81,29 @@ func (s *Server) SetInsightsFault(status int, d time.Duration) {
 	s.ik.faultCode, s.ik.faultEnd = status, time.Now().Add(d)
 }
 
+// HoldInsightsEvents holds back the next n events recorded (changes or noise) until
+// ReleaseInsightsEvents: late ingestion, which puts them behind events recorded after them
+// and so behind a reader's cursor, the case a reader's overlap window is for. Their
+// timestamps stay those of their changes.
+func (s *Server) HoldInsightsEvents(n int) {
+	l := s.org.events
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hold = max(0, n)
+}
+
+// ReleaseInsightsEvents ingests every held event now (they are served once the lag has
+// passed since their timestamps, which it usually has) and stops holding the next ones.
+func (s *Server) ReleaseInsightsEvents() {
+	l := s.org.events
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hold = 0
+	for _, e := range l.events {
+		e.held = false
+	}
+}
+
 // InsightsEvents is the number of events stored, noise included, visible or not.
 func (s *Server) InsightsEvents() int { return s.org.events.len() }
 
@@ -187,10 +210,20 @@ func (s *Server) serveInsights(w http.ResponseWriter, r *http.Request) {
 	}
 	visibleUntil := time.Now().Add(-lag)
 	page := selectEvents(s.org.events.snapshot(), q, visibleUntil)
-	docs := make([]any, len(page))
+	var buf bytes.Buffer
+	buf.WriteByte('[')
 	for i, e := range page {
-		docs[i] = projectEvent(e.doc, q.fields)
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if len(q.fields) == 0 {
+			buf.Write(e.raw)
+			continue
+		}
+		b, _ := json.Marshal(projectEvent(e.doc(), q.fields))
+		buf.Write(b)
 	}
+	buf.WriteByte(']')
 	sa := q.requestedSA
 	if len(page) > 0 {
 		last := page[len(page)-1]
@@ -208,7 +241,7 @@ func (s *Server) serveInsights(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Limit", strconv.Itoa(q.limit))
 	h.Set("X-Sort", sort)
 	h.Set("X-Search_after", string(sa))
-	s.writeJSON(w, r, http.StatusOK, docs)
+	s.writeBytes(w, r, http.StatusOK, buf.Bytes())
 }
 
 // parseInsightsQuery validates the body as the route does: a JSON object with "service"
@@ -384,13 +417,13 @@ func parseCursor(raw json.RawMessage) (*cursor, string) {
 // visibleUntil: an event is visible once its timestamp is at or before it.
 func selectEvents(all []*simEvent, q insightsQuery, visibleUntil time.Time) []*simEvent {
 	match := func(e *simEvent) bool {
-		if e.ts.After(visibleUntil) || e.ts.Before(q.start) || (!q.end.IsZero() && !e.ts.Before(q.end)) {
+		if e.held || e.ts.After(visibleUntil) || e.ts.Before(q.start) || (!q.end.IsZero() && !e.ts.Before(q.end)) {
 			return false
 		}
 		if q.services != nil && !q.services[e.service] {
 			return false
 		}
-		return q.term == nil || q.term.match(e.doc)
+		return q.term == nil || q.term.match(e.doc())
 	}
 	var out []*simEvent
 	skip := q.skip
@@ -444,9 +477,6 @@ func selectEvents(all []*simEvent, q insightsQuery, visibleUntil time.Time) []*s
 
 // projectEvent keeps the listed fields of an event (a dotted name keeps its parent whole).
 func projectEvent(doc map[string]any, fields []string) map[string]any {
-	if len(fields) == 0 {
-		return doc
-	}
 	out := map[string]any{}
 	for _, f := range fields {
 		top, _, _ := strings.Cut(f, ".")

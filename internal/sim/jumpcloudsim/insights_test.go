@@ -184,8 +184,11 @@ func TestInsightsMutationEvents(t *testing.T) {
 		o.UnbindGroup(a, newGroup)
 		o.RemoveGroup(newGroup)
 		newApp = o.AddApp(jumpcloud.Application{Name: "newapp", DisplayLabel: "New App"})
+		o.UpdateApp(newApp, func(x *jumpcloud.Application) { x.DisplayLabel = "Renamed App" })
 		o.RemoveApp(newApp)
 		newAdmin = o.AddAdmin(jumpcloud.Admin{Email: "new.admin@example.com", RoleName: "Read Only"})
+		o.UpdateAdmin(newAdmin, func(x *jumpcloud.Admin) { x.RoleName = "Administrator" })
+		o.UpdateAdmin(newAdmin, func(x *jumpcloud.Admin) { x.RoleName = "Administrator" }) // no change, no event
 		o.RemoveAdmin(newAdmin)
 		o.RemoveUser(newUser)
 	})
@@ -216,8 +219,10 @@ func TestInsightsMutationEvents(t *testing.T) {
 		{typ: EventAssociationChange, op: "remove", from: "application:" + a, to: "user_group:" + newGroup},
 		{typ: EventGroupDelete, res: "user_group:" + newGroup},
 		{typ: EventAppCreate, res: "application:" + newApp},
+		{typ: EventAppUpdate, res: "application:" + newApp},
 		{typ: EventAppDelete, res: "application:" + newApp},
 		{typ: EventAdminCreate, res: "admin:" + newAdmin},
+		{typ: EventAdminUpdate, res: "admin:" + newAdmin},
 		{typ: EventAdminDelete, res: "admin:" + newAdmin},
 		{typ: EventUserDelete, res: "user:" + newUser},
 	}
@@ -466,5 +471,114 @@ func TestInsightsQueryOptions(t *testing.T) {
 		if ts, _ := time.Parse(time.RFC3339Nano, e["timestamp"].(string)); !ts.Before(mid) {
 			t.Fatalf("event at %v served with end_time %v", ts, mid)
 		}
+	}
+}
+
+// TestInsightsSharesTheRateLimit: the events route counts against the same rate limit as
+// the console routes (one org, one budget) and answers its 429.
+func TestInsightsSharesTheRateLimit(t *testing.T) {
+	ts, s := NewTestServer(t, smallOrg(), Options{APIKey: testKey})
+	s.SetRateLimit(0.001, 1, true) // one request, then nothing for a long while
+	hdr := map[string]string{"x-api-key": testKey}
+	if r := do(t, http.MethodGet, ts.URL+"/api/systemusers?limit=1", hdr, ""); r.status != 200 {
+		t.Fatalf("first request: %d", r.status)
+	}
+	body := `{"service":["directory"],"start_time":"` + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) + `"}`
+	r := do(t, http.MethodPost, ts.URL+InsightsPath, hdr, body)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("events route after the budget is spent: %d %v", r.status, r.header)
+	}
+}
+
+// TestInsightsLateIngestion: an event ingested late appears behind events recorded after
+// it: a reader that resumes after its last cursor misses it, one that re-reads an overlap
+// window finds it.
+func TestInsightsLateIngestion(t *testing.T) {
+	ts, s := NewTestServer(t, smallOrg(), Options{APIKey: testKey})
+	start := time.Now().Add(-time.Second)
+	s.HoldInsightsEvents(1)
+	var first, second string
+	s.Update(func(o *Org) { first = o.AddUser(jumpcloud.SystemUser{Username: "late.one"}) })
+	s.Update(func(o *Org) { second = o.AddUser(jumpcloud.SystemUser{Username: "on.time"}) })
+	c := insightsClient(t, ts.URL, jumpcloud.Options{})
+	events, _ := readAll(t, c, start, 0)
+	if len(events) != 1 || events[0].Resource.ID != second {
+		t.Fatalf("before the late ingestion: %+v, want only %s", events, second)
+	}
+	cursor, _ := json.Marshal([]any{events[0].Timestamp.UnixMilli(), events[0].ID})
+	s.ReleaseInsightsEvents()
+	p, err := c.InsightsEvents(context.Background(), jumpcloud.InsightsQuery{StartTime: start, SearchAfter: cursor})
+	if err != nil || len(p.Events) != 0 {
+		t.Fatalf("after the cursor: %+v %v; the late event sorts before it", p.Events, err)
+	}
+	events, _ = readAll(t, c, start, 0)
+	if len(events) != 2 || events[0].Resource.ID != first || events[1].Resource.ID != second {
+		t.Fatalf("overlap re-read: %+v", events)
+	}
+}
+
+// TestApplyChange: every kind of change records exactly one event of the matching type
+// about the object it reports, timestamped at the change's At.
+func TestApplyChange(t *testing.T) {
+	org := Generate(GenConfig{Seed: 21, Users: 40, Groups: 6, Admins: 2, Apps: 4, UserBindingsPerApp: 3, GroupBindingsPerApp: 2})
+	ts, s := NewTestServer(t, org, Options{APIKey: testKey})
+	c := insightsClient(t, ts.URL, jumpcloud.Options{})
+	start := time.Now().Add(-time.Second)
+	wantType := map[string]string{ChangeSuspendUser: EventUserUpdate, ChangeUnsuspendUser: EventUserUpdate,
+		ChangeUpdateUser: EventUserUpdate, ChangeCreateUser: EventUserCreate, ChangeDeleteUser: EventUserDelete,
+		ChangeDeleteGroup: EventGroupDelete, ChangeDeleteApp: EventAppDelete}
+	read := 0
+	for _, kind := range ChangeKinds {
+		ch, err := s.ApplyChange(kind, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		events, _ := readAll(t, c, start, 0)
+		if len(events) != read+1 {
+			t.Fatalf("%s: %d new events, want 1", kind, len(events)-read)
+		}
+		read++
+		e := events[len(events)-1]
+		if !e.Timestamp.Equal(ch.At) {
+			t.Errorf("%s: event at %v, change at %v", kind, e.Timestamp, ch.At)
+		}
+		if typ, ok := wantType[kind]; ok {
+			if e.EventType != typ || e.Resource.ID != ch.ID {
+				t.Errorf("%s: event %s about %s, want %s about %s", kind, e.EventType, e.Resource.ID, typ, ch.ID)
+			}
+			continue
+		}
+		a := e.Association
+		wantOp := "add"
+		if strings.HasPrefix(kind, "remove") || strings.HasPrefix(kind, "unbind") {
+			wantOp = "remove"
+		}
+		if e.EventType != EventAssociationChange || a == nil || a.Op != wantOp || a.FromID != ch.Target || a.ToID != ch.ID {
+			t.Errorf("%s: event %s %+v, want %s of %s → %s", kind, e.EventType, a, wantOp, ch.Target, ch.ID)
+		}
+	}
+	if _, err := s.ApplyChange("rename-org", 0); err == nil || !strings.Contains(err.Error(), "suspend-user") {
+		t.Fatalf("unknown kind: %v", err)
+	}
+}
+
+// TestInsightsStoreIsBounded: past its bound the store forgets the oldest events, so a long
+// churn cannot grow the simulator without limit; the newest stay readable in order.
+func TestInsightsStoreIsBounded(t *testing.T) {
+	ts, s := NewTestServer(t, smallOrg(), Options{APIKey: testKey})
+	s.org.events.max = 40
+	start := time.Now().Add(-time.Second)
+	s.AddNoiseEvents(45) // 40 + 40/8 stored: at the bound, nothing forgotten
+	if n := s.InsightsEvents(); n != 45 {
+		t.Fatalf("%d events stored, want 45", n)
+	}
+	s.AddNoiseEvents(1)
+	if n := s.InsightsEvents(); n != 40 {
+		t.Fatalf("%d events stored past the bound, want the newest 40", n)
+	}
+	events, _ := readAll(t, insightsClient(t, ts.URL, jumpcloud.Options{}), start, 0)
+	all := s.org.events.snapshot()
+	if last := all[len(all)-1]; events[len(events)-1].ID != last.id {
+		t.Fatalf("the newest event %s is not the last served (%s)", last.id, events[len(events)-1].ID)
 	}
 }

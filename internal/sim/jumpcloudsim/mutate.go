@@ -85,3 +85,42 @@ func (o *Org) AddAdmin(a jumpcloud.Admin) string {
 	o.record(EventAdminCreate, map[string]any{"resource": adminResource(&a)})
 	return a.ID
 }
+
+// UpdateApp applies fn to the application and records application_update with the changed
+// fields; false if the app is unknown or nothing changed.
+func (o *Org) UpdateApp(id string, fn func(a *jumpcloud.Application)) bool {
+	o.ensureIndex()
+	a, ok := o.App(id)
+	if !ok {
+		return false
+	}
+	before := *a
+	fn(a)
+	a.ID = id
+	ch := changes(before, *a)
+	if len(ch) == 0 {
+		return false
+	}
+	o.record(EventAppUpdate, map[string]any{"resource": appResource(a), "changes": ch})
+	return true
+}
+
+// UpdateAdmin applies fn to the administrator and records admin_update with the changed
+// fields (a role change, a suspension); false if the admin is unknown or nothing changed.
+func (o *Org) UpdateAdmin(id string, fn func(a *jumpcloud.Admin)) bool {
+	o.ensureIndex()
+	a, ok := o.Admin(id)
+	if !ok {
+		return false
+	}
+	before := *a
+	before.RoleNames = append([]string(nil), a.RoleNames...)
+	fn(a)
+	a.ID = id
+	ch := changes(before, *a)
+	if len(ch) == 0 {
+		return false
+	}
+	o.record(EventAdminUpdate, map[string]any{"resource": adminResource(a), "changes": ch})
+	return true
+}

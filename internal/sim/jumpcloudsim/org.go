@@ -1,5 +1,31 @@
 // Package jumpcloudsim is a faithful fake of the JumpCloud API (an http.Handler) with a seeded
 // org generator, fault injection and request counters, for tests, the demo and benchmarks.
+//
+// # Directory Insights
+//
+// The server also answers POST /insights/directory/v1/events (InsightsPath), which the real
+// API serves on its API host; here it shares the console routes' address, authentication
+// (x-api-key or a service account's bearer token, x-org-id, one header per org allowed),
+// latency, rate limit and faults. It validates the body as the vendor's swagger and
+// documentation describe (service and start_time required, known services only, RFC 3339
+// times, start not in the future, end after start, typed fields, fields naming a known
+// field, search_after as [milliseconds, id], search_term of and/or/not), answering 400
+// with {"message": ...}; a nonsensical limit or sort falls back to 1000 and ASC as
+// documented, and unknown body fields are ignored. Events are ordered by timestamp, then
+// id, start inclusive, end exclusive (UNCONFIRMED: the vendor does not say), and paged by
+// search_after with X-Result-Count, X-Limit, X-Sort, X-Search_after (always sent) and
+// X-Request-Id.
+//
+// Once an org is served (New), each mutation through its methods records the matching
+// event at the time of the change: AddUser (user_create), UpdateUser, SuspendUser and
+// UnsuspendUser (user_update with changes), RemoveUser (user_delete), AddGroup,
+// UpdateGroup, RemoveGroup (group_*), AddApp, UpdateApp, RemoveApp (application_*),
+// AddAdmin, UpdateAdmin, RemoveAdmin (admin_*), AddMember/RemoveMember and BindUser/UnbindUser,
+// BindGroup/UnbindGroup (association_change, the group or the app as "from"). Changes made
+// by assigning fields directly record nothing. Knobs: SetInsightsLag, HoldInsightsEvents and ReleaseInsightsEvents,
+// AddNoiseEvents, SetInsightsForbidden, SetInsightsFault; Counts().Insights counts the
+// route's requests. ApplyChange makes one change of a kind (ChangeKinds), picking its
+// object, and returns the time of its event.
 package jumpcloudsim
 
 import (
