@@ -66,6 +66,8 @@ func suites() []suite {
 		suite{name: "latency-only", run: runLatencyOnly},
 		suite{name: "fleet", run: runFleet},
 		suite{name: "many-orgs", run: runManyOrgs},
+		suite{name: "watch", run: runWatch},
+		suite{name: "watch-many", run: runWatchMany},
 	)
 }
 
