@@ -46,6 +46,16 @@ type WatchSettings struct {
 
 // Settings resolves w, with errors that name the setting to fix (of integration in).
 func (w Watch) Settings(in Integration) (WatchSettings, error) {
+	s, problems := w.resolve(in.Setting)
+	if len(problems) > 0 {
+		return s, fmt.Errorf("integration %q: %s", in.Name, strings.Join(problems, "; "))
+	}
+	return s, nil
+}
+
+// resolve applies the defaults and checks the durations; setting names a field (such as
+// "watch.poll_interval") in the operator's terms.
+func (w Watch) resolve(setting func(field string) string) (WatchSettings, []string) {
 	s := WatchSettings{Off: w.Off, PollInterval: DefaultWatchPollInterval, SyncInterval: DefaultWatchSyncInterval}
 	var problems []string
 	parse := func(field, v string, minimum time.Duration, into *time.Duration) {
@@ -54,17 +64,14 @@ func (w Watch) Settings(in Integration) (WatchSettings, error) {
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < minimum {
-			problems = append(problems, fmt.Sprintf("%s=%q: want a duration of at least %s, such as \"30s\" or \"10m\"", in.Setting(field), v, minimum))
+			problems = append(problems, fmt.Sprintf("%s=%q: want a duration of at least %s, such as \"30s\" or \"10m\"", setting(field), v, minimum))
 			return
 		}
 		*into = d
 	}
 	parse("watch.poll_interval", w.PollInterval, MinWatchPollInterval, &s.PollInterval)
 	parse("watch.sync_interval", w.SyncInterval, MinWatchSyncInterval, &s.SyncInterval)
-	if len(problems) > 0 {
-		return s, fmt.Errorf("integration %q: %s", in.Name, strings.Join(problems, "; "))
-	}
-	return s, nil
+	return s, problems
 }
 
 // watchFromEnv reads the watcher's settings of an integration configured by environment.
@@ -77,5 +84,6 @@ func watchFromEnv(getenv func(string) string, problems []string) (Watch, []strin
 	default:
 		problems = append(problems, fmt.Sprintf("%s=%q: want on or off", EnvWatch, v))
 	}
-	return w, problems
+	_, wrong := w.resolve(func(field string) string { return envSettings[field] })
+	return w, append(problems, wrong...)
 }
