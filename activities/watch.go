@@ -74,6 +74,10 @@ type WatchPollInput struct {
 	// before the first poll, which starts reading at the time it runs.
 	ReadUntil time.Time   `json:"readUntil"`
 	Seen      []SeenEvent `json:"seen,omitempty"`
+	// AliveAt is when the last poll that watched (read the events, or deferred to a running
+	// sync) began; zero before the first. A watcher that did not watch for longer than the
+	// overlap (no worker, a paused schedule) has a gap.
+	AliveAt time.Time `json:"aliveAt,omitzero"`
 }
 
 // AppliedChange is one change the poll applied (or, for a removal, handed to a full sync).
@@ -89,6 +93,8 @@ type AppliedChange struct {
 type WatchPollResult struct {
 	State  string `json:"state"`
 	Reason string `json:"reason,omitempty"`
+	// PolledAt is when the poll began (the worker's clock).
+	PolledAt time.Time `json:"polledAt"`
 	// ReadUntil and Seen are the state for the next poll.
 	ReadUntil time.Time   `json:"readUntil"`
 	Seen      []SeenEvent `json:"seen,omitempty"`
@@ -151,7 +157,8 @@ func (a *Activities) WatchPoll(ctx context.Context, in WatchPollInput) (WatchPol
 
 // watchPoll is WatchPoll but for the observer.
 func (a *Activities) watchPoll(ctx context.Context, in WatchPollInput) (out WatchPollResult, err error) {
-	out = WatchPollResult{ReadUntil: in.ReadUntil, Seen: in.Seen}
+	now := time.Now()
+	out = WatchPollResult{ReadUntil: in.ReadUntil, Seen: in.Seen, PolledAt: now}
 	integ, err := a.integration(in.Integration)
 	if err != nil {
 		return out, err
@@ -198,16 +205,18 @@ func (a *Activities) watchPoll(ctx context.Context, in WatchPollInput) (out Watc
 	}
 	stats0 := jc.Stats()
 	defer func() { out.Requests = int(jc.Stats().Requests - stats0.Requests) }()
-	now := time.Now()
 	from := in.ReadUntil.Add(-WatchOverlap)
 	switch {
 	case in.ReadUntil.IsZero():
 		// The first poll: what happened before the watcher started is the schedule's.
 		from = now.Add(-WatchOverlap)
-	case now.Sub(in.ReadUntil) > WatchOverlap:
-		// Down longer than the overlap: events ingested late within the gap could be
-		// missed. Read on from the overlap, and let a full sync cover the gap.
-		out.FullSync, out.FullSyncReason, out.FullSyncAfter = true, fmt.Sprintf("the watcher read nothing for %s, longer than its overlap of %s", now.Sub(in.ReadUntil).Round(time.Second), WatchOverlap), now
+	case !in.AliveAt.IsZero() && now.Sub(in.AliveAt) > WatchOverlap:
+		// Not watching for longer than the overlap (no worker ran, the schedule was
+		// paused): rather than re-read every record the backlog names, one full sync
+		// covers the gap, and reading goes on from the overlap. A watcher that deferred
+		// to a long sync was watching: it reads on from its cursor, so what changed
+		// during that sync is applied.
+		out.FullSync, out.FullSyncReason, out.FullSyncAfter = true, fmt.Sprintf("the watcher did not watch for %s, longer than its overlap of %s", now.Sub(in.AliveAt).Round(time.Second), WatchOverlap), now
 		from = now.Add(-WatchOverlap)
 	}
 	events, err := readEvents(ctx, jc, from, now)

@@ -32,6 +32,7 @@ type WatchState struct {
 	// within the overlap already applied.
 	ReadUntil   time.Time              `json:"readUntil,omitzero"`
 	Seen        []activities.SeenEvent `json:"seen,omitempty"`
+	AliveAt     time.Time              `json:"aliveAt,omitzero"`
 	NewestEvent time.Time              `json:"newestEvent,omitzero"`
 	// A full sync is owed (PendingSync) for changes up to PendingAfter: a sync that started
 	// after it and completed covers them.
@@ -108,7 +109,7 @@ func WatchWorkflow(ctx workflow.Context, in WatchInput) (*WatchState, error) {
 	for polls := 0; polls < runPolls && !workflow.GetInfo(ctx).GetContinueAsNewSuggested(); polls++ {
 		var r activities.WatchPollResult
 		err := workflow.ExecuteActivity(pollCtx, activities.ActivityWatchPoll, activities.WatchPollInput{
-			Integration: in.Integration, ReadUntil: st.ReadUntil, Seen: st.Seen,
+			Integration: in.Integration, ReadUntil: st.ReadUntil, Seen: st.Seen, AliveAt: st.AliveAt,
 		}).Get(ctx, &r)
 		if err != nil {
 			st.Status, st.Reason = "failed", err.Error()
@@ -145,6 +146,9 @@ func (st *WatchState) record(now time.Time, r activities.WatchPollResult) {
 	st.PollInterval, st.SyncInterval, st.DryRun = r.PollInterval, r.SyncInterval, r.DryRun
 	if st.PollInterval <= 0 {
 		st.PollInterval = 30 * time.Second
+	}
+	if r.State == activities.WatchWatching || r.State == activities.WatchDeferred {
+		st.AliveAt = r.PolledAt
 	}
 	if r.State == activities.WatchWatching {
 		st.ReadUntil, st.Seen = r.ReadUntil, r.Seen
