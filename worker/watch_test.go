@@ -43,7 +43,9 @@ func TestWorkerStartsTheWatcherOfAScheduledIntegration(t *testing.T) {
 	var logs syncBuffer
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan int, 1)
-	go func() { done <- run(wctx, []string{"--temporal-address", hostPort, "--metrics-address", "", "--log-format", "json"}, env, &logs) }()
+	go func() {
+		done <- run(wctx, []string{"--temporal-address", hostPort, "--metrics-address", "", "--log-format", "json"}, env, &logs)
+	}()
 	defer func() {
 		stop()
 		<-done
