@@ -477,3 +477,23 @@ func TestE2EWatcherContinuesAsNewWithItsCursor(t *testing.T) {
 		t.Errorf("across its runs the watcher applied %d changes, want %d (each once): %+v", st.Applied, len(users), st.Recent)
 	}
 }
+
+// An event ingested late, after the watcher's cursor has passed its timestamp, is still
+// applied: each poll reads the overlap again.
+func TestE2EWatcherAppliesAnEventIngestedLate(t *testing.T) {
+	w := newWatchEnv(t, 308, config.Watch{PollInterval: "1s", SyncInterval: "10s"}, workflows.SyncInput{SweepMargin: time.Millisecond}, nil)
+	var user string
+	w.sims.JC.Update(func(o *jumpcloudsim.Org) { user = activeUsers(o, 1)[0] })
+	w.sims.JC.HoldInsightsEvents(1)
+	at := w.mutate(func(o *jumpcloudsim.Org) { o.SuspendUser(user) })
+	// Polls read past the change's timestamp while its event is held back.
+	for st := w.waitPolled(1); !st.ReadUntil.After(at.Add(insightsLag + 2*time.Second)); st, _ = w.state() {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if userStatus(w.sims.AZ.Snapshot(testenv.AppID), user) == "Suspended" {
+		t.Fatal("the suspension reached Authomize before its event was ingested")
+	}
+	w.sims.JC.ReleaseInsightsEvents()
+	took := w.waitFor("user suspended, its event ingested late", at, changeTarget, func(s authomizesim.Snapshot) bool { return userStatus(s, user) == "Suspended" })
+	t.Logf("late event: in Authomize %s after the change", took.Round(100*time.Millisecond))
+}
