@@ -33,6 +33,8 @@ func Register(r Registry, a *Activities) {
 		{ActivitySweep, a.Sweep},
 		{ActivityPhase, a.Phase},
 		{ActivityPauseSchedule, a.PauseSchedule},
+		{ActivityWatchPoll, a.WatchPoll},
+		{ActivityStartTriggeredSync, a.StartTriggeredSync},
 	} {
 		r.RegisterActivityWithOptions(act.fn, activity.RegisterOptions{Name: act.name})
 	}

@@ -19,6 +19,10 @@ import (
 // ValidateInput names the integration whose credentials to check.
 type ValidateInput struct {
 	Integration string `json:"integration"`
+	// Insights also checks that the credential may read Directory Insights, which the
+	// change watcher needs (a warning when not). `starter validate` asks for it; a sync's
+	// own check does not, as it costs a JumpCloud request the sync does not need.
+	Insights bool `json:"insights,omitempty"`
 }
 
 // ValidateResult is what the credential check found.
@@ -59,7 +63,13 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateRe
 	if err != nil {
 		return ValidateResult{}, err
 	}
-	return Check(ctx, a, integ, true)
+	out, err := Check(ctx, a, integ, true)
+	if err == nil && in.Insights {
+		if w := InsightsWarning(ctx, a, integ); w != "" {
+			out.Warnings = append(out.Warnings, w)
+		}
+	}
+	return out, err
 }
 
 // checkSearchAttributes fails non-retryably (ErrTypeSearchAttributes) when the workflow's

@@ -2,7 +2,7 @@
 // server, a real worker process and both simulators in a process of their own. It prints one
 // table per scenario, and reports a figure only for a sync whose result is exact.
 //
-//	go run ./bench                                  # large, huge-memory, churn, unknown-limit, latency-only, limiter-shapes, fleet, crash, many-orgs, deploy
+//	go run ./bench                                  # large, huge-memory, churn, unknown-limit, latency-only, limiter-shapes, fleet, crash, many-orgs, deploy, watch, watch-many
 //	go run ./bench --scenario large                 # one of them
 //	go run ./bench --scenario unknown-limit --org medium --limits 20,50
 //	go run ./bench --scenario fleet --org medium    # three workers, one org
@@ -77,6 +77,8 @@ func suites() []suite {
 		suite{name: "crash", run: runCrash},
 		suite{name: "many-orgs", run: runManyOrgs},
 		suite{name: "deploy", run: runDeploy},
+		suite{name: "watch", run: runWatch},
+		suite{name: "watch-many", run: runWatchMany},
 	)
 }
 
@@ -113,7 +115,7 @@ func main() {
 		all = append(all, s.name)
 	}
 	pflag.StringVar(&profileDir, "profile", "", "write the worker's CPU profile (first 30 s of the sync) and heap profile (at the end) to this directory")
-	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "limiter-shapes", "fleet", "crash", "many-orgs", "deploy"}, "scenarios to run: "+strings.Join(all, ", "))
+	pflag.StringSliceVar(&names, "scenario", []string{"large", "huge-memory", "churn", "unknown-limit", "latency-only", "limiter-shapes", "fleet", "crash", "many-orgs", "deploy", "watch", "watch-many"}, "scenarios to run: "+strings.Join(all, ", "))
 	pflag.StringVar(&o.bin, "bin", "bin", "directory holding temporal, worker and sim")
 	pflag.StringVar(&jsonOut, "json", "", "also write the rows as JSON to this file")
 	pflag.StringVar(&org, "org", "large", "org of unknown-limit, latency-only, fleet and crash: large, medium or small")

@@ -116,6 +116,12 @@ func runManyOrgs(ctx context.Context, o options) (report, error) {
 // startOrgStack starts the dev server, n simulators (org i seeded benchSeed+i) and the
 // workers.
 func startOrgStack(ctx context.Context, binDir string, sc scenario, n int, logw io.Writer) (st *orgStack, err error) {
+	return startOrgStackWith(ctx, binDir, sc, n, manyOrgsWorkers, nil, logw)
+}
+
+// startOrgStackWith is startOrgStack with workers worker processes, and watch as each
+// integration's watch settings (nil: none).
+func startOrgStackWith(ctx context.Context, binDir string, sc scenario, n, workers int, watch map[string]any, logw io.Writer) (st *orgStack, err error) {
 	binDir, _ = filepath.Abs(binDir)
 	ports, err := freePorts(1 + 3*n)
 	if err != nil {
@@ -152,6 +158,9 @@ func startOrgStack(ctx context.Context, binDir string, sc scenario, n int, logw 
 			"authomize": map[string]any{"base_url": "http://" + az, "app_id": benchApp, "integration_name": name,
 				"token": map[string]string{"env": "BENCH_AUTHOMIZE_TOKEN"}},
 		})
+		if watch != nil {
+			file.Integrations[i]["watch"] = watch
+		}
 	}
 	for i, ctl := range st.ctls {
 		if err := waitHTTP(ctx, ctl+"/counts", 10*time.Minute); err != nil {
@@ -169,7 +178,7 @@ func startOrgStack(ctx context.Context, binDir string, sc scenario, n int, logw 
 	args := []string{"--temporal-address", temporalAddr, "--task-queue", st.queue, "--metrics-address", "",
 		"--log-level", "warn", "--config", cfg, "--max-concurrent-activities", strconv.Itoa(activitiesPerSync * n)}
 	env := []string{"BENCH_JUMPCLOUD_API_KEY=" + benchKey, "BENCH_AUTHOMIZE_TOKEN=" + benchToken}
-	for range manyOrgsWorkers {
+	for range workers {
 		if _, err := st.startWorker(binDir, args, env); err != nil {
 			return nil, err
 		}

@@ -45,7 +45,8 @@ type stack struct {
 }
 
 // startStack starts the processes of scenario sc and waits until they answer.
-func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer) (st *stack, err error) {
+// extraEnv is added to the workers' environment (settings of the integration).
+func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer, extraEnv ...string) (st *stack, err error) {
 	binDir, _ = filepath.Abs(binDir)
 	ports, err := freePorts(5)
 	if err != nil {
@@ -97,6 +98,7 @@ func startStack(ctx context.Context, binDir string, sc scenario, logw io.Writer)
 		"AUTHOMIZE_TOKEN=" + benchToken, "AUTHOMIZE_BASE_URL=http://" + azAddr, "AUTHOMIZE_APP_ID=" + benchApp,
 		"AUTHOMIZE_INTEGRATION_NAME=" + benchIntegration, "JUMPCLOUD_ADMIN_EMAIL=", "AUTHOMIZE_OWNER_EMAIL=",
 	}
+	env = append(env, extraEnv...)
 	if sc.WorkerIdentity != "" {
 		env = append(env, "JCSYNC_WORKER_IDENTITY="+sc.WorkerIdentity)
 	}

@@ -124,6 +124,7 @@ func testMain(m *testing.M) int {
 		Integrations: config.Integrations{
 			"acme":     integ("acme", jc.URL, jcKey),
 			"sched":    integ("sched", jc.URL, jcKey),
+			"watched":  watched(integ("watched", jc.URL, jcKey)),
 			"badkey":   integ("badkey", jc.URL, "wrong-key-not-the-right-one"),
 			"slow":     integ("slow", slow.URL, jcKey),
 			"readonly": withAdmin("readonly", adminEmail(org, "Read Only"), org.Users[3].Email),

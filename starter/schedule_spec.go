@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"jcsync/internal/temporalnames"
+	"jcsync/routing"
 	"jcsync/workflows"
 )
 
@@ -195,6 +196,11 @@ func scheduleCreate(ctx context.Context, s *scheduleRun) (*appliedSchedule, erro
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create schedule %s: %w", s.id, err)
+	}
+	// The change watcher follows the schedule: it starts with it (a worker holding the
+	// integration would start it too, at its next start).
+	if _, err := routing.StartWatcher(ctx, s.tc, applied.baseQueue, s.c.integration); err != nil {
+		fmt.Fprintf(s.stderr, "warning: %v; a worker holding %s starts it when it starts\n", err, s.c.integration)
 	}
 	return applied, nil
 }

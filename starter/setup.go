@@ -86,6 +86,9 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(stderr, "setup", errors.New(failureMessage(err)))
 	}
+	if w := activities.InsightsWarning(ctx, acts, integ); w != "" {
+		check.Warnings = append(check.Warnings, w)
+	}
 	res, err := ensureApp(ctx, integ, ins, check.OrgID)
 	if err != nil {
 		return fail(stderr, "setup", err)

@@ -61,6 +61,8 @@ type statusJSON struct {
 	// wouldUpload, durations also in seconds).
 	Result *progress.Result `json:"result,omitempty"`
 	Error  string           `json:"error,omitempty"`
+	// Watcher is the integration's change watcher, when it has one.
+	Watcher *watcherStatus `json:"watcher,omitempty"`
 	// Waiting says that no running worker polls the queue of a running sync: it waits there
 	// until a worker holding its integration starts.
 	Waiting string `json:"waiting,omitempty"`
@@ -111,6 +113,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			out.Result = progress.ResultJSON(&res)
 		}
 	}
+	if out.Watcher, err = describeWatcher(ctx, tc, c.integration); err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+	}
 	if c.output == "json" {
 		return writeJSON(stdout, stderr, out)
 	}
@@ -136,6 +141,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stdout, "error: %s\n", out.Error)
 	}
 	fmt.Fprintln(stdout, out.URL)
+	printWatcher(stdout, c.integration, out.Watcher)
 	if out.Error != "" {
 		return exitFailed
 	}

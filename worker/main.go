@@ -286,6 +286,25 @@ func repointSchedules(ctx context.Context, tc client.Client, base string, integr
 	}
 }
 
+// startWatchers makes sure each held integration that has a schedule, and watching on, has
+// its change watcher running (routing.StartWatcher). A failure is only logged: the scheduled
+// syncs run without it.
+func startWatchers(ctx context.Context, tc client.Client, base string, ins config.Integrations, log *logrus.Logger) {
+	for _, name := range ins.Names() {
+		in, err := ins.Get(name)
+		if err != nil || in.Watch.Off {
+			continue
+		}
+		ok, err := routing.StartWatcher(ctx, tc, base, name)
+		switch {
+		case err != nil:
+			log.WithError(err).WithField("integration", name).Warn("could not start the change watcher; changes reach Authomize with the scheduled syncs only")
+		case ok:
+			log.WithFields(logrus.Fields{"integration": name, "workflow_id": temporalnames.WatchID(name)}).Info("change watcher running")
+		}
+	}
+}
+
 // workerOptions bounds concurrency and gives running activities time to checkpoint on stop.
 // It applies to each worker of the process (routing.New): one per integration queue, one per
 // checks queue, one on the base queue. So the activity slots bound each integration's
@@ -445,6 +464,7 @@ func serve(ctx context.Context, c workerConfig, getenv func(string) string, log 
 		return err
 	}
 	repointSchedules(ctx, tc, c.Temporal.TaskQueue, ins.Names(), log)
+	startWatchers(ctx, tc, c.Temporal.TaskQueue, ins, log)
 	health.Polling(func(ctx context.Context) error {
 		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err

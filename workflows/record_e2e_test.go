@@ -87,6 +87,37 @@ func TestRecordHistories(t *testing.T) {
 	}
 	record("handover.history.json", "a scheduled run that hands over to the integration's own workflow", run)
 
+	// The change watcher of a scheduled integration, one run of two polls that applies a
+	// suspension and continues as new.
+	wh, err := e.tc.Client.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: temporalnames.ScheduleID(e.name), Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
+		Action: &client.ScheduleWorkflowAction{ID: temporalnames.SyncID(e.name), Workflow: temporalnames.SyncWorkflow, TaskQueue: e.queue, Args: []any{in}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err := e.tc.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: temporalnames.WatchID(e.name), TaskQueue: temporalnames.IntegrationQueue(e.queue, e.name)},
+		temporalnames.WatchWorkflow, workflows.WatchInput{Integration: e.name, PollsPerRun: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sims.JC.Update(func(o *jumpcloudsim.Org) { o.SuspendUser(activeUsers(o, 1)[0]) })
+	for {
+		d, err := e.tc.Client.DescribeWorkflow(ctx, watch.GetID(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.WorkflowExecution.RunID != watch.GetRunID() {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	record("watch.history.json", "a change watcher's run: two polls after a user is suspended, then continue-as-new", watch)
+	_ = e.tc.Client.TerminateWorkflow(ctx, watch.GetID(), "", "recorded")
+	if err := wh.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	// Two fifths of the users leave: the sweep is refused.
 	e.sims.JC.Update(func(o *jumpcloudsim.Org) {
 		for i := 0; i < 600; i++ {

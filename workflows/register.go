@@ -19,7 +19,7 @@ type WorkflowRegistry interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
 }
 
-// Register registers the sync and validate workflows and every activity.
+// Register registers the sync, validate and watch workflows and every activity.
 func Register(r Registry, a *activities.Activities) {
 	RegisterWorkflows(r)
 	activities.Register(r, a)
@@ -32,4 +32,6 @@ func Register(r Registry, a *activities.Activities) {
 func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: temporalnames.SyncWorkflow, VersioningBehavior: workflow.VersioningBehaviorPinned})
 	r.RegisterWorkflowWithOptions(ValidateWorkflow, workflow.RegisterOptions{Name: temporalnames.ValidateWorkflow, VersioningBehavior: workflow.VersioningBehaviorPinned})
+	// The watcher runs pinned too; it moves to the current build when it continues as new.
+	r.RegisterWorkflowWithOptions(WatchWorkflow, workflow.RegisterOptions{Name: temporalnames.WatchWorkflow, VersioningBehavior: workflow.VersioningBehaviorPinned})
 }

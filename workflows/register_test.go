@@ -41,7 +41,7 @@ func TestEveryActivityIsRegisteredUnderItsMethodName(t *testing.T) {
 	if !reflect.DeepEqual(got.activities, want) {
 		t.Fatalf("registered %v, methods %v", got.activities, want)
 	}
-	if !reflect.DeepEqual(got.workflows, []string{"SyncWorkflow", "ValidateWorkflow"}) {
+	if !reflect.DeepEqual(got.workflows, []string{"SyncWorkflow", "ValidateWorkflow", "WatchWorkflow"}) {
 		t.Fatalf("workflows registered as %v", got.workflows)
 	}
 }

@@ -12,11 +12,12 @@ import (
 )
 
 // ValidateWorkflow checks an integration's credentials through a worker (which holds the
-// secrets) without syncing anything.
+// secrets) without syncing anything, and whether the change watcher can read Directory
+// Insights (a warning when it cannot).
 func ValidateWorkflow(ctx workflow.Context, integration string) (*activities.ValidateResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, validateOptions(ctx))
 	var r activities.ValidateResult
-	if err := workflow.ExecuteActivity(ctx, activities.ActivityValidate, activities.ValidateInput{Integration: integration}).Get(ctx, &r); err != nil {
+	if err := workflow.ExecuteActivity(ctx, activities.ActivityValidate, activities.ValidateInput{Integration: integration, Insights: true}).Get(ctx, &r); err != nil {
 		return nil, fmt.Errorf("validate credentials: %w", err)
 	}
 	return &r, nil

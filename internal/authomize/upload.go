@@ -72,6 +72,33 @@ func (c *Client) KeepIdentities(ctx context.Context, ids []string) (UploadResult
 	return upload(ctx, c, http.MethodPatch, "/identities", keeps(ids), func(k Keep) string { return k.UniqueID })
 }
 
+// StatusChange is the body of a PATCH that changes only an account's or identity's status.
+type StatusChange struct {
+	UniqueID string `json:"uniqueId"`
+	Status   string `json:"status"`
+}
+
+// SetUserStatus changes only the status of accounts Authomize holds (PATCH
+// /v2/apps/{appId}/accounts/users with uniqueId and status): a user deleted in JumpCloud
+// shows as Deleted at once, without the sweep of a full sync. Every other field keeps the
+// value of the last upload.
+func (c *Client) SetUserStatus(ctx context.Context, ids []string, status string) (UploadResult, error) {
+	return upload(ctx, c, http.MethodPatch, "/accounts/users", statusChanges(ids, status), func(s StatusChange) string { return s.UniqueID })
+}
+
+// SetIdentityStatus is SetUserStatus for identities (PATCH /v2/apps/{appId}/identities).
+func (c *Client) SetIdentityStatus(ctx context.Context, ids []string, status string) (UploadResult, error) {
+	return upload(ctx, c, http.MethodPatch, "/identities", statusChanges(ids, status), func(s StatusChange) string { return s.UniqueID })
+}
+
+func statusChanges(ids []string, status string) []StatusChange {
+	out := make([]StatusChange, len(ids))
+	for i, id := range ids {
+		out[i] = StatusChange{UniqueID: id, Status: status}
+	}
+	return out
+}
+
 func keeps(ids []string) []Keep {
 	out := make([]Keep, len(ids))
 	for i, id := range ids {

@@ -21,6 +21,8 @@ type Integration struct {
 	// simulator reached by a service name. Without it (or the process's Policy), base URLs
 	// must be https unless they point at a loopback host.
 	InsecureHTTP bool `json:"insecure_http,omitempty"`
+	// Watch is how the integration's change watcher runs (config/watch.go).
+	Watch Watch `json:"watch,omitzero"`
 
 	// File and Index say where the integration was configured: the config file and its place
 	// in the file's list, or no file for the environment. Errors use them to name the
@@ -37,6 +39,8 @@ var envSettings = map[string]string{
 	"jumpcloud.token_url": EnvJumpCloudTokenURL,
 	"authomize.base_url":  EnvAuthomizeBaseURL,
 	"authomize.app_id":    EnvAuthomizeAppID,
+	"watch.poll_interval": EnvWatchPollInterval,
+	"watch.sync_interval": EnvWatchSyncInterval,
 }
 
 // Setting names where field (a path such as "jumpcloud.base_url") of the integration is set:

@@ -108,6 +108,7 @@ func fromEnv(getenv func(string) string, pol Policy) (Integration, bool, error) 
 		}
 		in.Identities = b
 	}
+	in.Watch, problems = watchFromEnv(getenv, problems)
 	if v := getenv(EnvJumpCloudRPS); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 {

@@ -242,7 +242,8 @@ func checkIntegration(p string, in Integration, pol Policy) []string {
 	if in.JumpCloud.RPS < 0 {
 		problems = append(problems, p+".jumpcloud.rps: must not be negative")
 	}
-	return problems
+	_, wrong := in.Watch.resolve(func(field string) string { return p + "." + field })
+	return append(problems, wrong...)
 }
 
 // checkRef says what is wrong with a secret reference, and how one is written.

@@ -123,3 +123,40 @@ func (c *Client) exists(ctx context.Context, endpoint, path, idField, wrong stri
 	}
 	return true, nil
 }
+
+// SystemUserByID reads one directory user with one filtered request
+// (filter=_id:$eq:<id>); found is false when JumpCloud no longer has it. A targeted update
+// re-reads the record this way rather than trusting an event's copy.
+func (c *Client) SystemUserByID(ctx context.Context, id string) (u SystemUser, found bool, err error) {
+	q := c.pageQuery(0, "_id")
+	q.Set("filter", "_id:$eq:"+id)
+	q.Set("fields", jsonFields[SystemUser]())
+	p, err := v1PageQuery[SystemUser](ctx, c, kindUser, "/api/systemusers", "/api/systemusers", q, 0)
+	if err != nil || len(p.Items) == 0 {
+		return SystemUser{}, false, err
+	}
+	return p.Items[0], true, nil
+}
+
+// UserGroupByID reads one user group with one filtered request (filter=id:eq:<id>); found
+// is false when JumpCloud no longer has it.
+func (c *Client) UserGroupByID(ctx context.Context, id string) (g UserGroup, found bool, err error) {
+	p, err := v2Page[UserGroup](ctx, c, kindGroup, "/api/v2/usergroups", "/api/v2/usergroups", 0, "id", url.Values{"filter": {"id:eq:" + id}})
+	if err != nil || len(p.Items) == 0 {
+		return UserGroup{}, false, err
+	}
+	return p.Items[0], true, nil
+}
+
+// ApplicationByID reads one SSO application, projected as the list is, with one filtered
+// request (filter=_id:$eq:<id>); found is false when JumpCloud no longer has it.
+func (c *Client) ApplicationByID(ctx context.Context, id string) (a Application, found bool, err error) {
+	q := c.pageQuery(0, "_id")
+	q.Set("filter", "_id:$eq:"+id)
+	q.Set("fields", jsonFields[Application]())
+	p, err := v1PageQuery[Application](ctx, c, kindApp, "/api/applications", "/api/applications", q, 0)
+	if err != nil || len(p.Items) == 0 {
+		return Application{}, false, err
+	}
+	return p.Items[0], true, nil
+}

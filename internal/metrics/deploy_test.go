@@ -57,6 +57,9 @@ func workerRegistry(t *testing.T) *Metrics {
 	}
 	m.syncs.set("acme", summarize([]*workflowpb.WorkflowExecutionInfo{run(t, running, 3, ""), run(t, completed, 2, "swept")}), time.Now())
 	m.syncs.failed("acme")
+	now := time.Now()
+	m.WatchPolled("acme", activities.WatchPollResult{State: activities.WatchWatching, Events: 2, Noise: 3,
+		Applied: []activities.AppliedChange{{Kind: activities.ChangeUserUpsert, ID: "u1", EventAt: now.Add(-7 * time.Second), DoneAt: now}}})
 	return m
 }
 

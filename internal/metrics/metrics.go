@@ -60,6 +60,7 @@ type Metrics struct {
 	// name they use.
 	workflowCounters map[string]workflowCounter
 	syncs            *syncStatus
+	watch            *watchMetrics
 }
 
 var _ activities.Observer = (*Metrics)(nil)
@@ -131,7 +132,9 @@ func New() (*Metrics, error) {
 	m.pacers = newPacers()
 	m.workflowCounters = newWorkflowCounters()
 	m.syncs = newSyncStatus()
+	m.watch = newWatchMetrics()
 	collectors := []prometheus.Collector{m.requests, m.retries, m.reqDuration, m.items, m.pagesResumed, m.stageDuration, m.stages, m.readRepairs, m.unstable, m.pacers, m.syncs}
+	collectors = append(collectors, m.watch.collectors()...)
 	for _, c := range m.workflowCounters {
 		collectors = append(collectors, c.vec)
 	}

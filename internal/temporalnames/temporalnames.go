@@ -161,3 +161,13 @@ func OutcomeIn(outcomes ...string) string {
 	}
 	return SearchAttrOutcome + " IN (" + strings.Join(quoted, ", ") + ")"
 }
+
+// WatchWorkflow is the registered name of the change watcher of an integration.
+const WatchWorkflow = "WatchWorkflow"
+
+// WatchQuery returns the change watcher's state.
+const WatchQuery = "watch"
+
+// WatchID is the workflow id of an integration's change watcher: one per integration. The
+// "/" cannot occur in an integration's name, so no SyncID can equal a WatchID.
+func WatchID(integration string) string { return prefix + "watch/" + integration }
